@@ -1,0 +1,22 @@
+# Everyday commands. Plain cargo works too; CI runs .ci/run, not just.
+
+# Run every test (the README's test command).
+test:
+    cargo test --workspace
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Regenerate the Thrift bindings from crates/aurora-api/thrift/aurora.thrift.
+thrift:
+    crates/aurora-api/thrift/regen.sh
+
+# Fail if the committed bindings are stale.
+thrift-check:
+    crates/aurora-api/thrift/regen.sh --check
+
+# Everything CI does.
+ci:
+    bash .ci/run
