@@ -6,6 +6,7 @@
 /// Never edit by hand: run `thrift/regen.sh` (`just thrift`).
 #[allow(
     dead_code,
+    missing_docs,
     missing_debug_implementations,
     unused_qualifications,
     clippy::all,
@@ -16,6 +17,7 @@
 pub mod types;
 
 /// Names for enum values (generated from the IDL by `thrift/enum_table.py`).
+#[allow(missing_docs)]
 #[path = "generated/enum_names.rs"]
 pub mod enum_names;
 

@@ -23,16 +23,31 @@ pub enum WireError {
     Protocol(String),
     /// The reply is for another method than the one called.
     #[error("reply is for method `{actual}`, expected `{expected}`")]
-    WrongMethod { expected: String, actual: String },
+    WrongMethod {
+        /// The method called.
+        expected: String,
+        /// The method in the reply.
+        actual: String,
+    },
     /// The reply carries another sequence id than the call.
     #[error("reply has sequence id {actual}, expected {expected}")]
-    WrongSequence { expected: i32, actual: i32 },
+    WrongSequence {
+        /// The call's sequence id.
+        expected: i32,
+        /// The reply's sequence id.
+        actual: i32,
+    },
     /// The message type is not the one expected here (e.g. a CALL where a REPLY belongs).
     #[error("unexpected Thrift message type {0:?}")]
     WrongMessageType(TMessageType),
     /// The peer answered with a Thrift `EXCEPTION` (unknown method, undecodable arguments…).
     #[error("scheduler raised a Thrift application exception ({kind}): {message}")]
-    Exception { kind: String, message: String },
+    Exception {
+        /// The `TApplicationException` kind.
+        kind: String,
+        /// Its message.
+        message: String,
+    },
     /// A reply without its `success` field.
     #[error("reply has no Response")]
     MissingResponse,
