@@ -1,0 +1,11 @@
+//! The aurora-apply engine: make a live Aurora scheduler match a set of job specs.
+//!
+//! Stages, each its own module: [`normalize`] (the scheduler's populate rules, locally),
+//! [`compare`] (what differs, in spec terms), [`plan`] (the plan as data), and the stages
+//! that talk to the scheduler through `aurora_api`'s client. No terminal I/O and no process
+//! exit here: the CLI renders plans and events and picks exit codes.
+
+pub mod compare;
+pub mod normalize;
+pub mod plan;
+pub mod ranges;

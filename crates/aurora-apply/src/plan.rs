@@ -1,0 +1,313 @@
+//! The plan: what must change on the scheduler, as plain data.
+//!
+//! A [`Plan`] is what `plan -o json` prints, what `plan --out FILE` saves and what `apply
+//! FILE` executes. Renderers (text, markdown) are views of it in the CLI; nothing here does
+//! I/O. Fields that drive execution: `changes[].actions`, `changes[].job_key`,
+//! `changes[].execution` and `changes[].live_fingerprint` (checked before executing a saved
+//! plan). Everything else (`fields`, `instances`, `action_reason`, `summary`) explains the
+//! plan and never drives it.
+//!
+//! Changing the format: additive fields bump the minor version of [`FORMAT_VERSION`] and
+//! readers ignore what they do not know; anything else bumps the major version, and
+//! [`Plan::check_version`] rejects majors it does not know, naming the supported one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::FieldChange;
+use crate::ranges::InstanceRange;
+
+/// Version of the plan document (plan files and `plan -o json`).
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// A whole plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: String,
+    /// Version of aurora-apply that made the plan.
+    pub tool_version: String,
+    /// When the plan was made (RFC 3339, UTC).
+    pub created_at: String,
+    /// Spec files and their combined hash.
+    pub inputs: PlanInputs,
+    /// Whether pruning was asked for, and its scope.
+    pub scope: PlanScope,
+    /// Counts, for the verdict line.
+    pub summary: Summary,
+    /// One entry per job in scope, no-ops included (renderers hide them).
+    pub changes: Vec<JobChange>,
+}
+
+/// What the plan was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PlanInputs {
+    /// The spec files read, as given.
+    pub files: Vec<String>,
+    /// `sha256:` of every desired job, so a saved plan notices edited specs.
+    pub spec_hash: String,
+}
+
+/// The prune scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PlanScope {
+    /// Jobs absent from the specs are killed (only with the ownership marker).
+    pub prune: bool,
+    /// `cluster/role` pairs looked at.
+    pub roles: Vec<String>,
+}
+
+/// The kind of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Long-running, restarted on exit, updated by rolling updates.
+    Service,
+    /// Runs to completion once.
+    Adhoc,
+    /// A cron template; runs on a schedule.
+    Cron,
+}
+
+/// One step the engine takes on a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `createJob`.
+    Create,
+    /// `startJobUpdate` (rolling update, also for instance count changes).
+    Update,
+    /// `scheduleCronJob`: creates or replaces a cron template.
+    CronSchedule,
+    /// `descheduleCronJob`.
+    CronDeschedule,
+    /// `killTasks` for every instance.
+    Kill,
+    /// Nothing to do.
+    Noop,
+}
+
+impl Action {
+    /// Whether the step destroys running instances or a schedule.
+    pub fn is_destructive(self) -> bool {
+        matches!(self, Action::Kill | Action::CronDeschedule)
+    }
+}
+
+/// Why a job gets the actions it gets; display only, `execute` never reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionReason {
+    /// Not in the specs, carries our marker, and `--prune` was given.
+    NotInSpecPruned,
+    /// Service ↔ cron ↔ ad-hoc: Aurora cannot update across kinds.
+    KindChanged,
+    /// Ad-hoc jobs cannot be updated in place (the scheduler refuses updates for non-service
+    /// tasks), so a change means kill and create.
+    AdhocNotUpdatable,
+    /// The update removes instances.
+    FewerInstances,
+    /// The job exists without our marker; it is left unmarked (adoption is explicit).
+    NotOwned,
+}
+
+/// How the instances of a job are affected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct InstanceImpact {
+    /// Instances that will be created.
+    pub add: Vec<InstanceRange>,
+    /// Instances that will be killed.
+    pub remove: Vec<InstanceRange>,
+    /// Instances that will restart with the new config.
+    pub update: Vec<InstanceRange>,
+    /// Instances left alone.
+    pub unchanged: Vec<InstanceRange>,
+}
+
+/// An update already running on a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveUpdate {
+    /// The update id.
+    pub id: String,
+    /// Its state (`ROLLING_FORWARD`…).
+    pub status: String,
+    /// Who started it.
+    pub user: String,
+    /// When it started (ms since the epoch).
+    pub created_at_ms: i64,
+    /// Whether it carries our provenance (then apply follows it instead of failing).
+    pub ours: bool,
+}
+
+/// What `execute` sends, exactly as planned (Thrift binary, base64): the desired
+/// `JobConfiguration` and the `JobUpdateSettings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Execution {
+    /// `JobConfiguration`, Thrift binary, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_configuration: Option<String>,
+    /// `JobUpdateSettings`, Thrift binary, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_settings: Option<String>,
+}
+
+/// The plan for one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobChange {
+    /// `cluster/role/environment/name`.
+    pub job_key: String,
+    /// The job's kind after the change (before it, for kills).
+    pub job_kind: JobKind,
+    /// Steps in order; `["kill","create"]` is a replacement.
+    pub actions: Vec<Action>,
+    /// Why, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_reason: Option<ActionReason>,
+    /// Whether anything running is destroyed (kills, fewer instances, replacement).
+    pub destructive: bool,
+    /// `sha256:` of the live state this plan was made against.
+    pub live_fingerprint: String,
+    /// An update running on the job when planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_update: Option<ActiveUpdate>,
+    /// Instance impact.
+    pub instances: InstanceImpact,
+    /// Changed fields in spec terms.
+    pub fields: Vec<FieldChange>,
+    /// Instance count before and after (`None` where there is none).
+    pub instance_count: (Option<i32>, Option<i32>),
+    /// Where the job is declared (`file:line:col`), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// What execute sends.
+    #[serde(default)]
+    pub execution: Execution,
+}
+
+impl JobChange {
+    /// Whether the job needs no step at all.
+    pub fn is_noop(&self) -> bool {
+        self.actions.iter().all(|a| *a == Action::Noop)
+    }
+}
+
+/// Counts for the verdict line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Summary {
+    /// Jobs to create (services, ad-hoc jobs and new cron jobs).
+    pub create: usize,
+    /// Jobs to update (rolling updates and cron template replacements).
+    pub update: usize,
+    /// Jobs to kill or deschedule.
+    pub kill: usize,
+    /// Jobs to replace (kill then create).
+    pub replace: usize,
+    /// Jobs already as specified.
+    pub noop: usize,
+    /// Instances added.
+    pub instances_added: usize,
+    /// Instances removed.
+    pub instances_removed: usize,
+    /// Instances restarted.
+    pub instances_restarted: usize,
+}
+
+impl Summary {
+    /// Counts for a list of changes.
+    pub fn of(changes: &[JobChange]) -> Self {
+        let mut s = Summary::default();
+        for c in changes {
+            let creates = c.actions.iter().any(|a| {
+                matches!(a, Action::Create)
+                    || (*a == Action::CronSchedule && c.instance_count.0.is_none())
+            });
+            let kills = c.actions.iter().any(|a| a.is_destructive());
+            if c.is_noop() {
+                s.noop += 1;
+            } else if creates && kills {
+                s.replace += 1;
+            } else if kills {
+                s.kill += 1;
+            } else if creates {
+                s.create += 1;
+            } else {
+                s.update += 1;
+            }
+            s.instances_added += crate::ranges::count(&c.instances.add);
+            s.instances_removed += crate::ranges::count(&c.instances.remove);
+            s.instances_restarted += crate::ranges::count(&c.instances.update);
+        }
+        s
+    }
+
+    /// Whether anything changes.
+    pub fn has_changes(&self) -> bool {
+        self.create + self.update + self.kill + self.replace > 0
+    }
+}
+
+/// A plan file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFormatError {
+    /// Not a plan document.
+    #[error("not an aurora-apply plan: {0}")]
+    Malformed(String),
+    /// Written by an incompatible version.
+    #[error(
+        "plan format version {found} is not supported (this aurora-apply reads {FORMAT_VERSION} and other 1.x)"
+    )]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: String,
+    },
+}
+
+impl Plan {
+    /// Reads a plan document, rejecting unknown major versions.
+    pub fn from_json(text: &str) -> Result<Plan, PlanFormatError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| PlanFormatError::Malformed(e.to_string()))?;
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| PlanFormatError::Malformed("no format_version".into()))?;
+        Self::check_version(version)?;
+        serde_json::from_value(value).map_err(|e| PlanFormatError::Malformed(e.to_string()))
+    }
+
+    /// Accepts any 1.x version.
+    pub fn check_version(version: &str) -> Result<(), PlanFormatError> {
+        let major = FORMAT_VERSION.split('.').next().unwrap_or("1");
+        if version.split('.').next() == Some(major) {
+            Ok(())
+        } else {
+            Err(PlanFormatError::UnsupportedVersion {
+                found: version.to_string(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_other_major_versions() {
+        assert!(Plan::check_version("1.3").is_ok());
+        let err = Plan::from_json(r#"{"format_version": "2.0"}"#).map(|_| ());
+        assert!(matches!(
+            err,
+            Err(PlanFormatError::UnsupportedVersion { .. })
+        ));
+        assert!(matches!(
+            Plan::from_json("[]"),
+            Err(PlanFormatError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn actions_serialise_as_a_list_of_words() {
+        let json = serde_json::to_string(&[Action::Kill, Action::Create]).unwrap_or_default();
+        assert_eq!(json, r#"["kill","create"]"#);
+    }
+}
