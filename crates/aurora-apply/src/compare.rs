@@ -173,13 +173,11 @@ pub fn task_view(task: &TaskConfig) -> BTreeMap<String, Value> {
     if let Some(p) = &task.sla_policy {
         put("sla_policy", to_json(p));
     }
-    if let Some(links) = &task.task_links {
-        if !links.is_empty() {
-            put(
-                "task_links",
-                serde_json::to_value(links).unwrap_or(Value::Null),
-            );
-        }
+    if let Some(links) = task.task_links.as_ref().filter(|l| !l.is_empty()) {
+        put(
+            "task_links",
+            serde_json::to_value(links).unwrap_or(Value::Null),
+        );
     }
     if let Some(exec) = &task.executor_config {
         let name = exec.name.clone().unwrap_or_default();
