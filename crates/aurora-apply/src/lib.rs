@@ -6,6 +6,9 @@
 //! exit here: the CLI renders plans and events and picks exit codes.
 
 pub mod compare;
+pub mod desired;
+pub mod live;
+pub mod marker;
 pub mod normalize;
 pub mod plan;
 pub mod ranges;

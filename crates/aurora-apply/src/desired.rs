@@ -1,0 +1,96 @@
+//! What the engine is asked to make true: one entry per job in the specs.
+//!
+//! The CLI builds these from `aurora-spec`'s output; the engine does not parse specs. The
+//! `config` is exactly what the spec renders; the engine adds its own metadata markers
+//! ([`crate::marker`]) when it plans, never here.
+
+use aurora_api::types::{JobConfiguration, JobKey, JobUpdateSettings};
+use sha2::{Digest, Sha256};
+
+use crate::plan::JobKind;
+
+/// One job as the specs describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredJob {
+    /// The cluster (first part of the job key), resolved through clusters.json.
+    pub cluster: String,
+    /// The job as the spec renders it (key, task config, instance count, cron fields).
+    pub config: JobConfiguration,
+    /// How rolling updates of this job run.
+    pub update_settings: JobUpdateSettings,
+    /// `protect: true`: the job may not be killed or replaced by this tool.
+    pub protect: bool,
+    /// Where the job is declared, `file:line:col`.
+    pub source: Option<String>,
+}
+
+impl DesiredJob {
+    /// The job's key.
+    pub fn key(&self) -> JobKey {
+        self.config.key.clone().unwrap_or_default()
+    }
+
+    /// `cluster/role/environment/name`.
+    pub fn key_string(&self) -> String {
+        job_key_string(&self.cluster, &self.key())
+    }
+
+    /// Service, ad-hoc or cron, from the config.
+    pub fn kind(&self) -> JobKind {
+        kind_of(&self.config)
+    }
+
+    /// A stable hash of what is desired, for plan staleness checks.
+    pub fn hash_into(&self, hasher: &mut Sha256) {
+        hasher.update(self.key_string().as_bytes());
+        hasher.update(aurora_api::wire::encode_struct(&self.config));
+        hasher.update(aurora_api::wire::encode_struct(&self.update_settings));
+        hasher.update([u8::from(self.protect)]);
+    }
+}
+
+/// The kind of a job configuration: cron iff it has a schedule, else service or ad-hoc.
+pub fn kind_of(config: &JobConfiguration) -> JobKind {
+    if config
+        .cron_schedule
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        JobKind::Cron
+    } else if config
+        .task_config
+        .as_ref()
+        .and_then(|t| t.is_service)
+        .unwrap_or(false)
+    {
+        JobKind::Service
+    } else {
+        JobKind::Adhoc
+    }
+}
+
+/// `cluster/role/environment/name`.
+pub fn job_key_string(cluster: &str, key: &JobKey) -> String {
+    format!(
+        "{cluster}/{}/{}/{}",
+        key.role.as_deref().unwrap_or(""),
+        key.environment.as_deref().unwrap_or(""),
+        key.name.as_deref().unwrap_or("")
+    )
+}
+
+/// `sha256:<hex>` of every desired job, in key order.
+pub fn spec_hash(jobs: &[DesiredJob]) -> String {
+    let mut sorted: Vec<&DesiredJob> = jobs.iter().collect();
+    sorted.sort_by_key(|j| j.key_string());
+    let mut hasher = Sha256::new();
+    for job in sorted {
+        job.hash_into(&mut hasher);
+    }
+    format!("sha256:{}", hex(&hasher.finalize()))
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,211 @@
+//! Live state of jobs, as observed on the scheduler, grouped per job.
+//!
+//! Built from a role's active tasks (`getTasksStatus`), its cron templates (`getJobs`) and its
+//! active updates (`getJobUpdateSummaries`). The scheduler keeps no job object for services,
+//! so a service *is* its active tasks; grouping them per job and config here is what
+//! `getConfigSummary` would do per job, without a round trip per job.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aurora_api::types::{JobConfiguration, JobKey, JobUpdateSummary, ScheduledTask, TaskConfig};
+use sha2::{Digest, Sha256};
+
+use crate::desired::hex;
+use crate::ranges::{InstanceRange, to_ranges};
+
+/// One job as the scheduler has it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveJob {
+    /// The job key.
+    pub key: JobKey,
+    /// Active tasks by instance id (their stored, populated configs).
+    pub instances: BTreeMap<i32, TaskConfig>,
+    /// The cron template, for cron jobs.
+    pub cron: Option<JobConfiguration>,
+    /// The update in progress, if any.
+    pub active_update: Option<JobUpdateSummary>,
+}
+
+/// Instances sharing one config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveGroup {
+    /// The config.
+    pub config: TaskConfig,
+    /// Its instances.
+    pub instances: Vec<InstanceRange>,
+}
+
+impl LiveJob {
+    /// Active instances grouped by identical config, largest group first.
+    pub fn groups(&self) -> Vec<LiveGroup> {
+        let mut by_config: Vec<(TaskConfig, BTreeSet<i32>)> = Vec::new();
+        for (id, config) in &self.instances {
+            match by_config.iter_mut().find(|(c, _)| c == config) {
+                Some((_, ids)) => {
+                    ids.insert(*id);
+                }
+                None => by_config.push((config.clone(), BTreeSet::from([*id]))),
+            }
+        }
+        by_config.sort_by_key(|(_, ids)| std::cmp::Reverse(ids.len()));
+        by_config
+            .into_iter()
+            .map(|(config, ids)| LiveGroup {
+                config,
+                instances: to_ranges(&ids),
+            })
+            .collect()
+    }
+
+    /// Whether anything of the job exists (active tasks or a cron template).
+    pub fn exists(&self) -> bool {
+        !self.instances.is_empty() || self.cron.is_some()
+    }
+
+    /// A representative config: the cron template's, else the largest group's.
+    pub fn representative_task(&self) -> Option<TaskConfig> {
+        if let Some(cron) = &self.cron {
+            return cron.task_config.clone();
+        }
+        self.groups().into_iter().next().map(|g| g.config)
+    }
+
+    /// `sha256:` over what a saved plan must still find: active configs per instance, the
+    /// cron template and the active update. Any change means the plan is stale.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (id, config) in &self.instances {
+            hasher.update(id.to_be_bytes());
+            hasher.update(aurora_api::wire::encode_struct(config));
+        }
+        if let Some(cron) = &self.cron {
+            hasher.update(b"cron");
+            hasher.update(aurora_api::wire::encode_struct(cron));
+        }
+        if let Some(update) = self.active_update.as_ref().and_then(|u| u.key.as_ref()) {
+            hasher.update(b"update");
+            hasher.update(update.id.as_deref().unwrap_or("").as_bytes());
+        }
+        format!("sha256:{}", hex(&hasher.finalize()))
+    }
+}
+
+/// Fingerprint of a job that does not exist.
+pub fn absent_fingerprint() -> String {
+    LiveJob::default().fingerprint()
+}
+
+/// Live jobs of a set of roles, keyed by `(role, environment, name)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveState {
+    /// Jobs by key.
+    pub jobs: BTreeMap<(String, String, String), LiveJob>,
+}
+
+fn key_tuple(key: &JobKey) -> (String, String, String) {
+    (
+        key.role.clone().unwrap_or_default(),
+        key.environment.clone().unwrap_or_default(),
+        key.name.clone().unwrap_or_default(),
+    )
+}
+
+impl LiveState {
+    /// Adds active tasks; tasks without a job key or instance id are ignored.
+    pub fn add_tasks(&mut self, tasks: impl IntoIterator<Item = ScheduledTask>) {
+        for task in tasks {
+            let Some(assigned) = task.assigned_task else {
+                continue;
+            };
+            let (Some(config), Some(id)) = (assigned.task, assigned.instance_id) else {
+                continue;
+            };
+            let Some(key) = config.job.clone() else {
+                continue;
+            };
+            self.job_mut(&key).instances.insert(id, config);
+        }
+    }
+
+    /// Adds cron templates from `getJobs` (services there are synthesised from tasks and
+    /// ignored: tasks are the truth).
+    pub fn add_jobs(&mut self, configs: impl IntoIterator<Item = JobConfiguration>) {
+        for config in configs {
+            if config.cron_schedule.as_deref().is_none_or(str::is_empty) {
+                continue;
+            }
+            let Some(key) = config.key.clone() else {
+                continue;
+            };
+            self.job_mut(&key).cron = Some(config);
+        }
+    }
+
+    /// Adds active updates (newest first, as the scheduler returns them: the first wins).
+    pub fn add_updates(&mut self, summaries: impl IntoIterator<Item = JobUpdateSummary>) {
+        for summary in summaries {
+            let Some(key) = summary.key.as_ref().and_then(|k| k.job.clone()) else {
+                continue;
+            };
+            let job = self.job_mut(&key);
+            if job.active_update.is_none() {
+                job.active_update = Some(summary);
+            }
+        }
+    }
+
+    /// The job with this key, if the scheduler has anything of it.
+    pub fn get(&self, key: &JobKey) -> Option<&LiveJob> {
+        self.jobs.get(&key_tuple(key))
+    }
+
+    fn job_mut(&mut self, key: &JobKey) -> &mut LiveJob {
+        self.jobs.entry(key_tuple(key)).or_insert_with(|| LiveJob {
+            key: key.clone(),
+            ..LiveJob::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aurora_api::types::AssignedTask;
+
+    fn task(name: &str, id: i32, priority: i32) -> ScheduledTask {
+        ScheduledTask {
+            assigned_task: Some(AssignedTask {
+                instance_id: Some(id),
+                task: Some(TaskConfig {
+                    job: Some(JobKey {
+                        role: Some("r".into()),
+                        environment: Some("prod".into()),
+                        name: Some(name.into()),
+                    }),
+                    priority: Some(priority),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn groups_tasks_per_job_and_config() {
+        let mut live = LiveState::default();
+        live.add_tasks([
+            task("a", 0, 1),
+            task("a", 1, 1),
+            task("a", 2, 5),
+            task("b", 0, 0),
+        ]);
+        assert_eq!(live.jobs.len(), 2);
+        let a = &live.jobs[&("r".into(), "prod".into(), "a".into())];
+        let groups = a.groups();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(crate::ranges::display(&groups[0].instances), "0-1");
+        assert_eq!(crate::ranges::display(&groups[1].instances), "2");
+        assert_ne!(a.fingerprint(), absent_fingerprint());
+    }
+}
