@@ -21,6 +21,7 @@ pub mod types;
 #[path = "generated/enum_names.rs"]
 pub mod enum_names;
 
+pub mod clusters;
 pub mod json;
 pub mod rpc;
 pub mod wire;
