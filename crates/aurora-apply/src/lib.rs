@@ -11,4 +11,5 @@ pub mod live;
 pub mod marker;
 pub mod normalize;
 pub mod plan;
+pub mod planner;
 pub mod ranges;

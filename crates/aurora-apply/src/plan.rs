@@ -178,6 +178,9 @@ pub struct JobChange {
     /// Where the job is declared (`file:line:col`), if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The live job carries `protect: true`; its destructive actions are refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
     /// What execute sends.
     #[serde(default)]
     pub execution: Execution,
