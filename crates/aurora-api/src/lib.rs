@@ -21,7 +21,15 @@ pub mod types;
 #[path = "generated/enum_names.rs"]
 pub mod enum_names;
 
+pub mod auth;
+pub mod client;
 pub mod clusters;
+pub mod error;
 pub mod json;
+pub mod retry;
 pub mod rpc;
+pub mod transport;
 pub mod wire;
+
+pub use client::{Client, ClientConfig, Reply};
+pub use error::ApiError;

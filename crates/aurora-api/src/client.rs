@@ -1,0 +1,1083 @@
+//! The typed scheduler client: one method per RPC, the `Response` envelope turned into a
+//! value or an [`ApiError`], leader redirects followed, and failures retried as far as the
+//! call's idempotency allows.
+//!
+//! ```no_run
+//! use aurora_api::client::{Client, ClientConfig};
+//!
+//! let client = Client::new(ClientConfig::new("http://aurora.example.com:8081"))?;
+//! let jobs = client.get_jobs(Some("www-data"))?;
+//! for job in jobs.value.configs.unwrap_or_default() {
+//!     println!("{:?}", job.key);
+//! }
+//! # Ok::<(), aurora_api::error::ApiError>(())
+//! ```
+//!
+//! # One call, step by step
+//!
+//! 1. The arguments are encoded once as a Thrift CALL with the next sequence id; every
+//!    attempt and every redirect hop sends exactly these bytes.
+//! 2. The body is POSTed to the remembered leader, or to the configured endpoint.
+//! 3. HTTP 307: the same body is POSTed to `Location` (at most
+//!    [`ClientConfig::max_redirects`] hops per attempt); the leader that finally answers is
+//!    remembered for later calls. A remembered leader that stops answering is forgotten, so
+//!    the next attempt goes back to the configured endpoint.
+//! 4. HTTP 200: the REPLY is decoded (method name and sequence id are checked). `OK`
+//!    becomes the typed value, `ERROR_TRANSIENT` is retried, any other code is
+//!    [`ApiError::Scheduler`].
+//! 5. Failures are retried following [`retry::decide`](crate::retry::decide) within the
+//!    [`RetryPolicy`]; see `docs/client.md` for the matrix.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::auth::{self, CredentialSource, Credentials};
+use crate::error::{ApiError, SchedulerError, TransportError, TransportErrorKind, redact_url};
+use crate::retry::{Decision, Failure, RetryPolicy, decide};
+use crate::rpc;
+use crate::transport::{HttpResponse, HttpSettings, HttpTransport, Transport, read_ca_file};
+use crate::types::{self, ResponseCode, ServerInfo};
+use crate::wire::{self, Rpc};
+
+/// Default cap on a reply body: 256 MiB. `getTasksStatus` for a big role easily exceeds
+/// ureq's 10 MB default.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Everything a [`Client`] needs. Build with [`ClientConfig::new`] and adjust fields.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// The scheduler's base URL (`http(s)://host:port`, optionally with a path prefix).
+    /// `/api` is appended unless the URL already ends with it, as Aurora's client does. Any
+    /// scheduler of the cluster will do: followers redirect to the leader.
+    pub endpoint: String,
+    /// Time to establish a connection (DNS, TCP, TLS). Default 10 s.
+    pub connect_timeout: Duration,
+    /// Time for one HTTP exchange, including reading the reply. Default 60 s. Later
+    /// attempts are also capped by what is left of [`RetryPolicy::deadline`].
+    pub request_timeout: Duration,
+    /// Largest accepted reply body after decompression. Default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`].
+    pub max_response_bytes: u64,
+    /// Leader redirects (HTTP 307) followed per attempt. Default 5.
+    pub max_redirects: u32,
+    /// Explicit credentials; win over the environment and netrc.
+    pub credentials: Option<Credentials>,
+    /// Whether to look for credentials in `AURORA_USERNAME`/`AURORA_PASSWORD` and then
+    /// netrc when none are given explicitly (see [`crate::auth`]). Default `true`.
+    pub ambient_credentials: bool,
+    /// A PEM file of root certificates to trust instead of the bundled Mozilla roots, for
+    /// schedulers behind a private CA. There is no option to skip verification.
+    pub ca_file: Option<PathBuf>,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// Retry bounds and pacing.
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    /// Defaults for `endpoint`.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        ClientConfig {
+            endpoint: endpoint.into(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_redirects: 5,
+            credentials: None,
+            ambient_credentials: true,
+            ca_file: None,
+            user_agent: concat!("aurora-apply/", env!("CARGO_PKG_VERSION")).to_string(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("endpoint", &redact_url(&self.endpoint))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_redirects", &self.max_redirects)
+            .field("credentials", &self.credentials)
+            .field("ambient_credentials", &self.ambient_credentials)
+            .field("ca_file", &self.ca_file)
+            .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// A successful answer: the method's value plus the rest of the envelope.
+///
+/// OK answers may carry informative details ("No tasks to kill.", "Job is unchanged by
+/// proposed update."), and `server_info` names the cluster that answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply<T> {
+    /// The method's payload (`()` for methods whose OK carries no result).
+    pub value: T,
+    /// Every `details[].message` of the response, in order.
+    pub details: Vec<String>,
+    /// The answering scheduler's cluster name and stats URL prefix.
+    pub server_info: Option<ServerInfo>,
+}
+
+impl<T> Reply<T> {
+    /// The payload alone.
+    pub fn into_value(self) -> T {
+        self.value
+    }
+
+    /// The same envelope around another value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reply<U> {
+        Reply {
+            value: f(self.value),
+            details: self.details,
+            server_info: self.server_info,
+        }
+    }
+}
+
+/// What `startJobUpdate` did.
+// Not boxed: one value per started update, and callers match on it directly.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartJobUpdateOutcome {
+    /// An update was created: its key and initial summary.
+    Started(types::StartJobUpdateResult),
+    /// The job already matches the request; no update was created (the scheduler says "Job
+    /// is unchanged by proposed update." in the reply's details).
+    NoChange,
+}
+
+/// A scheduler client. `Send + Sync`: share one between threads; calls run concurrently
+/// over the transport's connection pool.
+pub struct Client {
+    api_url: String,
+    leader: Mutex<Option<String>>,
+    seq: AtomicI32,
+    transport: Arc<dyn Transport>,
+    request_timeout: Duration,
+    max_redirects: u32,
+    max_response_bytes: u64,
+    retry: RetryPolicy,
+    sends_credentials: bool,
+    credential_source: Option<CredentialSource>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("api_url", &redact_url(&self.api_url))
+            .field("leader", &self.leader())
+            .field("transport", &self.transport)
+            .field("credential_source", &self.credential_source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client over HTTP. Resolves credentials (explicit, then environment, then netrc for
+    /// the endpoint's host, see [`crate::auth`]) and loads the CA file.
+    pub fn new(config: ClientConfig) -> Result<Self, ApiError> {
+        let api_url = api_url(&config.endpoint)?;
+        let resolved = if config.ambient_credentials {
+            let host = host_of(&api_url).unwrap_or_default();
+            auth::resolve(config.credentials.clone(), &host)
+                .map_err(|e| ApiError::Config(e.to_string()))?
+        } else {
+            config
+                .credentials
+                .clone()
+                .map(|c| (c, CredentialSource::Explicit))
+        };
+        let ca_pem = match &config.ca_file {
+            Some(path) => Some(read_ca_file(path)?),
+            None => None,
+        };
+        let (credentials, source) = match resolved {
+            Some((c, s)) => (Some(c), Some(s)),
+            None => (None, None),
+        };
+        let transport = HttpTransport::new(&HttpSettings {
+            connect_timeout: config.connect_timeout,
+            max_response_bytes: config.max_response_bytes,
+            credentials,
+            ca_pem,
+            user_agent: config.user_agent.clone(),
+        })?;
+        let mut client = Self::with_transport(config, Arc::new(transport))?;
+        client.sends_credentials = source.is_some();
+        client.credential_source = source;
+        Ok(client)
+    }
+
+    /// A client over any [`Transport`] (an in-process emulator, a test double). The
+    /// transport is responsible for credentials; `config.credentials`, `ca_file` and the
+    /// timeouts other than `request_timeout` are not used.
+    pub fn with_transport(
+        config: ClientConfig,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Self, ApiError> {
+        Ok(Client {
+            api_url: api_url(&config.endpoint)?,
+            leader: Mutex::new(None),
+            seq: AtomicI32::new(1),
+            transport,
+            request_timeout: config.request_timeout,
+            max_redirects: config.max_redirects,
+            max_response_bytes: config.max_response_bytes,
+            retry: config.retry,
+            sends_credentials: false,
+            credential_source: None,
+        })
+    }
+
+    /// The URL calls are POSTed to first (the configured endpoint plus `/api`).
+    pub fn api_url(&self) -> &str {
+        &self.api_url
+    }
+
+    /// The leader learnt from a redirect, if any (without user info).
+    pub fn leader(&self) -> Option<String> {
+        self.leader
+            .lock()
+            .map(|l| l.as_deref().map(redact_url))
+            .unwrap_or(None)
+    }
+
+    /// Where the credentials came from, `None` when calls are anonymous.
+    pub fn credential_source(&self) -> Option<&CredentialSource> {
+        self.credential_source.as_ref()
+    }
+
+    /// Sends any RPC with its raw argument struct and returns the whole OK `Response`
+    /// (`WARNING` counts as OK), for callers that need more than the typed methods give.
+    /// Non-OK answers are [`ApiError::Scheduler`].
+    pub fn call<R: Rpc>(&self, args: &R::Call) -> Result<types::Response, ApiError> {
+        let method = R::METHOD;
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let body = wire::encode_call(method, seq, args);
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let timeout = if attempt == 1 {
+                self.request_timeout
+            } else {
+                let left = self.retry.deadline.saturating_sub(started.elapsed());
+                self.request_timeout.min(left).max(Duration::from_millis(1))
+            };
+            let (failure, error) = match self.attempt(method, seq, &body, timeout) {
+                Ok(response) => match check_code(method, response) {
+                    Ok(response) => return Ok(response),
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            match decide(failure, R::IDEMPOTENT) {
+                Decision::GiveUp => return Err(error),
+                Decision::OutcomeUnknown => {
+                    return Err(ApiError::OutcomeUnknown {
+                        method,
+                        cause: Box::new(error),
+                    });
+                }
+                Decision::Retry => {}
+            }
+            if failure != Failure::Transient {
+                // The leader we knew may be gone; start from the configured endpoint again.
+                self.forget_leader();
+            }
+            let wait = self.retry.backoff(attempt);
+            if attempt >= self.retry.max_attempts || started.elapsed() + wait >= self.retry.deadline
+            {
+                return Err(with_attempts(error, attempt));
+            }
+            tracing::debug!(
+                method,
+                attempt,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "retrying scheduler call"
+            );
+            std::thread::sleep(wait);
+        }
+    }
+
+    fn current_url(&self) -> String {
+        self.leader
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())
+            .unwrap_or_else(|| self.api_url.clone())
+    }
+
+    fn remember_leader(&self, url: &str) {
+        if let Ok(mut leader) = self.leader.lock() {
+            *leader = (url != self.api_url).then(|| url.to_string());
+        }
+    }
+
+    fn forget_leader(&self) {
+        if let Ok(mut leader) = self.leader.lock() {
+            *leader = None;
+        }
+    }
+
+    /// One attempt: POST, following 307s, up to a decoded `Response`.
+    fn attempt(
+        &self,
+        method: &'static str,
+        seq: i32,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<types::Response, (Failure, ApiError)> {
+        let first = self.current_url();
+        let mut url = first.clone();
+        let mut hops: u32 = 0;
+        loop {
+            let reply = self
+                .transport
+                .post(&url, body, timeout)
+                .map_err(|e| self.transport_failure(method, &url, e))?;
+            match reply.status {
+                200 => {
+                    if url != first || hops > 0 {
+                        self.remember_leader(&url);
+                    }
+                    return wire::decode_reply(method, seq, &reply.body)
+                        .map_err(|source| (Failure::Fatal, ApiError::Protocol { method, source }));
+                }
+                307 | 308 => {
+                    hops += 1;
+                    let next = redirect_target(method, &url, reply.location.as_deref())
+                        .map_err(|e| (Failure::Fatal, e))?;
+                    if hops > self.max_redirects {
+                        return Err((
+                            Failure::Fatal,
+                            ApiError::TooManyRedirects {
+                                method,
+                                max: self.max_redirects,
+                                last: redact_url(&next),
+                            },
+                        ));
+                    }
+                    tracing::debug!(method, to = %redact_url(&next), "following leader redirect");
+                    url = next;
+                }
+                503 => {
+                    return Err((
+                        Failure::NoLeader,
+                        ApiError::NoLeader {
+                            method,
+                            url: redact_url(&url),
+                            attempts: 1,
+                        },
+                    ));
+                }
+                401 | 403 => {
+                    return Err((
+                        Failure::Fatal,
+                        ApiError::Auth {
+                            method,
+                            url: redact_url(&url),
+                            status: reply.status,
+                            challenge: reply.www_authenticate,
+                            sent_credentials: self.sends_credentials,
+                        },
+                    ));
+                }
+                status => {
+                    let failure = if status >= 500 {
+                        Failure::MaybeSent
+                    } else {
+                        Failure::Fatal
+                    };
+                    return Err((failure, http_status_error(method, &url, &reply)));
+                }
+            }
+        }
+    }
+
+    fn transport_failure(
+        &self,
+        method: &'static str,
+        url: &str,
+        source: TransportError,
+    ) -> (Failure, ApiError) {
+        let url = redact_url(url);
+        match source.kind {
+            TransportErrorKind::TooLarge => (
+                Failure::Fatal,
+                ApiError::ResponseTooLarge {
+                    method,
+                    url,
+                    limit: self.max_response_bytes,
+                },
+            ),
+            TransportErrorKind::Connect => (
+                Failure::NotSent,
+                ApiError::Transport {
+                    method,
+                    url,
+                    source,
+                },
+            ),
+            TransportErrorKind::Timeout | TransportErrorKind::Io => (
+                Failure::MaybeSent,
+                ApiError::Transport {
+                    method,
+                    url,
+                    source,
+                },
+            ),
+            _ => (
+                Failure::Fatal,
+                ApiError::Transport {
+                    method,
+                    url,
+                    source,
+                },
+            ),
+        }
+    }
+
+    /// A typed call whose OK answer must carry a result; `pick` takes the expected variant.
+    fn typed<R: Rpc, T>(
+        &self,
+        args: &R::Call,
+        expected: &'static str,
+        pick: impl FnOnce(types::Result) -> Result<T, &'static str>,
+    ) -> Result<Reply<T>, ApiError> {
+        let response = self.call::<R>(args)?;
+        let (result, reply) = split(response);
+        match result.map(pick) {
+            Some(Ok(value)) => Ok(reply.map(|()| value)),
+            Some(Err(other)) => Err(ApiError::UnexpectedResult {
+                method: R::METHOD,
+                expected,
+                actual: Some(other.to_string()),
+            }),
+            None => Err(ApiError::UnexpectedResult {
+                method: R::METHOD,
+                expected,
+                actual: None,
+            }),
+        }
+    }
+
+    /// A call whose OK answer carries no result; any result that comes anyway is ignored.
+    fn ack<R: Rpc>(&self, args: &R::Call) -> Result<Reply<()>, ApiError> {
+        let response = self.call::<R>(args)?;
+        Ok(split(response).1)
+    }
+}
+
+macro_rules! pick {
+    ($variant:ident) => {
+        |r| match r {
+            types::Result::$variant(v) => Ok(v),
+            other => Err(result_name(&other)),
+        }
+    };
+}
+
+/// ReadOnlyScheduler: every method is idempotent and retried on any retryable failure.
+impl Client {
+    /// `getRoleSummary()`: per-role job and cron job counts.
+    pub fn get_role_summary(&self) -> Result<Reply<types::RoleSummaryResult>, ApiError> {
+        self.typed::<rpc::GetRoleSummary, _>(
+            &types::GetRoleSummaryCall::new(),
+            "roleSummaryResult",
+            pick!(RoleSummaryResult),
+        )
+    }
+
+    /// `getJobSummary(role)`: jobs with stats; `None` = all roles. Counts terminal tasks
+    /// too (see the reference): prefer [`get_jobs`](Self::get_jobs) for state.
+    pub fn get_job_summary(
+        &self,
+        role: Option<&str>,
+    ) -> Result<Reply<types::JobSummaryResult>, ApiError> {
+        self.typed::<rpc::GetJobSummary, _>(
+            &types::GetJobSummaryCall::new(role.map(str::to_string)),
+            "jobSummaryResult",
+            pick!(JobSummaryResult),
+        )
+    }
+
+    /// `getTasksStatus(query)`: matching tasks with full configs.
+    pub fn get_tasks_status(
+        &self,
+        query: &types::TaskQuery,
+    ) -> Result<Reply<types::ScheduleStatusResult>, ApiError> {
+        self.typed::<rpc::GetTasksStatus, _>(
+            &types::GetTasksStatusCall::new(query.clone()),
+            "scheduleStatusResult",
+            pick!(ScheduleStatusResult),
+        )
+    }
+
+    /// `getTasksWithoutConfigs(query)`: matching tasks without executor data.
+    pub fn get_tasks_without_configs(
+        &self,
+        query: &types::TaskQuery,
+    ) -> Result<Reply<types::ScheduleStatusResult>, ApiError> {
+        self.typed::<rpc::GetTasksWithoutConfigs, _>(
+            &types::GetTasksWithoutConfigsCall::new(query.clone()),
+            "scheduleStatusResult",
+            pick!(ScheduleStatusResult),
+        )
+    }
+
+    /// `getPendingReason(query)`: why matching tasks are pending.
+    pub fn get_pending_reason(
+        &self,
+        query: &types::TaskQuery,
+    ) -> Result<Reply<types::GetPendingReasonResult>, ApiError> {
+        self.typed::<rpc::GetPendingReason, _>(
+            &types::GetPendingReasonCall::new(query.clone()),
+            "getPendingReasonResult",
+            pick!(GetPendingReasonResult),
+        )
+    }
+
+    /// `getConfigSummary(job)`: active instances grouped by identical config.
+    pub fn get_config_summary(
+        &self,
+        job: &types::JobKey,
+    ) -> Result<Reply<types::ConfigSummaryResult>, ApiError> {
+        self.typed::<rpc::GetConfigSummary, _>(
+            &types::GetConfigSummaryCall::new(job.clone()),
+            "configSummaryResult",
+            pick!(ConfigSummaryResult),
+        )
+    }
+
+    /// `getJobs(ownerRole)`: jobs of a role (`None` = all): services synthesised from
+    /// active tasks, cron jobs from their templates.
+    pub fn get_jobs(
+        &self,
+        owner_role: Option<&str>,
+    ) -> Result<Reply<types::GetJobsResult>, ApiError> {
+        self.typed::<rpc::GetJobs, _>(
+            &types::GetJobsCall::new(owner_role.map(str::to_string)),
+            "getJobsResult",
+            pick!(GetJobsResult),
+        )
+    }
+
+    /// `getQuota(ownerRole)`: quota and consumption of a role.
+    pub fn get_quota(&self, owner_role: &str) -> Result<Reply<types::GetQuotaResult>, ApiError> {
+        self.typed::<rpc::GetQuota, _>(
+            &types::GetQuotaCall::new(owner_role.to_string()),
+            "getQuotaResult",
+            pick!(GetQuotaResult),
+        )
+    }
+
+    /// `populateJobConfig(description)`: the scheduler's validate-and-populate as a dry run.
+    pub fn populate_job_config(
+        &self,
+        description: &types::JobConfiguration,
+    ) -> Result<Reply<types::PopulateJobResult>, ApiError> {
+        self.typed::<rpc::PopulateJobConfig, _>(
+            &types::PopulateJobConfigCall::new(description.clone()),
+            "populateJobResult",
+            pick!(PopulateJobResult),
+        )
+    }
+
+    /// `getJobUpdateSummaries(query)`: update summaries, newest first.
+    pub fn get_job_update_summaries(
+        &self,
+        query: &types::JobUpdateQuery,
+    ) -> Result<Reply<types::GetJobUpdateSummariesResult>, ApiError> {
+        self.typed::<rpc::GetJobUpdateSummaries, _>(
+            &types::GetJobUpdateSummariesCall::new(query.clone()),
+            "getJobUpdateSummariesResult",
+            pick!(GetJobUpdateSummariesResult),
+        )
+    }
+
+    /// `getJobUpdateDetails(query)`: update details in `detailsList`. Only the query form
+    /// is offered; the deprecated key argument is left unset (use [`call`](Self::call) with
+    /// [`rpc::GetJobUpdateDetails`] to send it).
+    pub fn get_job_update_details(
+        &self,
+        query: &types::JobUpdateQuery,
+    ) -> Result<Reply<types::GetJobUpdateDetailsResult>, ApiError> {
+        self.typed::<rpc::GetJobUpdateDetails, _>(
+            &types::GetJobUpdateDetailsCall::new(None, query.clone()),
+            "getJobUpdateDetailsResult",
+            pick!(GetJobUpdateDetailsResult),
+        )
+    }
+
+    /// `getJobUpdateDiff(request)`: what an update would add, remove, change, keep.
+    pub fn get_job_update_diff(
+        &self,
+        request: &types::JobUpdateRequest,
+    ) -> Result<Reply<types::GetJobUpdateDiffResult>, ApiError> {
+        self.typed::<rpc::GetJobUpdateDiff, _>(
+            &types::GetJobUpdateDiffCall::new(request.clone()),
+            "getJobUpdateDiffResult",
+            pick!(GetJobUpdateDiffResult),
+        )
+    }
+
+    /// `getTierConfigs()`: the default tier and every tier's settings.
+    pub fn get_tier_configs(&self) -> Result<Reply<types::GetTierConfigResult>, ApiError> {
+        self.typed::<rpc::GetTierConfigs, _>(
+            &types::GetTierConfigsCall::new(),
+            "getTierConfigResult",
+            pick!(GetTierConfigResult),
+        )
+    }
+}
+
+/// AuroraSchedulerManager: writes. Which of them are re-sent after a lost reply follows
+/// [`Rpc::IDEMPOTENT`] in [`crate::rpc`].
+impl Client {
+    /// `createJob(description)`. Never re-sent once it may have reached the scheduler: a
+    /// lost reply is [`ApiError::OutcomeUnknown`]; read state (e.g. `getJobs`) to resolve.
+    pub fn create_job(&self, description: &types::JobConfiguration) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::CreateJob>(&types::CreateJobCall::new(description.clone()))
+    }
+
+    /// `scheduleCronJob(description)`: create or replace a cron job (idempotent upsert).
+    pub fn schedule_cron_job(
+        &self,
+        description: &types::JobConfiguration,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::ScheduleCronJob>(&types::ScheduleCronJobCall::new(description.clone()))
+    }
+
+    /// `descheduleCronJob(job)`: remove a cron template (OK, with a detail, when none).
+    pub fn deschedule_cron_job(&self, job: &types::JobKey) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::DescheduleCronJob>(&types::DescheduleCronJobCall::new(job.clone()))
+    }
+
+    /// `startCronJob(job)`: run a cron job now. Not idempotent (each call starts a run).
+    pub fn start_cron_job(&self, job: &types::JobKey) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::StartCronJob>(&types::StartCronJobCall::new(job.clone()))
+    }
+
+    /// `restartShards(job, shardIds)`: restart instances. Not idempotent.
+    pub fn restart_shards(
+        &self,
+        job: &types::JobKey,
+        shard_ids: &BTreeSet<i32>,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::RestartShards>(&types::RestartShardsCall::new(
+            shard_ids.clone(),
+            job.clone(),
+        ))
+    }
+
+    /// `killTasks(job, instances, message)`: kill active instances (`None` or an empty set
+    /// = all). The details say "No tasks to kill." when nothing matched.
+    pub fn kill_tasks(
+        &self,
+        job: &types::JobKey,
+        instances: Option<&BTreeSet<i32>>,
+        message: Option<&str>,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::KillTasks>(&types::KillTasksCall::new(
+            job.clone(),
+            instances.cloned(),
+            message.map(str::to_string),
+        ))
+    }
+
+    /// `addInstances(key, count)`: copy an instance's config to `count` new instances. Not
+    /// idempotent: a lost reply is [`ApiError::OutcomeUnknown`].
+    pub fn add_instances(
+        &self,
+        key: &types::InstanceKey,
+        count: i32,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::AddInstances>(&types::AddInstancesCall::new(key.clone(), count))
+    }
+
+    /// `replaceCronTemplate(config)`: replace an existing cron template.
+    pub fn replace_cron_template(
+        &self,
+        config: &types::JobConfiguration,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::ReplaceCronTemplate>(&types::ReplaceCronTemplateCall::new(config.clone()))
+    }
+
+    /// `startJobUpdate(request, message)`: start a rolling update, or
+    /// [`StartJobUpdateOutcome::NoChange`] when the job already matches. An update already
+    /// in progress is [`ApiError::Scheduler`] with `INVALID_REQUEST`, its key and summary in
+    /// [`SchedulerError::in_progress_update`]; put an update id in `request.metadata` to
+    /// recognise a retried call of your own there.
+    pub fn start_job_update(
+        &self,
+        request: &types::JobUpdateRequest,
+        message: Option<&str>,
+    ) -> Result<Reply<StartJobUpdateOutcome>, ApiError> {
+        let method = rpc::StartJobUpdate::METHOD;
+        let response = self.call::<rpc::StartJobUpdate>(&types::StartJobUpdateCall::new(
+            request.clone(),
+            message.map(str::to_string),
+        ))?;
+        let (result, reply) = split(response);
+        match result {
+            Some(types::Result::StartJobUpdateResult(r)) => {
+                Ok(reply.map(|()| StartJobUpdateOutcome::Started(r)))
+            }
+            None => Ok(reply.map(|()| StartJobUpdateOutcome::NoChange)),
+            Some(other) => Err(ApiError::UnexpectedResult {
+                method,
+                expected: "startJobUpdateResult",
+                actual: Some(result_name(&other).to_string()),
+            }),
+        }
+    }
+
+    /// `pauseJobUpdate(key, message)`.
+    pub fn pause_job_update(
+        &self,
+        key: &types::JobUpdateKey,
+        message: Option<&str>,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::PauseJobUpdate>(&types::PauseJobUpdateCall::new(
+            key.clone(),
+            message.map(str::to_string),
+        ))
+    }
+
+    /// `resumeJobUpdate(key, message)`.
+    pub fn resume_job_update(
+        &self,
+        key: &types::JobUpdateKey,
+        message: Option<&str>,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::ResumeJobUpdate>(&types::ResumeJobUpdateCall::new(
+            key.clone(),
+            message.map(str::to_string),
+        ))
+    }
+
+    /// `abortJobUpdate(key, message)`: stop an update, leaving instances as they are.
+    pub fn abort_job_update(
+        &self,
+        key: &types::JobUpdateKey,
+        message: Option<&str>,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::AbortJobUpdate>(&types::AbortJobUpdateCall::new(
+            key.clone(),
+            message.map(str::to_string),
+        ))
+    }
+
+    /// `rollbackJobUpdate(key, message)`.
+    pub fn rollback_job_update(
+        &self,
+        key: &types::JobUpdateKey,
+        message: Option<&str>,
+    ) -> Result<Reply<()>, ApiError> {
+        self.ack::<rpc::RollbackJobUpdate>(&types::RollbackJobUpdateCall::new(
+            key.clone(),
+            message.map(str::to_string),
+        ))
+    }
+
+    /// `pulseJobUpdate(key)`: keep a coordinated update going; `FINISHED` once it is over.
+    pub fn pulse_job_update(
+        &self,
+        key: &types::JobUpdateKey,
+    ) -> Result<Reply<types::PulseJobUpdateResult>, ApiError> {
+        self.typed::<rpc::PulseJobUpdate, _>(
+            &types::PulseJobUpdateCall::new(key.clone()),
+            "pulseJobUpdateResult",
+            pick!(PulseJobUpdateResult),
+        )
+    }
+}
+
+/// OK (and the never-produced WARNING) pass; `ERROR_TRANSIENT` is retryable; anything else
+/// is the scheduler's verdict.
+fn check_code(
+    method: &'static str,
+    response: types::Response,
+) -> Result<types::Response, (Failure, ApiError)> {
+    let code = response.response_code.unwrap_or(ResponseCode::ERROR);
+    if code == ResponseCode::OK || code == ResponseCode::WARNING {
+        return Ok(response);
+    }
+    let failure = if code == ResponseCode::ERROR_TRANSIENT {
+        Failure::Transient
+    } else {
+        Failure::Fatal
+    };
+    let error = SchedulerError::from_response(method, response);
+    Err((failure, ApiError::Scheduler(Box::new(error))))
+}
+
+fn split(response: types::Response) -> (Option<types::Result>, Reply<()>) {
+    let details = crate::error::detail_messages(response.details.as_deref());
+    (
+        response.result,
+        Reply {
+            value: (),
+            details,
+            server_info: response.server_info,
+        },
+    )
+}
+
+fn with_attempts(error: ApiError, attempts: u32) -> ApiError {
+    match error {
+        ApiError::NoLeader { method, url, .. } => ApiError::NoLeader {
+            method,
+            url,
+            attempts,
+        },
+        other => other,
+    }
+}
+
+fn http_status_error(method: &'static str, url: &str, reply: &HttpResponse) -> ApiError {
+    let text = String::from_utf8_lossy(&reply.body);
+    let excerpt: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect();
+    ApiError::HttpStatus {
+        method,
+        url: redact_url(url),
+        status: reply.status,
+        excerpt,
+    }
+}
+
+/// `endpoint` + `/api` (unless already there), validated: http or https, a host, no user
+/// info (credentials belong in [`ClientConfig::credentials`], not in URLs that get logged).
+fn api_url(endpoint: &str) -> Result<String, ApiError> {
+    let uri: ureq::http::Uri = endpoint.parse().map_err(|_| {
+        ApiError::Config(format!(
+            "scheduler URL {:?} is not a valid URL",
+            redact_url(endpoint)
+        ))
+    })?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => {
+            return Err(ApiError::Config(format!(
+                "scheduler URL {:?} must start with http:// or https://",
+                redact_url(endpoint)
+            )));
+        }
+    }
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    if authority.contains('@') {
+        return Err(ApiError::Config(format!(
+            "scheduler URL {:?} contains user info; pass credentials separately",
+            redact_url(endpoint)
+        )));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(ApiError::Config(format!(
+            "scheduler URL {:?} has no host",
+            redact_url(endpoint)
+        )));
+    }
+    if uri.query().is_some() {
+        return Err(ApiError::Config(format!(
+            "scheduler URL {:?} must not have a query",
+            redact_url(endpoint)
+        )));
+    }
+    let trimmed = endpoint.trim_end_matches('/');
+    if trimmed.ends_with("/api") {
+        Ok(trimmed.to_string())
+    } else {
+        Ok(format!("{trimmed}/api"))
+    }
+}
+
+fn host_of(url: &str) -> Option<String> {
+    let uri: ureq::http::Uri = url.parse().ok()?;
+    uri.host()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
+}
+
+/// The URL a 307 points to: absolute `http(s)://…`, or an absolute path on the current
+/// origin. https → http downgrades are refused (credentials would travel in clear text).
+fn redirect_target(
+    method: &'static str,
+    current: &str,
+    location: Option<&str>,
+) -> Result<String, ApiError> {
+    let bad = |location: &str, reason| ApiError::BadRedirect {
+        method,
+        location: redact_url(location),
+        reason,
+    };
+    let location = location.map(str::trim).unwrap_or_default();
+    if location.is_empty() {
+        return Err(bad(location, "no Location header"));
+    }
+    let target = if location.starts_with('/') && !location.starts_with("//") {
+        let uri: ureq::http::Uri = current
+            .parse()
+            .map_err(|_| bad(location, "current URL is invalid"))?;
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+        format!("{scheme}://{authority}{location}")
+    } else {
+        location.to_string()
+    };
+    let uri: ureq::http::Uri = target
+        .parse()
+        .map_err(|_| bad(location, "not a valid URL"))?;
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http") if current.starts_with("https:") => {
+            return Err(bad(location, "it would downgrade https to http"));
+        }
+        Some("http") => {}
+        _ => return Err(bad(location, "not an http(s) URL")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad(location, "no host"));
+    }
+    Ok(target)
+}
+
+/// The IDL field name of a `Result` variant, for error messages.
+fn result_name(result: &types::Result) -> &'static str {
+    use types::Result as R;
+    match result {
+        R::PopulateJobResult(_) => "populateJobResult",
+        R::ScheduleStatusResult(_) => "scheduleStatusResult",
+        R::GetJobsResult(_) => "getJobsResult",
+        R::GetQuotaResult(_) => "getQuotaResult",
+        R::ListBackupsResult(_) => "listBackupsResult",
+        R::StartMaintenanceResult(_) => "startMaintenanceResult",
+        R::DrainHostsResult(_) => "drainHostsResult",
+        R::QueryRecoveryResult(_) => "queryRecoveryResult",
+        R::MaintenanceStatusResult(_) => "maintenanceStatusResult",
+        R::EndMaintenanceResult(_) => "endMaintenanceResult",
+        R::RoleSummaryResult(_) => "roleSummaryResult",
+        R::JobSummaryResult(_) => "jobSummaryResult",
+        R::ConfigSummaryResult(_) => "configSummaryResult",
+        R::GetPendingReasonResult(_) => "getPendingReasonResult",
+        R::StartJobUpdateResult(_) => "startJobUpdateResult",
+        R::GetJobUpdateSummariesResult(_) => "getJobUpdateSummariesResult",
+        R::GetJobUpdateDetailsResult(_) => "getJobUpdateDetailsResult",
+        R::PulseJobUpdateResult(_) => "pulseJobUpdateResult",
+        R::GetJobUpdateDiffResult(_) => "getJobUpdateDiffResult",
+        R::GetTierConfigResult(_) => "getTierConfigResult",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_url_appends_api_once() {
+        assert_eq!(api_url("http://h:8081").expect("ok"), "http://h:8081/api");
+        assert_eq!(api_url("http://h:8081/").expect("ok"), "http://h:8081/api");
+        assert_eq!(api_url("https://h/api").expect("ok"), "https://h/api");
+        assert_eq!(
+            api_url("https://h/aurora/").expect("ok"),
+            "https://h/aurora/api"
+        );
+    }
+
+    #[test]
+    fn api_url_rejects_bad_endpoints_without_echoing_passwords() {
+        for bad in ["h:8081", "ftp://h", "http://", "not a url", "http://h/?q=1"] {
+            assert!(matches!(api_url(bad), Err(ApiError::Config(_))), "{bad}");
+        }
+        let err = api_url("http://u:hunter2@h:8081").expect_err("user info");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn redirect_targets() {
+        let m = "getJobs";
+        assert_eq!(
+            redirect_target(m, "http://a:1/api", Some("http://b:2/api")).expect("ok"),
+            "http://b:2/api"
+        );
+        assert_eq!(
+            redirect_target(m, "https://a:1/api", Some("/api")).expect("ok"),
+            "https://a:1/api"
+        );
+        assert_eq!(
+            redirect_target(m, "http://a/api", Some("https://b/api")).expect("ok"),
+            "https://b/api"
+        );
+        for (current, loc) in [
+            ("https://a/api", Some("http://b/api")),
+            ("http://a/api", None),
+            ("http://a/api", Some("")),
+            ("http://a/api", Some("ftp://b/api")),
+            ("http://a/api", Some("b/api")),
+        ] {
+            assert!(
+                matches!(
+                    redirect_target(m, current, loc),
+                    Err(ApiError::BadRedirect { .. })
+                ),
+                "{current} {loc:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn host_of_strips_brackets() {
+        assert_eq!(host_of("http://[::1]:8081/api").as_deref(), Some("::1"));
+        assert_eq!(host_of("http://h:8081/api").as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn every_rpc_has_a_typed_method() {
+        // Keep this list in step with the impl blocks above; rpc::ALL_METHODS is the truth.
+        let typed = [
+            "getRoleSummary",
+            "getJobSummary",
+            "getTasksStatus",
+            "getTasksWithoutConfigs",
+            "getPendingReason",
+            "getConfigSummary",
+            "getJobs",
+            "getQuota",
+            "populateJobConfig",
+            "getJobUpdateSummaries",
+            "getJobUpdateDetails",
+            "getJobUpdateDiff",
+            "getTierConfigs",
+            "createJob",
+            "scheduleCronJob",
+            "descheduleCronJob",
+            "startCronJob",
+            "restartShards",
+            "killTasks",
+            "addInstances",
+            "replaceCronTemplate",
+            "startJobUpdate",
+            "pauseJobUpdate",
+            "resumeJobUpdate",
+            "abortJobUpdate",
+            "rollbackJobUpdate",
+            "pulseJobUpdate",
+        ];
+        assert_eq!(typed.as_slice(), rpc::ALL_METHODS);
+    }
+}

@@ -1,0 +1,301 @@
+//! One HTTP POST of a Thrift message to the scheduler, and nothing more.
+//!
+//! The scheduler's `/api` servlet reads TBinaryProtocol only when the request's
+//! `Content-Type` is exactly `application/vnd.apache.thrift.binary`, and answers in binary
+//! only when `Accept` is exactly that too (anything else gets TJSON, or HTTP 415 for an
+//! unknown content type), so both headers are always sent. Everything that needs judgement
+//! (following 307 to the leader, 503, retries, decoding) lives in the
+//! [client](crate::client); a [`Transport`] only reports what happened, so tests and the
+//! emulator can plug in their own.
+//!
+//! [`HttpTransport`] is the production implementation over ureq 3: redirects are never
+//! followed by ureq (it would not replay a POST body on 307 and drops `Authorization`), HTTP
+//! error statuses are returned as data, gzip is accepted and decoded, the body is capped at a
+//! configurable size far above ureq's 10 MB default (large `getTasksStatus` replies), and
+//! Basic credentials are sent pre-emptively on every request (the scheduler challenges
+//! writes with 401 rather than negotiating).
+
+use std::fmt;
+use std::io::Read as _;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::auth::Credentials;
+use crate::error::{ApiError, TransportError, TransportErrorKind};
+
+/// The MIME type selecting TBinaryProtocol for both the request and the reply.
+pub const THRIFT_BINARY: &str = "application/vnd.apache.thrift.binary";
+
+/// How many bytes of a non-200 body are kept for error messages.
+const EXCERPT_BYTES: u64 = 512;
+
+/// What came back from one POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Location` header (307 leader redirects).
+    pub location: Option<String>,
+    /// The `WWW-Authenticate` header (401 challenges).
+    pub www_authenticate: Option<String>,
+    /// The body, decompressed; for statuses other than 200 at most a short excerpt.
+    pub body: Vec<u8>,
+}
+
+/// Sends one Thrift message and returns the raw HTTP answer.
+///
+/// Implementations must not follow redirects nor retry: the client decides both, because
+/// only it knows whether the call is idempotent.
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// POSTs `body` to `url`, giving up after `timeout`. A body larger than the
+    /// transport's limit is a [`TransportErrorKind::TooLarge`] error.
+    fn post(
+        &self,
+        url: &str,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<HttpResponse, TransportError>;
+}
+
+/// Settings of [`HttpTransport`].
+#[derive(Clone)]
+pub struct HttpSettings {
+    /// Time to establish a connection (DNS, TCP, TLS).
+    pub connect_timeout: Duration,
+    /// Largest accepted reply body after decompression.
+    pub max_response_bytes: u64,
+    /// Sent as `Authorization: Basic …` on every request when set.
+    pub credentials: Option<Credentials>,
+    /// Trusted root certificates (PEM) replacing the bundled Mozilla roots, for schedulers
+    /// behind a private CA.
+    pub ca_pem: Option<Vec<u8>>,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl fmt::Debug for HttpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpSettings")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("credentials", &self.credentials)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+/// Thrift-over-HTTP with ureq: one agent (connection pool) shared by all calls; cheap to
+/// clone.
+#[derive(Clone)]
+pub struct HttpTransport {
+    agent: ureq::Agent,
+    authorization: Option<String>,
+    max_response_bytes: u64,
+}
+
+impl fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpTransport {
+    /// Builds the agent. Fails only on an unusable CA bundle.
+    pub fn new(settings: &HttpSettings) -> Result<Self, ApiError> {
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(pem) = &settings.ca_pem {
+            tls = tls.root_certs(parse_ca_bundle(pem)?);
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(settings.connect_timeout))
+            .user_agent(settings.user_agent.as_str())
+            .tls_config(tls.build())
+            .build();
+        Ok(HttpTransport {
+            agent: config.into(),
+            authorization: settings.credentials.as_ref().map(Credentials::basic_header),
+            max_response_bytes: settings.max_response_bytes,
+        })
+    }
+}
+
+/// Reads a PEM bundle into root certificates; at least one certificate is required, so a
+/// wrong file (e.g. a key) is caught at start-up rather than as a TLS failure later.
+pub fn parse_ca_bundle(pem: &[u8]) -> Result<ureq::tls::RootCerts, ApiError> {
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(ApiError::Config(format!("CA bundle is not valid PEM: {e}"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(ApiError::Config(
+            "CA bundle contains no certificate".to_string(),
+        ));
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
+/// Reads a CA file for [`HttpSettings::ca_pem`].
+pub fn read_ca_file(path: &Path) -> Result<Vec<u8>, ApiError> {
+    std::fs::read(path)
+        .map_err(|e| ApiError::Config(format!("cannot read CA file {}: {e}", path.display())))
+}
+
+impl Transport for HttpTransport {
+    fn post(
+        &self,
+        url: &str,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<HttpResponse, TransportError> {
+        let mut request = self
+            .agent
+            .post(url)
+            .header("Content-Type", THRIFT_BINARY)
+            .header("Accept", THRIFT_BINARY);
+        if let Some(auth) = &self.authorization {
+            request = request.header("Authorization", auth.as_str());
+        }
+        let mut response = request
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .send(body)
+            .map_err(classify)?;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let location = header("location");
+        let www_authenticate = header("www-authenticate");
+        let body = if status == 200 {
+            response
+                .body_mut()
+                .with_config()
+                .limit(self.max_response_bytes)
+                .read_to_vec()
+                .map_err(|e| match e {
+                    ureq::Error::BodyExceedsLimit(limit) => TransportError::new(
+                        TransportErrorKind::TooLarge,
+                        format!("reply body exceeds {limit} bytes"),
+                    ),
+                    other => classify(other),
+                })?
+        } else {
+            // An error page is only shown as an excerpt; a broken one is no worse than none.
+            let mut excerpt = Vec::new();
+            let _ = response
+                .body_mut()
+                .as_reader()
+                .take(EXCERPT_BYTES)
+                .read_to_end(&mut excerpt);
+            excerpt
+        };
+        Ok(HttpResponse {
+            status,
+            location,
+            www_authenticate,
+            body,
+        })
+    }
+}
+
+/// Sorts ureq's errors by how far the exchange got (see [`TransportErrorKind`]).
+fn classify(error: ureq::Error) -> TransportError {
+    use std::io::ErrorKind as Io;
+    use ureq::Error as E;
+    let kind = match &error {
+        E::HostNotFound | E::ConnectionFailed => TransportErrorKind::Connect,
+        E::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => TransportErrorKind::Connect,
+        E::Timeout(_) => TransportErrorKind::Timeout,
+        E::Io(io) => match io.kind() {
+            Io::ConnectionRefused
+            | Io::AddrNotAvailable
+            | Io::NotFound
+            | Io::HostUnreachable
+            | Io::NetworkUnreachable => TransportErrorKind::Connect,
+            Io::TimedOut | Io::WouldBlock => TransportErrorKind::Timeout,
+            _ => TransportErrorKind::Io,
+        },
+        E::Tls(_) | E::Pem(_) | E::Rustls(_) | E::TlsRequired => TransportErrorKind::Tls,
+        E::BodyExceedsLimit(_) => TransportErrorKind::TooLarge,
+        E::BadUri(_) | E::Http(_) | E::RequireHttpsOnly(_) | E::InvalidProxyUrl => {
+            TransportErrorKind::Request
+        }
+        _ => TransportErrorKind::Io,
+    };
+    TransportError::new(kind, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_bundle_must_hold_a_certificate() {
+        assert!(matches!(parse_ca_bundle(b""), Err(ApiError::Config(_))));
+        assert!(matches!(
+            parse_ca_bundle(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"),
+            Err(ApiError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn debug_never_shows_the_authorization_header() {
+        let t = HttpTransport::new(&HttpSettings {
+            connect_timeout: Duration::from_secs(1),
+            max_response_bytes: 1,
+            credentials: Some(Credentials::new("u", "hunter2")),
+            ca_pem: None,
+            user_agent: "t".to_string(),
+        })
+        .expect("builds");
+        let shown = format!("{t:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("Basic"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn refused_connection_is_not_sent() {
+        // Bind and drop to get a port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let t = HttpTransport::new(&HttpSettings {
+            connect_timeout: Duration::from_secs(2),
+            max_response_bytes: 1024,
+            credentials: None,
+            ca_pem: None,
+            user_agent: "t".to_string(),
+        })
+        .expect("builds");
+        let err = t
+            .post(
+                &format!("http://127.0.0.1:{port}/api"),
+                b"x",
+                Duration::from_secs(2),
+            )
+            .expect_err("nobody listens");
+        assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
+        assert!(!err.maybe_sent());
+    }
+}
