@@ -7,9 +7,14 @@
 
 pub mod compare;
 pub mod desired;
+pub mod error;
+pub mod events;
+pub mod execute;
 pub mod live;
 pub mod marker;
 pub mod normalize;
+pub mod observe;
 pub mod plan;
 pub mod planner;
+pub mod planning;
 pub mod ranges;

@@ -1,0 +1,828 @@
+//! Carries out a plan's changes and follows rolling updates to their end.
+//!
+//! In: the changes of one cluster (as planned, or read back from a plan file) and a client.
+//! Out: one [`JobResult`] per change, and [`Event`]s as things happen. Jobs run with bounded
+//! parallelism: a job holds a slot from its first step until its update ends. One loop drives
+//! every job: it sends steps, then polls once per interval for all of them together (one
+//! `getJobUpdateDetails` per role for the updates being watched, one `getPendingReason` for
+//! their pending tasks), pulses coordinated updates, and stops at the caller's deadline.
+//!
+//! Rules this stage keeps: `createJob` is never re-sent blindly (an unknown outcome is
+//! resolved by reading the job's tasks first); "Job is unchanged by proposed update." is
+//! success; an in-progress update carrying our own update id is our earlier attempt and is
+//! followed; any other in-progress update is a conflict; protected jobs are never killed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use aurora_api::client::StartJobUpdateOutcome;
+use aurora_api::types::{
+    ConstACTIVESTATES, ConstAWAITNGPULSEJOBUPDATESTATES, JobConfiguration, JobKey, JobUpdateAction,
+    JobUpdateDetails, JobUpdateKey, JobUpdateQuery, JobUpdateRequest, JobUpdateSettings,
+    JobUpdateStatus, Metadata, ResponseCode, ScheduleStatus, TaskQuery,
+};
+use aurora_api::{ApiError, Client};
+use base64::Engine as _;
+
+use crate::events::{Event, EventSink, Outcome};
+use crate::marker::{SPEC_HASH_KEY, TOOL_KEY, UPDATE_ID_KEY, USER_KEY, has_update_id};
+use crate::plan::{Action, JobChange};
+use crate::ranges::{MAX_INSTANCES, ids_of};
+
+/// What to do with the remaining jobs when one fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnFailure {
+    /// Start no further jobs; running updates finish.
+    #[default]
+    Stop,
+    /// Carry on with the other jobs.
+    Continue,
+}
+
+/// Who and what applies, recorded on every update (restarts nothing).
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// Hash of the specs applied.
+    pub spec_hash: String,
+    /// The local user.
+    pub user: String,
+}
+
+/// How to execute.
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// Jobs in flight at once.
+    pub parallelism: usize,
+    /// Reaction to a failed job.
+    pub on_failure: OnFailure,
+    /// Follow updates to their end (`false` = `--no-wait`).
+    pub wait: bool,
+    /// Overall deadline, from the start of execution.
+    pub timeout: Duration,
+    /// Time between two polls.
+    pub poll_interval: Duration,
+    /// Time between two heartbeats of an update that does not change state.
+    pub heartbeat_every: Duration,
+    /// Audit message sent with updates and kills.
+    pub message: Option<String>,
+    /// Recorded in every update's metadata.
+    pub provenance: Provenance,
+    /// Send pulses to coordinated updates while watching them.
+    pub pulse: bool,
+    /// Set by the caller (Ctrl-C) to stop watching; updates keep running.
+    pub interrupted: Option<Arc<AtomicBool>>,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        ExecuteOptions {
+            parallelism: 4,
+            on_failure: OnFailure::Stop,
+            wait: true,
+            timeout: Duration::from_secs(3600),
+            poll_interval: Duration::from_secs(5),
+            heartbeat_every: Duration::from_secs(30),
+            message: None,
+            provenance: Provenance::default(),
+            pulse: true,
+            interrupted: None,
+        }
+    }
+}
+
+/// How one job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobResult {
+    /// `cluster/role/env/name`.
+    pub job_key: String,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Details for people.
+    pub message: String,
+    /// The update that ran, if any.
+    pub update_id: Option<String>,
+}
+
+#[derive(Debug)]
+struct Watch {
+    key: JobUpdateKey,
+    role: String,
+    status: JobUpdateStatus,
+    updated: usize,
+    failed: usize,
+    total: usize,
+    pulse_every: Option<Duration>,
+    last_pulse: Option<Instant>,
+    last_report: Instant,
+    failed_instances: BTreeSet<i32>,
+}
+
+#[derive(Debug)]
+enum State {
+    Pending,
+    Step(usize),
+    WaitKill { step: usize },
+    Watching(Box<Watch>),
+    Done(JobResult),
+}
+
+struct Job<'a> {
+    change: &'a JobChange,
+    key: JobKey,
+    steps: Vec<Action>,
+    config: Option<JobConfiguration>,
+    settings: Option<JobUpdateSettings>,
+    state: State,
+}
+
+fn decode<T: thrift::protocol::TSerializable>(b64: Option<&String>) -> Option<T> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64?.as_bytes())
+        .ok()?;
+    aurora_api::wire::decode_struct(&bytes).ok()
+}
+
+fn key_from(job_key: &str) -> JobKey {
+    let parts: Vec<&str> = job_key.split('/').collect();
+    let part = |i: usize| parts.get(i).map(|s| (*s).to_string());
+    JobKey {
+        role: part(1),
+        environment: part(2),
+        name: part(3),
+    }
+}
+
+fn new_update_id() -> String {
+    let v = fastrand::u128(..);
+    let hex = format!("{v:032x}");
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+fn api_message(e: &ApiError) -> String {
+    match e.scheduler() {
+        Some(s) => format!("{}: {}", s.code, s.joined_messages()),
+        None => e.to_string(),
+    }
+}
+
+fn outcome_of_api(e: &ApiError) -> Outcome {
+    if e.response_code() == Some(ResponseCode::JOB_UPDATING_ERROR) {
+        Outcome::Conflict
+    } else {
+        Outcome::Error
+    }
+}
+
+/// Executes `changes` (all of one cluster) and reports every job's outcome, in input order.
+pub fn execute(
+    client: &Client,
+    changes: &[JobChange],
+    options: &ExecuteOptions,
+    sink: &dyn EventSink,
+) -> Vec<JobResult> {
+    let mut jobs: Vec<Job<'_>> = changes
+        .iter()
+        .map(|change| {
+            let steps: Vec<Action> = change
+                .actions
+                .iter()
+                .copied()
+                .filter(|a| *a != Action::Noop)
+                .collect();
+            let state = if steps.is_empty() {
+                State::Done(JobResult {
+                    job_key: change.job_key.clone(),
+                    outcome: Outcome::Unchanged,
+                    message: String::new(),
+                    update_id: None,
+                })
+            } else if change.protected && steps.iter().any(|a| a.is_destructive()) {
+                State::Done(JobResult {
+                    job_key: change.job_key.clone(),
+                    outcome: Outcome::Refused,
+                    message: "the live job is protected (protect: true); set protect: false and apply first".into(),
+                    update_id: None,
+                })
+            } else {
+                State::Pending
+            };
+            Job {
+                change,
+                key: key_from(&change.job_key),
+                steps,
+                config: decode(change.execution.job_configuration.as_ref()),
+                settings: decode(change.execution.update_settings.as_ref()),
+                state,
+            }
+        })
+        .collect();
+
+    let start = Instant::now();
+    let deadline = start + options.timeout;
+    let mut stopped = false;
+    let mut seen_reasons: BTreeSet<(String, String)> = BTreeSet::new();
+    loop {
+        let interrupted = options
+            .interrupted
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::SeqCst));
+        // Launch pending jobs into free slots.
+        let in_flight = jobs
+            .iter()
+            .filter(|j| !matches!(j.state, State::Pending | State::Done(_)))
+            .count();
+        let mut free = options.parallelism.max(1).saturating_sub(in_flight);
+        for job in jobs.iter_mut() {
+            if matches!(job.state, State::Pending) {
+                if stopped || interrupted {
+                    job.state = State::Done(JobResult {
+                        job_key: job.change.job_key.clone(),
+                        outcome: Outcome::Skipped,
+                        message: if interrupted {
+                            "interrupted before it started".into()
+                        } else {
+                            "not started: an earlier job failed (--on-failure stop)".into()
+                        },
+                        update_id: None,
+                    });
+                    sink.event(&complete_event(job));
+                } else if free > 0 {
+                    free -= 1;
+                    job.state = State::Step(0);
+                }
+            }
+        }
+        // Send steps until each job waits or ends.
+        for job in jobs.iter_mut() {
+            while let State::Step(i) = job.state {
+                job.state = run_step(client, job, i, options, sink);
+                if let State::Done(result) = &job.state {
+                    sink.event(&complete_event_of(result));
+                }
+            }
+        }
+        // Poll what is waiting.
+        poll(client, &mut jobs, options, sink, start, &mut seen_reasons);
+        for job in jobs.iter_mut() {
+            if let State::Done(result) = &job.state
+                && !result.outcome.is_success()
+                && result.outcome != Outcome::Skipped
+                && options.on_failure == OnFailure::Stop
+            {
+                stopped = true;
+            }
+        }
+        let now = Instant::now();
+        let waiting = jobs.iter().any(|j| !matches!(j.state, State::Done(_)));
+        if !waiting {
+            break;
+        }
+        if interrupted || now >= deadline {
+            for job in jobs.iter_mut() {
+                let outcome = match &job.state {
+                    State::Done(_) => continue,
+                    State::Pending => Outcome::Skipped,
+                    _ if interrupted => Outcome::Detached,
+                    State::Watching(w)
+                        if ConstAWAITNGPULSEJOBUPDATESTATES::const_value().contains(&w.status) =>
+                    {
+                        Outcome::AwaitingPulse
+                    }
+                    _ => Outcome::TimedOut,
+                };
+                let update_id = match &job.state {
+                    State::Watching(w) => w.key.id.clone(),
+                    _ => None,
+                };
+                let message = match (&job.state, outcome) {
+                    (State::Watching(w), _) => format!(
+                        "update {} is still {} on the scheduler ({}/{} instances updated); pause or abort it with `aurora-apply update pause|abort {}`",
+                        w.key.id.as_deref().unwrap_or(""),
+                        w.status,
+                        w.updated,
+                        w.total,
+                        job.change.job_key
+                    ),
+                    (_, Outcome::Skipped) => "not started".into(),
+                    _ => "still in progress".into(),
+                };
+                job.state = State::Done(JobResult {
+                    job_key: job.change.job_key.clone(),
+                    outcome,
+                    message,
+                    update_id,
+                });
+                sink.event(&complete_event(job));
+            }
+            break;
+        }
+        std::thread::sleep(
+            options
+                .poll_interval
+                .min(deadline.saturating_duration_since(now)),
+        );
+    }
+    jobs.into_iter()
+        .map(|j| match j.state {
+            State::Done(r) => r,
+            _ => JobResult {
+                job_key: j.change.job_key.clone(),
+                outcome: Outcome::Error,
+                message: "internal: job left unfinished".into(),
+                update_id: None,
+            },
+        })
+        .collect()
+}
+
+fn complete_event(job: &Job<'_>) -> Event {
+    match &job.state {
+        State::Done(r) => complete_event_of(r),
+        _ => Event::JobComplete {
+            job_key: job.change.job_key.clone(),
+            outcome: Outcome::Error,
+            message: String::new(),
+            update_id: None,
+        },
+    }
+}
+
+fn complete_event_of(r: &JobResult) -> Event {
+    Event::JobComplete {
+        job_key: r.job_key.clone(),
+        outcome: r.outcome,
+        message: r.message.clone(),
+        update_id: r.update_id.clone(),
+    }
+}
+
+fn done(job: &Job<'_>, outcome: Outcome, message: impl Into<String>) -> State {
+    State::Done(JobResult {
+        job_key: job.change.job_key.clone(),
+        outcome,
+        message: message.into(),
+        update_id: None,
+    })
+}
+
+fn next_step(job: &Job<'_>, i: usize) -> State {
+    if i + 1 < job.steps.len() {
+        State::Step(i + 1)
+    } else {
+        done(job, Outcome::Succeeded, "")
+    }
+}
+
+fn run_step(
+    client: &Client,
+    job: &Job<'_>,
+    i: usize,
+    options: &ExecuteOptions,
+    sink: &dyn EventSink,
+) -> State {
+    let Some(&action) = job.steps.get(i) else {
+        return done(job, Outcome::Succeeded, "");
+    };
+    sink.event(&Event::StepStarted {
+        job_key: job.change.job_key.clone(),
+        action,
+    });
+    let message = options.message.as_deref();
+    match action {
+        Action::Noop => next_step(job, i),
+        Action::Kill => {
+            let text = message.map_or_else(
+                || "killed by aurora-apply".to_string(),
+                |m| format!("killed by aurora-apply: {m}"),
+            );
+            match client.kill_tasks(&job.key, None, Some(&text)) {
+                Ok(_) => State::WaitKill { step: i },
+                Err(e) => done(job, outcome_of_api(&e), api_message(&e)),
+            }
+        }
+        Action::CronDeschedule => match client.deschedule_cron_job(&job.key) {
+            Ok(_) => next_step(job, i),
+            Err(e) => done(job, outcome_of_api(&e), api_message(&e)),
+        },
+        Action::CronSchedule => {
+            let Some(config) = &job.config else {
+                return done(job, Outcome::Error, "the plan has no job configuration");
+            };
+            match client.schedule_cron_job(config) {
+                Ok(_) => next_step(job, i),
+                Err(e) => done(job, outcome_of_api(&e), api_message(&e)),
+            }
+        }
+        Action::Create => {
+            let Some(config) = &job.config else {
+                return done(job, Outcome::Error, "the plan has no job configuration");
+            };
+            match create(client, &job.key, config) {
+                Ok(()) => next_step(job, i),
+                Err(e) => done(job, outcome_of_api(&e), api_message(&e)),
+            }
+        }
+        Action::Update => start_update(client, job, i, options, sink),
+    }
+}
+
+/// `createJob`, resolving a lost reply by reading the job's tasks: if they exist the create
+/// went through; if not, it certainly did not, and it is sent once more.
+fn create(client: &Client, key: &JobKey, config: &JobConfiguration) -> Result<(), ApiError> {
+    match client.create_job(config) {
+        Ok(_) => Ok(()),
+        Err(ApiError::OutcomeUnknown { .. }) => {
+            if active_task_count(client, key)? > 0 {
+                Ok(())
+            } else {
+                client.create_job(config).map(|_| ())
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn active_task_count(client: &Client, key: &JobKey) -> Result<usize, ApiError> {
+    let query = TaskQuery {
+        job_keys: Some(BTreeSet::from([key.clone()])),
+        statuses: Some(ConstACTIVESTATES::const_value()),
+        ..TaskQuery::default()
+    };
+    Ok(client
+        .get_tasks_without_configs(&query)?
+        .value
+        .tasks
+        .map_or(0, |t| t.len()))
+}
+
+fn start_update(
+    client: &Client,
+    job: &Job<'_>,
+    i: usize,
+    options: &ExecuteOptions,
+    sink: &dyn EventSink,
+) -> State {
+    let Some(config) = &job.config else {
+        return done(job, Outcome::Error, "the plan has no job configuration");
+    };
+    let settings = job.settings.clone().unwrap_or_default();
+    let update_id = new_update_id();
+    let meta = |k: &str, v: &str| Metadata {
+        key: Some(k.to_string()),
+        value: Some(v.to_string()),
+    };
+    let request = JobUpdateRequest {
+        task_config: config.task_config.clone(),
+        instance_count: config.instance_count,
+        settings: Some(settings.clone()),
+        metadata: Some(BTreeSet::from([
+            meta(UPDATE_ID_KEY, &update_id),
+            meta(
+                TOOL_KEY,
+                concat!("aurora-apply/", env!("CARGO_PKG_VERSION")),
+            ),
+            meta(SPEC_HASH_KEY, &options.provenance.spec_hash),
+            meta(USER_KEY, &options.provenance.user),
+        ])),
+    };
+    let key = match client.start_job_update(&request, options.message.as_deref()) {
+        Ok(reply) => match reply.value {
+            StartJobUpdateOutcome::NoChange => {
+                return State::Done(JobResult {
+                    job_key: job.change.job_key.clone(),
+                    outcome: Outcome::Unchanged,
+                    message: reply.details.join(", "),
+                    update_id: None,
+                });
+            }
+            StartJobUpdateOutcome::Started(result) => result.key.unwrap_or_default(),
+        },
+        Err(e) => {
+            // Our own earlier attempt (a retried call) shows up as the update in progress.
+            let ours = e
+                .scheduler()
+                .and_then(|s| s.in_progress_update())
+                .filter(|r| {
+                    has_update_id(
+                        r.update_summary.as_ref().and_then(|s| s.metadata.as_ref()),
+                        &update_id,
+                    )
+                })
+                .and_then(|r| r.key.clone());
+            match ours {
+                Some(key) => key,
+                None => {
+                    let outcome = if e.scheduler().and_then(|s| s.in_progress_update()).is_some() {
+                        Outcome::Conflict
+                    } else {
+                        outcome_of_api(&e)
+                    };
+                    return done(job, outcome, api_message(&e));
+                }
+            }
+        }
+    };
+    let id = key.id.clone().unwrap_or_default();
+    sink.event(&Event::UpdateStarted {
+        job_key: job.change.job_key.clone(),
+        update_id: id.clone(),
+    });
+    let pulse_ms = settings.block_if_no_pulses_after_ms.filter(|ms| *ms > 0);
+    if !options.wait {
+        let _ = i;
+        return State::Done(JobResult {
+            job_key: job.change.job_key.clone(),
+            outcome: Outcome::Started,
+            message: format!("update {id} started; not waiting (--no-wait)"),
+            update_id: Some(id),
+        });
+    }
+    let mut watch = Watch {
+        key,
+        role: job.key.role.clone().unwrap_or_default(),
+        status: if pulse_ms.is_some() {
+            JobUpdateStatus::ROLL_FORWARD_AWAITING_PULSE
+        } else {
+            JobUpdateStatus::ROLLING_FORWARD
+        },
+        updated: 0,
+        failed: 0,
+        total: 0,
+        pulse_every: pulse_ms
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(|ms| Duration::from_millis(ms / 2)),
+        last_pulse: None,
+        last_report: Instant::now(),
+        failed_instances: BTreeSet::new(),
+    };
+    if options.pulse && watch.pulse_every.is_some() {
+        pulse(client, &job.change.job_key, &mut watch, sink);
+    }
+    State::Watching(Box::new(watch))
+}
+
+fn pulse(client: &Client, job_key: &str, watch: &mut Watch, sink: &dyn EventSink) {
+    if client.pulse_job_update(&watch.key).is_ok() {
+        watch.last_pulse = Some(Instant::now());
+        sink.event(&Event::Pulsed {
+            job_key: job_key.to_string(),
+            update_id: watch.key.id.clone().unwrap_or_default(),
+        });
+    }
+}
+
+fn poll(
+    client: &Client,
+    jobs: &mut [Job<'_>],
+    options: &ExecuteOptions,
+    sink: &dyn EventSink,
+    start: Instant,
+    seen_reasons: &mut BTreeSet<(String, String)>,
+) {
+    // Kills: wait until the job has no active task.
+    for job in jobs.iter_mut() {
+        if let State::WaitKill { step } = job.state {
+            match active_task_count(client, &job.key) {
+                Ok(0) => job.state = next_step(job, step),
+                Ok(_) => {}
+                Err(e) => job.state = done(job, Outcome::Error, api_message(&e)),
+            }
+            if let State::Done(r) = &job.state {
+                sink.event(&complete_event_of(r));
+            }
+        }
+    }
+    // Updates: one details query per role.
+    let roles: BTreeSet<String> = jobs
+        .iter()
+        .filter_map(|j| match &j.state {
+            State::Watching(w) => Some(w.role.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut details: BTreeMap<String, JobUpdateDetails> = BTreeMap::new();
+    for role in roles {
+        let watched = jobs
+            .iter()
+            .filter(|j| matches!(&j.state, State::Watching(w) if w.role == role))
+            .count();
+        let query = JobUpdateQuery {
+            role: Some(role.clone()),
+            limit: Some(i32::try_from(watched * 4 + 16).unwrap_or(64)),
+            ..JobUpdateQuery::default()
+        };
+        if let Ok(reply) = client.get_job_update_details(&query) {
+            for d in reply.value.details_list.unwrap_or_default() {
+                let id = d
+                    .update
+                    .as_ref()
+                    .and_then(|u| u.summary.as_ref())
+                    .and_then(|s| s.key.as_ref())
+                    .and_then(|k| k.id.clone());
+                if let Some(id) = id {
+                    details.entry(id).or_insert(d);
+                }
+            }
+        }
+    }
+    let mut pending_keys = BTreeSet::new();
+    for job in jobs.iter_mut() {
+        let State::Watching(watch) = &mut job.state else {
+            continue;
+        };
+        let id = watch.key.id.clone().unwrap_or_default();
+        let detail = match details.get(&id) {
+            Some(d) => Some(d.clone()),
+            // Not among the role's newest: ask for it by key.
+            None => client
+                .get_job_update_details(&JobUpdateQuery {
+                    key: Some(watch.key.clone()),
+                    ..JobUpdateQuery::default()
+                })
+                .ok()
+                .and_then(|r| r.value.details_list.and_then(|l| l.into_iter().next())),
+        };
+        let Some(detail) = detail else { continue };
+        let status = detail
+            .update
+            .as_ref()
+            .and_then(|u| u.summary.as_ref())
+            .and_then(|s| s.state.as_ref())
+            .and_then(|s| s.status)
+            .unwrap_or(watch.status);
+        let (updated, failed, total, failed_ids) = progress(&detail);
+        let changed = status != watch.status || updated != watch.updated || failed != watch.failed;
+        watch.status = status;
+        watch.updated = updated;
+        watch.failed = failed;
+        watch.total = total;
+        watch.failed_instances = failed_ids;
+        if changed {
+            watch.last_report = Instant::now();
+            sink.event(&Event::UpdateStatus {
+                job_key: job.change.job_key.clone(),
+                update_id: id.clone(),
+                status: status.to_string(),
+                updated,
+                failed,
+                total,
+            });
+        } else if watch.last_report.elapsed() >= options.heartbeat_every {
+            watch.last_report = Instant::now();
+            sink.event(&Event::Heartbeat {
+                job_key: job.change.job_key.clone(),
+                status: status.to_string(),
+                updated,
+                total,
+                elapsed_seconds: start.elapsed().as_secs(),
+            });
+        }
+        if let Some(outcome) = terminal_outcome(status) {
+            let message = match outcome {
+                Outcome::Succeeded => format!("update {id} rolled forward"),
+                _ => format!(
+                    "update {id} ended {status}; failed instances: {}",
+                    watch
+                        .failed_instances
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            };
+            job.state = State::Done(JobResult {
+                job_key: job.change.job_key.clone(),
+                outcome,
+                message,
+                update_id: Some(id),
+            });
+            if let State::Done(r) = &job.state {
+                sink.event(&complete_event_of(r));
+            }
+            continue;
+        }
+        let pulse_due = watch.pulse_every.is_some_and(|every| {
+            watch.last_pulse.is_none_or(|t| t.elapsed() >= every)
+                || ConstAWAITNGPULSEJOBUPDATESTATES::const_value().contains(&status)
+        });
+        if options.pulse && pulse_due {
+            pulse(client, &job.change.job_key, watch, sink);
+        }
+        if matches!(
+            status,
+            JobUpdateStatus::ROLLING_FORWARD | JobUpdateStatus::ROLLING_BACK
+        ) {
+            pending_keys.insert(job.key.clone());
+        }
+    }
+    if !pending_keys.is_empty() {
+        let query = TaskQuery {
+            job_keys: Some(pending_keys),
+            statuses: Some(BTreeSet::from([ScheduleStatus::PENDING])),
+            ..TaskQuery::default()
+        };
+        if let Ok(reply) = client.get_pending_reason(&query) {
+            for reason in reply.value.reasons.unwrap_or_default() {
+                let task_id = reason.task_id.unwrap_or_default();
+                let text = reason.reason.unwrap_or_default();
+                if seen_reasons.insert((task_id.clone(), text.clone())) {
+                    let job_key = jobs
+                        .iter()
+                        .find(|j| {
+                            j.key
+                                .name
+                                .as_deref()
+                                .is_some_and(|n| task_id.contains(&format!("-{n}-")))
+                        })
+                        .map(|j| j.change.job_key.clone())
+                        .unwrap_or_default();
+                    sink.event(&Event::PendingReason {
+                        job_key,
+                        task_id,
+                        reason: text,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of a terminal update state; `None` while the update is active.
+pub fn terminal_outcome(status: JobUpdateStatus) -> Option<Outcome> {
+    match status {
+        JobUpdateStatus::ROLLED_FORWARD => Some(Outcome::Succeeded),
+        JobUpdateStatus::ROLLED_BACK => Some(Outcome::RolledBack),
+        JobUpdateStatus::ABORTED | JobUpdateStatus::ERROR | JobUpdateStatus::FAILED => {
+            Some(Outcome::Failed)
+        }
+        _ => None,
+    }
+}
+
+/// (updated, failed, total, failed instance ids) from an update's details.
+fn progress(detail: &JobUpdateDetails) -> (usize, usize, usize, BTreeSet<i32>) {
+    let instructions = detail.update.as_ref().and_then(|u| u.instructions.as_ref());
+    let mut ids = BTreeSet::new();
+    if let Some(i) = instructions {
+        if let Some(desired) = i.desired_state.as_ref().and_then(|d| d.instances.as_ref()) {
+            ids.extend(ids_of(desired, MAX_INSTANCES));
+        }
+        for initial in i.initial_state.iter().flatten() {
+            if let Some(r) = &initial.instances {
+                ids.extend(ids_of(r, MAX_INSTANCES));
+            }
+        }
+    }
+    let mut last: BTreeMap<i32, JobUpdateAction> = BTreeMap::new();
+    for e in detail.instance_events.iter().flatten() {
+        if let (Some(id), Some(action)) = (e.instance_id, e.action) {
+            last.insert(id, action);
+        }
+    }
+    let updated = last
+        .values()
+        .filter(|a| **a == JobUpdateAction::INSTANCE_UPDATED)
+        .count();
+    let failed: BTreeSet<i32> = last
+        .iter()
+        .filter(|(_, a)| {
+            matches!(
+                **a,
+                JobUpdateAction::INSTANCE_UPDATE_FAILED | JobUpdateAction::INSTANCE_ROLLBACK_FAILED
+            )
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    (updated, failed.len(), ids.len(), failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_ids_look_like_uuids() {
+        let id = new_update_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(id.matches('-').count(), 4);
+        assert_ne!(id, new_update_id());
+    }
+
+    #[test]
+    fn terminal_states_map_to_outcomes() {
+        assert_eq!(
+            terminal_outcome(JobUpdateStatus::ROLLED_BACK),
+            Some(Outcome::RolledBack)
+        );
+        assert_eq!(terminal_outcome(JobUpdateStatus::ROLL_FORWARD_PAUSED), None);
+    }
+}

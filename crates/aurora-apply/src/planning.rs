@@ -1,0 +1,203 @@
+//! Planning against a live cluster: observe, draft locally, confirm with the scheduler.
+//!
+//! In: the desired jobs of one cluster and a client for it. Out: one [`JobChange`] per job in
+//! scope. Only jobs that differ locally are confirmed (`getJobUpdateDiff` for services,
+//! `populateJobConfig` for cron templates); new jobs are validated with
+//! `populateJobConfig`, so a config the scheduler would refuse fails the plan (exit 3) and
+//! not the apply. Nothing is written.
+
+use std::collections::BTreeSet;
+
+use aurora_api::types::{ConfigGroup, ResponseCode};
+use aurora_api::{ApiError, Client};
+
+use crate::compare::same_task;
+use crate::desired::{DesiredJob, spec_hash};
+use crate::error::EngineError;
+use crate::live::LiveJob;
+use crate::normalize::{Tiers, task_config};
+use crate::observe::{ObserveOptions, observe};
+use crate::plan::{
+    Action, ActionReason, FORMAT_VERSION, JobChange, Plan, PlanInputs, PlanScope, Summary,
+};
+use crate::planner::{Draft, plan_absent, plan_desired};
+use crate::ranges::{InstanceRange, MAX_INSTANCES, ids_of, to_ranges};
+
+/// How to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Kill owned jobs of the roles in scope that no spec describes.
+    pub prune: bool,
+    /// How to read live state.
+    pub observe: ObserveOptions,
+}
+
+/// The changes for one cluster, and what it cost.
+#[derive(Debug, Clone)]
+pub struct ClusterPlan {
+    /// One change per job in scope (no-ops included), in job key order.
+    pub changes: Vec<JobChange>,
+    /// Round trips made.
+    pub calls: usize,
+}
+
+fn invalid_or_api(job: &str, context: &str, e: ApiError) -> EngineError {
+    match e.scheduler() {
+        Some(s) if s.code == ResponseCode::INVALID_REQUEST => EngineError::Invalid {
+            job: job.to_string(),
+            message: s.joined_messages(),
+        },
+        _ => EngineError::api(format!("{job}: {context}"), e),
+    }
+}
+
+/// Plans the jobs of `cluster` (all `desired` must belong to it).
+pub fn plan_cluster(
+    client: &Client,
+    cluster: &str,
+    desired: &[DesiredJob],
+    options: &PlanOptions,
+) -> Result<ClusterPlan, EngineError> {
+    let roles: Vec<String> = desired
+        .iter()
+        .filter_map(|d| d.key().role)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let observed = observe(client, cluster, &roles, &options.observe)?;
+    let mut calls = observed.calls;
+    let mut changes = Vec::new();
+    let mut described = BTreeSet::new();
+    for job in desired {
+        let key = job.key();
+        described.insert(job.key_string());
+        let live = observed.live.get(&key);
+        let draft = plan_desired(job, live, &observed.tiers);
+        let (change, n) = confirm(client, job, live, draft, &observed.tiers)?;
+        calls += n;
+        changes.push(change);
+    }
+    for live in observed.live.jobs.values() {
+        let key = crate::desired::job_key_string(cluster, &live.key);
+        if described.contains(&key) {
+            continue;
+        }
+        if let Some(change) = plan_absent(cluster, live, options.prune) {
+            changes.push(change);
+        }
+    }
+    changes.sort_by(|a, b| a.job_key.cmp(&b.job_key));
+    Ok(ClusterPlan { changes, calls })
+}
+
+fn group_ranges(groups: Option<&BTreeSet<ConfigGroup>>) -> Vec<InstanceRange> {
+    let mut ids = BTreeSet::new();
+    for g in groups.into_iter().flatten() {
+        if let Some(instances) = &g.instances {
+            ids.extend(ids_of(instances, MAX_INSTANCES));
+        }
+    }
+    to_ranges(&ids)
+}
+
+fn confirm(
+    client: &Client,
+    job: &DesiredJob,
+    live: Option<&LiveJob>,
+    draft: Draft,
+    tiers: &Tiers,
+) -> Result<(JobChange, usize), EngineError> {
+    let name = job.key_string();
+    match draft {
+        Draft::Done(change) => {
+            let creates = change
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Create | Action::CronSchedule));
+            if !creates {
+                return Ok((change, 0));
+            }
+            // Validate what will be created, as the scheduler would, before anything runs.
+            let config = crate::planner::config_to_send(job, live);
+            client
+                .populate_job_config(&config)
+                .map_err(|e| invalid_or_api(&name, "validating", e))?;
+            Ok((change, 1))
+        }
+        Draft::ConfirmUpdate {
+            mut change,
+            request,
+        } => {
+            let diff = client
+                .get_job_update_diff(&request)
+                .map_err(|e| invalid_or_api(&name, "asking for the update diff", e))?
+                .value;
+            change.instances.add = group_ranges(diff.add.as_ref());
+            change.instances.remove = group_ranges(diff.remove.as_ref());
+            change.instances.update = group_ranges(diff.update.as_ref());
+            change.instances.unchanged = group_ranges(diff.unchanged.as_ref());
+            if change.instances.add.is_empty()
+                && change.instances.remove.is_empty()
+                && change.instances.update.is_empty()
+            {
+                change.actions = vec![Action::Noop];
+                change.fields.clear();
+            } else if !change.instances.remove.is_empty() {
+                change.destructive = true;
+                change.action_reason = Some(ActionReason::FewerInstances);
+            }
+            Ok((change, 1))
+        }
+        Draft::ConfirmCron {
+            mut change,
+            config,
+            live_task,
+        } => {
+            let populated = client
+                .populate_job_config(&config)
+                .map_err(|e| invalid_or_api(&name, "validating", e))?
+                .value
+                .task_config
+                .unwrap_or_default();
+            let template = live.and_then(|l| l.cron.clone()).unwrap_or_default();
+            let job_fields = crate::planner::cron_fields(&template, &config);
+            if same_task(&live_task, &task_config(&populated, tiers)) && job_fields.is_empty() {
+                change.actions = vec![Action::Noop];
+                change.fields.clear();
+            }
+            Ok((change, 1))
+        }
+    }
+}
+
+/// Puts the changes of every cluster into one plan document.
+pub fn assemble(
+    changes: Vec<JobChange>,
+    desired: &[DesiredJob],
+    files: Vec<String>,
+    options: &PlanOptions,
+    created_at: String,
+) -> Plan {
+    let mut roles: Vec<String> = desired
+        .iter()
+        .map(|d| format!("{}/{}", d.cluster, d.key().role.unwrap_or_default()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    roles.dedup();
+    Plan {
+        format_version: FORMAT_VERSION.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at,
+        inputs: PlanInputs {
+            files,
+            spec_hash: spec_hash(desired),
+        },
+        scope: PlanScope {
+            prune: options.prune,
+            roles,
+        },
+        summary: Summary::of(&changes),
+        changes,
+    }
+}
