@@ -455,3 +455,19 @@ fn arbitrary_documents_never_panic() {
         }
     }
 }
+
+#[cfg(not(feature = "zookeeper"))]
+#[test]
+fn zk_clusters_need_the_zookeeper_feature() {
+    let c = cluster(
+        r#"[{"name": "z", "zk": "zk1", "scheduler_zk_path": "/aurora/scheduler"}]"#,
+        "z",
+    );
+    let err = c
+        .resolve(&ResolveOptions::default())
+        .expect_err("no ZooKeeper support in this build");
+    assert!(
+        matches!(err, ResolveError::ZooKeeperDisabled { .. }),
+        "{err:?}"
+    );
+}
