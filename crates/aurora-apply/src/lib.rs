@@ -14,6 +14,7 @@ pub mod live;
 pub mod marker;
 pub mod normalize;
 pub mod observe;
+pub mod ops;
 pub mod plan;
 pub mod planner;
 pub mod planning;

@@ -1,0 +1,191 @@
+//! Operations the commands call, one function each, over the stages: destroy plans, saved
+//! plan staleness, finding a job's active update. Plan and apply themselves are
+//! [`crate::planning::plan_cluster`] and [`crate::execute::execute`].
+
+use std::collections::BTreeSet;
+
+use aurora_api::Client;
+use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, JobKey, JobUpdateQuery, JobUpdateSummary};
+
+use crate::desired::{DesiredJob, job_key_string};
+use crate::error::EngineError;
+use crate::live::LiveJob;
+use crate::marker::is_protected;
+use crate::observe::{ObserveOptions, observe};
+use crate::plan::{Action, ActionReason, Execution, InstanceImpact, JobChange};
+use crate::planner::plan_absent;
+
+/// Splits `cluster/role/env/name`.
+pub fn parse_job_key(text: &str) -> Option<(String, JobKey)> {
+    let parts: Vec<&str> = text.split('/').collect();
+    if parts.len() != 4 || parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    Some((
+        parts[0].to_string(),
+        JobKey {
+            role: Some(parts[1].to_string()),
+            environment: Some(parts[2].to_string()),
+            name: Some(parts[3].to_string()),
+        },
+    ))
+}
+
+/// Kills (and deschedules) the jobs with these keys that exist, whatever their ownership:
+/// naming a job explicitly is the consent. Protection still holds (see `execute`).
+pub fn destroy_cluster(
+    client: &Client,
+    cluster: &str,
+    keys: &[JobKey],
+    observe_options: &ObserveOptions,
+) -> Result<Vec<JobChange>, EngineError> {
+    let roles: Vec<String> = keys
+        .iter()
+        .filter_map(|k| k.role.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let observed = observe(client, cluster, &roles, observe_options)?;
+    let mut changes = Vec::new();
+    for key in keys {
+        let Some(live) = observed.live.get(key).filter(|l| l.exists()) else {
+            continue;
+        };
+        changes.push(kill_change(cluster, live));
+    }
+    Ok(changes)
+}
+
+fn kill_change(cluster: &str, live: &LiveJob) -> JobChange {
+    // Reuse the prune shape, without its ownership rule.
+    if let Some(mut change) = plan_absent(cluster, live, true) {
+        change.action_reason = None;
+        return change;
+    }
+    let mut actions = Vec::new();
+    if live.cron.is_some() {
+        actions.push(Action::CronDeschedule);
+    }
+    if !live.instances.is_empty() {
+        actions.push(Action::Kill);
+    }
+    let kind = if live.cron.is_some() {
+        crate::plan::JobKind::Cron
+    } else if live
+        .representative_task()
+        .and_then(|t| t.is_service)
+        .unwrap_or(false)
+    {
+        crate::plan::JobKind::Service
+    } else {
+        crate::plan::JobKind::Adhoc
+    };
+    JobChange {
+        job_key: job_key_string(cluster, &live.key),
+        job_kind: kind,
+        actions,
+        action_reason: None::<ActionReason>,
+        destructive: true,
+        live_fingerprint: live.fingerprint(),
+        active_update: None,
+        instances: InstanceImpact {
+            remove: crate::ranges::to_ranges(&live.instances.keys().copied().collect()),
+            ..InstanceImpact::default()
+        },
+        fields: Vec::new(),
+        instance_count: (i32::try_from(live.instances.len()).ok(), None),
+        source: None,
+        protected: live
+            .representative_task()
+            .as_ref()
+            .is_some_and(is_protected),
+        execution: Execution::default(),
+    }
+}
+
+/// Checks that every job of a saved plan still looks as it did when planned. Returns the
+/// jobs that moved (empty = the plan may be applied).
+pub fn stale_jobs(
+    client: &Client,
+    cluster: &str,
+    changes: &[JobChange],
+    observe_options: &ObserveOptions,
+) -> Result<Vec<String>, EngineError> {
+    let keys: Vec<JobKey> = changes
+        .iter()
+        .filter_map(|c| parse_job_key(&c.job_key).map(|(_, k)| k))
+        .collect();
+    let roles: Vec<String> = keys
+        .iter()
+        .filter_map(|k| k.role.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let observed = observe(client, cluster, &roles, observe_options)?;
+    Ok(changes
+        .iter()
+        .filter(|c| {
+            let now = parse_job_key(&c.job_key)
+                .and_then(|(_, k)| observed.live.get(&k).cloned())
+                .unwrap_or_default();
+            let fingerprint = if now.exists() || now.active_update.is_some() {
+                now.fingerprint()
+            } else {
+                crate::live::absent_fingerprint()
+            };
+            fingerprint != c.live_fingerprint
+        })
+        .map(|c| c.job_key.clone())
+        .collect())
+}
+
+/// The active update of a job (the newest, if several).
+pub fn active_update(
+    client: &Client,
+    key: &JobKey,
+) -> Result<Option<JobUpdateSummary>, aurora_api::ApiError> {
+    let query = JobUpdateQuery {
+        job_key: Some(key.clone()),
+        update_statuses: Some(ConstACTIVEJOBUPDATESTATES::const_value()),
+        ..JobUpdateQuery::default()
+    };
+    Ok(client
+        .get_job_update_summaries(&query)?
+        .value
+        .update_summaries
+        .unwrap_or_default()
+        .into_iter()
+        .next())
+}
+
+/// Desired jobs grouped by cluster, in cluster order.
+pub fn by_cluster(jobs: &[DesiredJob]) -> Vec<(String, Vec<DesiredJob>)> {
+    let mut out: Vec<(String, Vec<DesiredJob>)> = Vec::new();
+    let mut clusters: Vec<&String> = jobs.iter().map(|j| &j.cluster).collect();
+    clusters.sort();
+    clusters.dedup();
+    for cluster in clusters {
+        out.push((
+            cluster.clone(),
+            jobs.iter()
+                .filter(|j| &j.cluster == cluster)
+                .cloned()
+                .collect(),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_full_job_keys_only() {
+        let (cluster, key) = parse_job_key("devcluster/www-data/prod/hello").expect("valid");
+        assert_eq!(cluster, "devcluster");
+        assert_eq!(key.name.as_deref(), Some("hello"));
+        assert!(parse_job_key("www-data/prod/hello").is_none());
+        assert!(parse_job_key("a//b/c").is_none());
+    }
+}
