@@ -1,0 +1,1072 @@
+//! The simulated cluster: task lifecycle (PENDING → ASSIGNED → STARTING → RUNNING →
+//! FINISHED/FAILED, KILLING → KILLED, RESTARTING → KILLED → rescheduled) and the job update
+//! state machine (Aurora `JobUpdateControllerImpl`, `JobUpdateStateMachine`,
+//! `InstanceUpdater`; reference §1.6). Time only moves through [`Core::advance_to`], which
+//! replays every due event in time order, so the outcome does not depend on when clients poll.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aurora_api::types::{
+    AssignedTask, ConstACTIVESTATES, ConstSLAVEASSIGNEDSTATES, JobInstanceUpdateEvent, JobKey,
+    JobUpdateAction, JobUpdateEvent, JobUpdateStatus, JobUpdateStrategy, Range, ScheduleStatus,
+    ScheduledTask, TaskConfig, TaskEvent,
+};
+
+use crate::config::SimConfig;
+use crate::state::{InstPhase, InstProgress, SimTask, State, UpdateRec};
+use crate::validate::{key_string, port_names, task_resources};
+
+/// Metadata key: the task fails this many ms after reaching RUNNING (failure injection).
+pub const FAIL_AFTER_KEY: &str = "aurora-sim/fail-after-ms";
+/// Metadata key: the task finishes this many ms after reaching RUNNING.
+pub const FINISH_AFTER_KEY: &str = "aurora-sim/finish-after-ms";
+/// Terminal tasks kept per job (Aurora `-history_max_per_job_threshold`, default 100).
+pub const HISTORY_PER_JOB: usize = 100;
+/// The audit user without authentication (reference §2.3).
+pub const AUDIT_USER: &str = "UNSECURE";
+/// Event message of an expired pulse (`JobUpdateControllerImpl.PULSE_TIMEOUT_MESSAGE`).
+pub const PULSE_TIMEOUT_MESSAGE: &str = "Pulses from external service have timed out.";
+
+/// The emulator's mutable core, kept behind one mutex.
+#[derive(Debug)]
+pub struct Core {
+    /// Configuration.
+    pub cfg: Arc<SimConfig>,
+    /// State.
+    pub state: State,
+    /// Set when the state changed since the last save.
+    pub dirty: bool,
+}
+
+/// Whether a status is in `ACTIVE_STATES` (reference §1.3).
+pub fn is_active(s: ScheduleStatus) -> bool {
+    ConstACTIVESTATES::const_value().contains(&s)
+}
+
+/// Whether a status is terminal (`TERMINAL_STATES`).
+pub fn is_terminal(s: ScheduleStatus) -> bool {
+    matches!(
+        s,
+        ScheduleStatus::FAILED
+            | ScheduleStatus::FINISHED
+            | ScheduleStatus::KILLED
+            | ScheduleStatus::LOST
+    )
+}
+
+/// Whether an update status is active (`ACTIVE_JOB_UPDATE_STATES`).
+pub fn update_active(s: JobUpdateStatus) -> bool {
+    matches!(
+        s,
+        JobUpdateStatus::ROLLING_FORWARD
+            | JobUpdateStatus::ROLLING_BACK
+            | JobUpdateStatus::ROLL_FORWARD_PAUSED
+            | JobUpdateStatus::ROLL_BACK_PAUSED
+            | JobUpdateStatus::ROLL_FORWARD_AWAITING_PULSE
+            | JobUpdateStatus::ROLL_BACK_AWAITING_PULSE
+    )
+}
+
+/// `JobUpdateStateMachine`'s allowed transitions (reference §1.6).
+pub fn transition_allowed(from: JobUpdateStatus, to: JobUpdateStatus) -> bool {
+    use JobUpdateStatus as S;
+    let allowed: &[S] = match from {
+        S::ROLLING_FORWARD => &[
+            S::ROLLING_BACK,
+            S::ROLL_FORWARD_PAUSED,
+            S::ROLL_FORWARD_AWAITING_PULSE,
+            S::ROLLED_FORWARD,
+            S::ABORTED,
+            S::FAILED,
+            S::ERROR,
+        ],
+        S::ROLLING_BACK => &[
+            S::ROLL_BACK_PAUSED,
+            S::ROLL_BACK_AWAITING_PULSE,
+            S::ROLLED_BACK,
+            S::ABORTED,
+            S::ERROR,
+            S::FAILED,
+        ],
+        S::ROLL_FORWARD_PAUSED => &[
+            S::ROLLING_BACK,
+            S::ROLLING_FORWARD,
+            S::ROLL_FORWARD_AWAITING_PULSE,
+            S::ABORTED,
+            S::ERROR,
+        ],
+        S::ROLL_BACK_PAUSED => &[
+            S::ROLLING_BACK,
+            S::ROLL_BACK_AWAITING_PULSE,
+            S::ABORTED,
+            S::ERROR,
+        ],
+        S::ROLL_FORWARD_AWAITING_PULSE => &[
+            S::ROLLING_BACK,
+            S::ROLLING_FORWARD,
+            S::ROLL_FORWARD_PAUSED,
+            S::ABORTED,
+            S::ERROR,
+        ],
+        S::ROLL_BACK_AWAITING_PULSE => {
+            &[S::ROLLING_BACK, S::ROLL_BACK_PAUSED, S::ABORTED, S::ERROR]
+        }
+        _ => &[],
+    };
+    allowed.contains(&to)
+}
+
+/// Name of an update status for messages.
+pub fn status_name(s: JobUpdateStatus) -> String {
+    s.name()
+        .map(str::to_string)
+        .unwrap_or_else(|| s.0.to_string())
+}
+
+/// Groups instance ids into closed ranges.
+pub fn to_ranges(ids: impl IntoIterator<Item = i32>) -> BTreeSet<Range> {
+    let ids: BTreeSet<i32> = ids.into_iter().collect();
+    let mut out = BTreeSet::new();
+    let mut cur: Option<(i32, i32)> = None;
+    for id in ids {
+        cur = match cur {
+            Some((a, b)) if b.checked_add(1) == Some(id) => Some((a, id)),
+            Some((a, b)) => {
+                out.insert(Range {
+                    first: Some(a),
+                    last: Some(b),
+                });
+                Some((id, id))
+            }
+            None => Some((id, id)),
+        };
+    }
+    if let Some((a, b)) = cur {
+        out.insert(Range {
+            first: Some(a),
+            last: Some(b),
+        });
+    }
+    out
+}
+
+/// Expands ranges into ids (bounded to avoid absurd ranges from a client).
+pub fn from_ranges<'a>(ranges: impl IntoIterator<Item = &'a Range>) -> BTreeSet<i32> {
+    let mut out = BTreeSet::new();
+    for r in ranges {
+        let (a, b) = (r.first.unwrap_or(0), r.last.unwrap_or(0));
+        if a > b {
+            continue;
+        }
+        let b = b.min(a.saturating_add(100_000));
+        for i in a..=b {
+            out.insert(i);
+        }
+    }
+    out
+}
+
+fn metadata_ms(t: &TaskConfig, key: &str) -> Option<i64> {
+    t.metadata
+        .iter()
+        .flatten()
+        .find(|m| m.key.as_deref() == Some(key))
+        .and_then(|m| m.value.as_deref())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|v| v.max(0))
+}
+
+impl Core {
+    /// A core over `state`.
+    pub fn new(cfg: Arc<SimConfig>, state: State) -> Self {
+        Core {
+            cfg,
+            state,
+            dirty: false,
+        }
+    }
+
+    /// Now, as far as the state is concerned.
+    pub fn now(&self) -> i64 {
+        self.state.now_ms
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Queries
+
+    /// Active tasks of a job by instance id.
+    pub fn active_tasks(&self, job: &JobKey) -> BTreeMap<i32, &SimTask> {
+        let mut out: BTreeMap<i32, &SimTask> = BTreeMap::new();
+        for t in self.state.tasks.values() {
+            if t.job() == Some(job) && is_active(t.status()) {
+                match out.get(&t.instance()) {
+                    Some(prev) if prev.seq > t.seq => {}
+                    _ => {
+                        out.insert(t.instance(), t);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The active update of a job, if any.
+    pub fn active_update(&self, job: &JobKey) -> Option<usize> {
+        self.state
+            .updates
+            .iter()
+            .position(|u| u.job() == Some(job) && update_active(u.status()))
+    }
+
+    /// Whether a job has a cron template.
+    pub fn is_cron(&self, job: &JobKey) -> bool {
+        self.state.crons.contains_key(&key_string(job))
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Task lifecycle
+
+    /// Inserts a new PENDING task (Aurora `StateManager.insertPendingTasks`).
+    pub fn add_task(
+        &mut self,
+        config: &TaskConfig,
+        instance: i32,
+        ancestor: Option<String>,
+        failure_count: i32,
+    ) -> String {
+        let seq = self.state.next_seq();
+        let job = config.job.clone().unwrap_or_default();
+        let id = format!(
+            "{}-{}-{}-{}-{:08x}-0000-4000-8000-{:012x}",
+            job.role.as_deref().unwrap_or(""),
+            job.environment.as_deref().unwrap_or(""),
+            job.name.as_deref().unwrap_or(""),
+            instance,
+            seq >> 32,
+            seq & 0xffff_ffff_ffff
+        );
+        let now = self.now();
+        let task = ScheduledTask {
+            assigned_task: Some(AssignedTask {
+                task_id: Some(id.clone()),
+                slave_id: None,
+                slave_host: None,
+                task: Some(config.clone()),
+                assigned_ports: Some(BTreeMap::new()),
+                instance_id: Some(instance),
+            }),
+            status: Some(ScheduleStatus::PENDING),
+            failure_count: Some(failure_count),
+            task_events: Some(vec![TaskEvent {
+                timestamp: Some(now),
+                status: Some(ScheduleStatus::PENDING),
+                message: None,
+                scheduler: Some("aurora-sim".to_string()),
+            }]),
+            ancestor_id: ancestor,
+            times_partitioned: Some(0),
+        };
+        self.state.tasks.insert(
+            id.clone(),
+            SimTask {
+                task,
+                due_ms: Some(now + self.cfg.timings.assign_ms),
+                running_since: None,
+                pending_reason: None,
+                seq,
+            },
+        );
+        self.dirty = true;
+        id
+    }
+
+    fn set_status(&mut self, id: &str, status: ScheduleStatus, message: Option<String>) {
+        let now = self.now();
+        if let Some(t) = self.state.tasks.get_mut(id) {
+            t.task.status = Some(status);
+            t.task
+                .task_events
+                .get_or_insert_with(Vec::new)
+                .push(TaskEvent {
+                    timestamp: Some(now),
+                    status: Some(status),
+                    message,
+                    scheduler: Some("aurora-sim".to_string()),
+                });
+            self.dirty = true;
+        }
+    }
+
+    /// Kills a task: PENDING tasks go straight to KILLED, others to KILLING (Aurora
+    /// `StateManager.changeState(KILLING)`).
+    pub fn kill_task(&mut self, id: &str, message: Option<String>) {
+        let Some(status) = self.state.tasks.get(id).map(SimTask::status) else {
+            return;
+        };
+        if !is_active(status) || status == ScheduleStatus::KILLING {
+            return;
+        }
+        if status == ScheduleStatus::PENDING {
+            self.set_status(id, ScheduleStatus::KILLED, message);
+            if let Some(t) = self.state.tasks.get_mut(id) {
+                t.due_ms = None;
+            }
+            self.after_terminal(id);
+        } else {
+            self.set_status(id, ScheduleStatus::KILLING, message);
+            let due = self.now() + self.cfg.timings.kill_ms;
+            if let Some(t) = self.state.tasks.get_mut(id) {
+                t.due_ms = Some(due);
+            }
+        }
+    }
+
+    /// Restarts a task (RESTARTING, then KILLED and rescheduled).
+    pub fn restart_task(&mut self, id: &str, message: Option<String>) {
+        let Some(status) = self.state.tasks.get(id).map(SimTask::status) else {
+            return;
+        };
+        if !is_active(status) {
+            return;
+        }
+        self.set_status(id, ScheduleStatus::RESTARTING, message);
+        let due = self.now() + self.cfg.timings.kill_ms;
+        if let Some(t) = self.state.tasks.get_mut(id) {
+            t.due_ms = Some(due);
+        }
+    }
+
+    fn capacity_veto(&self, config: &TaskConfig) -> Option<String> {
+        let cap = self.cfg.capacity?;
+        let assigned = ConstSLAVEASSIGNEDSTATES::const_value();
+        let (mut cpu, mut ram, mut disk) = (0.0, 0, 0);
+        for t in self.state.tasks.values() {
+            if assigned.contains(&t.status())
+                && let Some(c) = t.config()
+            {
+                let r = task_resources(c);
+                cpu += r.0;
+                ram += r.1;
+                disk += r.2;
+            }
+        }
+        let need = task_resources(config);
+        let mut vetoes = Vec::new();
+        if cpu + need.0 > cap.cpus + 1e-9 {
+            vetoes.push("Insufficient CPU");
+        }
+        if ram + need.1 > cap.ram_mb {
+            vetoes.push("Insufficient RAM");
+        }
+        if disk + need.2 > cap.disk_mb {
+            vetoes.push("Insufficient disk");
+        }
+        (!vetoes.is_empty()).then(|| vetoes.join(", "))
+    }
+
+    fn fire_task(&mut self, id: &str) {
+        let Some(t) = self.state.tasks.get(id) else {
+            return;
+        };
+        let now = self.now();
+        let timings = self.cfg.timings;
+        let status = t.status();
+        let config = t.config().cloned().unwrap_or_default();
+        match status {
+            ScheduleStatus::PENDING => {
+                if let Some(veto) = self.capacity_veto(&config) {
+                    if let Some(t) = self.state.tasks.get_mut(id) {
+                        t.pending_reason = Some(veto);
+                        t.due_ms = None;
+                    }
+                    return;
+                }
+                let seq = self.state.seq;
+                let host = format!("sim-agent-{}", seq % 16);
+                let ports: BTreeMap<String, i32> = port_names(&config)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let base = 31_000 + i32::try_from((seq * 7) % 2000).unwrap_or(0);
+                        (p, base + i32::try_from(i).unwrap_or(0))
+                    })
+                    .collect();
+                if let Some(t) = self.state.tasks.get_mut(id) {
+                    t.pending_reason = None;
+                    t.due_ms = Some(now + timings.starting_ms);
+                    if let Some(a) = t.task.assigned_task.as_mut() {
+                        a.slave_host = Some(host.clone());
+                        a.slave_id = Some(format!("{host}-S0"));
+                        a.assigned_ports = Some(ports);
+                    }
+                }
+                self.set_status(id, ScheduleStatus::ASSIGNED, None);
+            }
+            ScheduleStatus::ASSIGNED => {
+                if let Some(t) = self.state.tasks.get_mut(id) {
+                    t.due_ms = Some(now + timings.running_ms);
+                }
+                self.set_status(id, ScheduleStatus::STARTING, None);
+            }
+            ScheduleStatus::STARTING => {
+                let fail = metadata_ms(&config, FAIL_AFTER_KEY);
+                let finish = metadata_ms(&config, FINISH_AFTER_KEY)
+                    .or_else(|| (config.is_service != Some(true)).then_some(timings.adhoc_run_ms));
+                let due = match (fail, finish) {
+                    (Some(a), Some(b)) => Some(now + a.min(b)),
+                    (Some(a), None) | (None, Some(a)) => Some(now + a),
+                    (None, None) => None,
+                };
+                if let Some(t) = self.state.tasks.get_mut(id) {
+                    t.running_since = Some(now);
+                    t.due_ms = due;
+                }
+                self.set_status(id, ScheduleStatus::RUNNING, None);
+            }
+            ScheduleStatus::RUNNING => {
+                let since = t.running_since.unwrap_or(now);
+                let fail = metadata_ms(&config, FAIL_AFTER_KEY);
+                let failing = fail.is_some_and(|f| since + f <= now);
+                if let Some(t) = self.state.tasks.get_mut(id) {
+                    t.due_ms = None;
+                }
+                if failing {
+                    self.set_status(
+                        id,
+                        ScheduleStatus::FAILED,
+                        Some(format!("Task failed (injected by {FAIL_AFTER_KEY}).")),
+                    );
+                } else {
+                    self.set_status(
+                        id,
+                        ScheduleStatus::FINISHED,
+                        Some("Task finished.".to_string()),
+                    );
+                }
+                self.after_terminal(id);
+            }
+            ScheduleStatus::KILLING => {
+                if let Some(t) = self.state.tasks.get_mut(id) {
+                    t.due_ms = None;
+                }
+                self.set_status(id, ScheduleStatus::KILLED, None);
+                self.after_terminal(id);
+            }
+            ScheduleStatus::RESTARTING => {
+                if let Some(t) = self.state.tasks.get_mut(id) {
+                    t.due_ms = None;
+                }
+                self.set_status(id, ScheduleStatus::KILLED, None);
+                let failures = self
+                    .state
+                    .tasks
+                    .get(id)
+                    .and_then(|t| t.task.failure_count)
+                    .unwrap_or(0);
+                let inst = self.state.tasks.get(id).map(SimTask::instance).unwrap_or(0);
+                self.add_task(&config, inst, Some(id.to_string()), failures);
+                self.after_terminal(id);
+            }
+            _ => {
+                if let Some(t) = self.state.tasks.get_mut(id) {
+                    t.due_ms = None;
+                }
+            }
+        }
+    }
+
+    /// Rescheduling (services always; ad-hoc tasks up to `maxTaskFailures`), update failure
+    /// accounting, capacity release and history pruning after a task became terminal.
+    fn after_terminal(&mut self, id: &str) {
+        let Some(t) = self.state.tasks.get(id).cloned() else {
+            return;
+        };
+        let status = t.status();
+        let config = t.config().cloned().unwrap_or_default();
+        let failures = t.task.failure_count.unwrap_or(0);
+        let is_service = config.is_service == Some(true);
+        let is_cron_run = t.job().is_some_and(|j| self.is_cron(j));
+        if status == ScheduleStatus::FAILED || status == ScheduleStatus::LOST {
+            if let Some(job) = t.job().cloned() {
+                self.note_instance_failure(&job, t.instance(), &config);
+            }
+            let max = config.max_task_failures.unwrap_or(1);
+            let retry = is_service || max < 0 || failures + 1 < max;
+            if retry && !is_cron_run {
+                self.add_task(&config, t.instance(), Some(id.to_string()), failures + 1);
+            }
+        } else if status == ScheduleStatus::FINISHED && is_service {
+            self.add_task(&config, t.instance(), Some(id.to_string()), failures);
+        }
+        // Resources were released: blocked PENDING tasks try again.
+        let now = self.now();
+        for task in self.state.tasks.values_mut() {
+            if task.status() == ScheduleStatus::PENDING && task.due_ms.is_none() {
+                task.due_ms = Some(now);
+            }
+        }
+        if let Some(job) = t.job().cloned() {
+            self.prune_history(&job);
+        }
+    }
+
+    fn prune_history(&mut self, job: &JobKey) {
+        let mut terminal: Vec<(u64, String)> = self
+            .state
+            .tasks
+            .values()
+            .filter(|t| t.job() == Some(job) && is_terminal(t.status()))
+            .map(|t| (t.seq, t.id().to_string()))
+            .collect();
+        if terminal.len() > HISTORY_PER_JOB {
+            terminal.sort();
+            let excess = terminal.len() - HISTORY_PER_JOB;
+            for (_, id) in terminal.into_iter().take(excess) {
+                self.state.tasks.remove(&id);
+            }
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Time
+
+    fn next_due(&self) -> Option<i64> {
+        let tasks = self.state.tasks.values().filter_map(|t| t.due_ms);
+        let updates = self
+            .state
+            .updates
+            .iter()
+            .filter(|u| update_active(u.status()))
+            .filter_map(|u| u.wake_ms);
+        tasks.chain(updates).min()
+    }
+
+    /// Replays every event due up to `target` in time order, then evaluates updates.
+    pub fn advance_to(&mut self, target: i64) {
+        for _ in 0..1_000_000 {
+            match self.next_due() {
+                Some(t) if t <= target => {
+                    if t > self.state.now_ms {
+                        self.state.now_ms = t;
+                    }
+                    let now = self.state.now_ms;
+                    let due: Vec<String> = self
+                        .state
+                        .tasks
+                        .iter()
+                        .filter(|(_, t)| t.due_ms.is_some_and(|d| d <= now))
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    for u in &mut self.state.updates {
+                        if u.wake_ms.is_some_and(|w| w <= now) {
+                            u.wake_ms = None;
+                        }
+                    }
+                    for id in due {
+                        self.fire_task(&id);
+                    }
+                    self.evaluate_updates();
+                }
+                _ => break,
+            }
+        }
+        if target > self.state.now_ms {
+            self.state.now_ms = target;
+        }
+        self.evaluate_updates();
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Updates
+
+    /// Records a status change of update `idx` with an event (Aurora
+    /// `changeJobUpdateStatus`); the same status is a no-op.
+    pub fn change_update_status(
+        &mut self,
+        idx: usize,
+        status: JobUpdateStatus,
+        user: Option<String>,
+        message: Option<String>,
+    ) {
+        let now = self.now();
+        let Some(u) = self.state.updates.get_mut(idx) else {
+            return;
+        };
+        if u.status() == status {
+            return;
+        }
+        let rolling_back_now = status == JobUpdateStatus::ROLLING_BACK
+            && u.status() != JobUpdateStatus::ROLL_BACK_PAUSED
+            && u.status() != JobUpdateStatus::ROLL_BACK_AWAITING_PULSE;
+        if let Some(state) = u
+            .details
+            .update
+            .as_mut()
+            .and_then(|x| x.summary.as_mut())
+            .and_then(|s| s.state.as_mut())
+        {
+            state.status = Some(status);
+            state.last_modified_timestamp_ms = Some(now);
+        }
+        u.details
+            .update_events
+            .get_or_insert_with(Vec::new)
+            .push(JobUpdateEvent {
+                status: Some(status),
+                timestamp_ms: Some(now),
+                user,
+                message,
+            });
+        if rolling_back_now {
+            // The rollback is a new one-way updater over the reversed instructions.
+            for p in u.insts.values_mut() {
+                *p = InstProgress {
+                    phase: InstPhase::Idle,
+                    failures: 0,
+                };
+            }
+            u.batch_no = 0;
+            u.batch.clear();
+            u.autopaused_after = None;
+        }
+        if !update_active(status) {
+            u.wake_ms = None;
+        }
+        self.dirty = true;
+    }
+
+    /// Target config per instance in the update's current direction: forward = desired
+    /// state (absent = remove), backward = initial state (absent = remove).
+    fn targets(u: &UpdateRec, forward: bool) -> BTreeMap<i32, Option<TaskConfig>> {
+        let mut out: BTreeMap<i32, Option<TaskConfig>> = BTreeMap::new();
+        let Some(instr) = u
+            .details
+            .update
+            .as_ref()
+            .and_then(|x| x.instructions.as_ref())
+        else {
+            return out;
+        };
+        let desired = instr.desired_state.as_ref();
+        let desired_ids = desired
+            .map(|d| from_ranges(d.instances.iter().flatten()))
+            .unwrap_or_default();
+        let mut initial: BTreeMap<i32, TaskConfig> = BTreeMap::new();
+        for group in instr.initial_state.iter().flatten() {
+            for id in from_ranges(group.instances.iter().flatten()) {
+                if let Some(t) = group.task.clone() {
+                    initial.insert(id, t);
+                }
+            }
+        }
+        let all: BTreeSet<i32> = desired_ids
+            .iter()
+            .copied()
+            .chain(initial.keys().copied())
+            .collect();
+        for id in all {
+            let target = if forward {
+                desired_ids
+                    .contains(&id)
+                    .then(|| desired.and_then(|d| d.task.clone()))
+                    .flatten()
+            } else {
+                initial.get(&id).cloned()
+            };
+            out.insert(id, target);
+        }
+        out
+    }
+
+    fn instance_event(&mut self, idx: usize, instance: i32, action: JobUpdateAction) {
+        let now = self.now();
+        let Some(u) = self.state.updates.get_mut(idx) else {
+            return;
+        };
+        let events = u.details.instance_events.get_or_insert_with(Vec::new);
+        // "A given instance update action may only be issued once" (JobUpdateControllerImpl).
+        if events
+            .iter()
+            .any(|e| e.instance_id == Some(instance) && e.action == Some(action))
+        {
+            return;
+        }
+        events.push(JobInstanceUpdateEvent {
+            instance_id: Some(instance),
+            timestamp_ms: Some(now),
+            action: Some(action),
+            message: None,
+        });
+        self.dirty = true;
+    }
+
+    /// A task of `job` failed: counts against the update's per-instance limit when it ran the
+    /// update's target config (InstanceUpdater).
+    fn note_instance_failure(&mut self, job: &JobKey, instance: i32, config: &TaskConfig) {
+        let Some(idx) = self.active_update(job) else {
+            return;
+        };
+        let (forward, max_per) = {
+            let u = &self.state.updates[idx];
+            let s = u.status();
+            let forward = matches!(
+                s,
+                JobUpdateStatus::ROLLING_FORWARD
+                    | JobUpdateStatus::ROLL_FORWARD_PAUSED
+                    | JobUpdateStatus::ROLL_FORWARD_AWAITING_PULSE
+            );
+            (forward, u.settings().max_per_instance_failures.unwrap_or(0))
+        };
+        let target = Self::targets(&self.state.updates[idx], forward)
+            .get(&instance)
+            .cloned()
+            .flatten();
+        if target.as_ref() != Some(config) {
+            return;
+        }
+        let failed = {
+            let u = &mut self.state.updates[idx];
+            let Some(p) = u.insts.get_mut(&instance) else {
+                return;
+            };
+            if p.phase != InstPhase::Working {
+                return;
+            }
+            p.failures += 1;
+            if p.failures > max_per {
+                p.phase = InstPhase::Failed;
+                true
+            } else {
+                false
+            }
+        };
+        if failed {
+            let action = if forward {
+                JobUpdateAction::INSTANCE_UPDATE_FAILED
+            } else {
+                JobUpdateAction::INSTANCE_ROLLBACK_FAILED
+            };
+            self.instance_event(idx, instance, action);
+        }
+        self.dirty = true;
+    }
+
+    /// Runs every active update's updater once.
+    pub fn evaluate_updates(&mut self) {
+        for idx in 0..self.state.updates.len() {
+            // Re-evaluate after no-op instances and after a switch to ROLLING_BACK.
+            for _ in 0..100_000 {
+                if !self.evaluate_update(idx) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// One evaluation; returns true when it should run again right away.
+    fn evaluate_update(&mut self, idx: usize) -> bool {
+        let now = self.now();
+        let Some(u) = self.state.updates.get(idx) else {
+            return false;
+        };
+        let status = u.status();
+        let settings = u.settings();
+        let pulse_timeout = i64::from(settings.block_if_no_pulses_after_ms.unwrap_or(0));
+        let forward = match status {
+            JobUpdateStatus::ROLLING_FORWARD => true,
+            JobUpdateStatus::ROLLING_BACK => false,
+            _ => return false,
+        };
+        // Coordinated updates block when no pulse arrived in time.
+        if pulse_timeout > 0 && now - u.last_pulse_ms >= pulse_timeout {
+            {
+                let blocked = if forward {
+                    JobUpdateStatus::ROLL_FORWARD_AWAITING_PULSE
+                } else {
+                    JobUpdateStatus::ROLL_BACK_AWAITING_PULSE
+                };
+                self.change_update_status(
+                    idx,
+                    blocked,
+                    None,
+                    Some(PULSE_TIMEOUT_MESSAGE.to_string()),
+                );
+                return false;
+            }
+        }
+        let Some(job) = u.job().cloned() else {
+            return false;
+        };
+        let targets = Self::targets(u, forward);
+        let min_wait = i64::from(settings.min_wait_in_instance_running_ms.unwrap_or(0).max(0));
+        let mut wake: Option<i64> = (pulse_timeout > 0).then(|| u.last_pulse_ms + pulse_timeout);
+        let (working_action, done_action) = if forward {
+            (
+                JobUpdateAction::INSTANCE_UPDATING,
+                JobUpdateAction::INSTANCE_UPDATED,
+            )
+        } else {
+            (
+                JobUpdateAction::INSTANCE_ROLLING_BACK,
+                JobUpdateAction::INSTANCE_ROLLED_BACK,
+            )
+        };
+
+        // Progress every working instance.
+        let working: Vec<i32> = self.state.updates[idx]
+            .insts
+            .iter()
+            .filter(|(_, p)| p.phase == InstPhase::Working)
+            .map(|(i, _)| *i)
+            .collect();
+        for inst in working {
+            let target = targets.get(&inst).cloned().flatten();
+            if let Some(w) = self.step_instance(&job, inst, target.as_ref(), min_wait) {
+                wake = Some(wake.map_or(w, |x| x.min(w)));
+            } else {
+                self.set_phase(idx, inst, InstPhase::Succeeded);
+                self.instance_event(idx, inst, done_action);
+            }
+        }
+
+        // Failure limits (maxFailedInstances) → rollback or FAILED.
+        let failed: Vec<i32> = self.state.updates[idx]
+            .insts
+            .iter()
+            .filter(|(_, p)| p.phase == InstPhase::Failed)
+            .map(|(i, _)| *i)
+            .collect();
+        let max_failed = settings.max_failed_instances.unwrap_or(0);
+        if i32::try_from(failed.len()).unwrap_or(i32::MAX) > max_failed {
+            let latest = failed.last().copied().unwrap_or(0);
+            let message = Some(format!(
+                "Latest failure: instance {latest} failed too many times"
+            ));
+            if forward && settings.rollback_on_failure == Some(true) {
+                self.change_update_status(idx, JobUpdateStatus::ROLLING_BACK, None, message);
+                return true;
+            }
+            self.change_update_status(idx, JobUpdateStatus::FAILED, None, message);
+            return false;
+        }
+
+        // Done?
+        let u = &self.state.updates[idx];
+        let all_done = targets.keys().all(|i| {
+            u.insts
+                .get(i)
+                .is_some_and(|p| matches!(p.phase, InstPhase::Succeeded | InstPhase::Failed))
+        });
+        if all_done {
+            let end = if forward {
+                JobUpdateStatus::ROLLED_FORWARD
+            } else {
+                JobUpdateStatus::ROLLED_BACK
+            };
+            self.change_update_status(idx, end, None, None);
+            return false;
+        }
+
+        // Start more instances as the strategy allows.
+        let idle: Vec<i32> = targets
+            .keys()
+            .copied()
+            .filter(|i| u.insts.get(i).is_none_or(|p| p.phase == InstPhase::Idle))
+            .collect();
+        let working_now = u
+            .insts
+            .values()
+            .filter(|p| p.phase == InstPhase::Working)
+            .count();
+        let strategy = effective_strategy(&settings);
+        let to_start: Vec<i32> = match &strategy {
+            JobUpdateStrategy::QueueStrategy(q) => {
+                let group = usize::try_from(q.group_size.unwrap_or(1).max(1)).unwrap_or(1);
+                idle.iter()
+                    .copied()
+                    .take(group.saturating_sub(working_now))
+                    .collect()
+            }
+            JobUpdateStrategy::BatchStrategy(_) | JobUpdateStrategy::VarBatchStrategy(_) => {
+                if working_now > 0 || idle.is_empty() {
+                    Vec::new()
+                } else {
+                    let (sizes, autopause) = match &strategy {
+                        JobUpdateStrategy::BatchStrategy(b) => (
+                            vec![b.group_size.unwrap_or(1)],
+                            b.autopause_after_batch == Some(true),
+                        ),
+                        JobUpdateStrategy::VarBatchStrategy(v) => (
+                            v.group_sizes.clone().unwrap_or_default(),
+                            v.autopause_after_batch == Some(true),
+                        ),
+                        JobUpdateStrategy::QueueStrategy(_) => (vec![1], false),
+                    };
+                    let batch_no = u.batch_no;
+                    // Autopause after each completed batch ("Update auto paused").
+                    if forward && autopause && batch_no > 0 && u.autopaused_after != Some(batch_no)
+                    {
+                        if let Some(u) = self.state.updates.get_mut(idx) {
+                            u.autopaused_after = Some(batch_no);
+                        }
+                        self.change_update_status(
+                            idx,
+                            JobUpdateStatus::ROLL_FORWARD_PAUSED,
+                            None,
+                            Some("Update auto paused".to_string()),
+                        );
+                        return false;
+                    }
+                    let size = sizes
+                        .get(batch_no)
+                        .or(sizes.last())
+                        .copied()
+                        .unwrap_or(1)
+                        .max(1);
+                    let size = usize::try_from(size).unwrap_or(1);
+                    if let Some(u) = self.state.updates.get_mut(idx) {
+                        u.batch_no += 1;
+                    }
+                    idle.iter().copied().take(size).collect()
+                }
+            }
+        };
+        let mut again = false;
+        for inst in to_start {
+            self.set_phase(idx, inst, InstPhase::Working);
+            let target = targets.get(&inst).cloned().flatten();
+            match self.step_instance(&job, inst, target.as_ref(), min_wait) {
+                Some(w) => {
+                    self.instance_event(idx, inst, working_action);
+                    wake = Some(wake.map_or(w, |x| x.min(w)));
+                }
+                // Already in the target state: WORKING+SUCCEEDED with no saved events is a
+                // no-op and suppressed (JobUpdateControllerImpl NOOP_INSTANCE_UPDATE).
+                None => {
+                    self.set_phase(idx, inst, InstPhase::Succeeded);
+                    again = true;
+                }
+            }
+        }
+        if let Some(u) = self.state.updates.get_mut(idx) {
+            u.wake_ms = wake.filter(|w| *w > now);
+        }
+        again
+    }
+
+    fn set_phase(&mut self, idx: usize, inst: i32, phase: InstPhase) {
+        if let Some(u) = self.state.updates.get_mut(idx) {
+            u.insts
+                .entry(inst)
+                .and_modify(|p| p.phase = phase)
+                .or_insert(InstProgress { phase, failures: 0 });
+            self.dirty = true;
+        }
+    }
+
+    /// Moves one instance towards its target; `None` when it is there (RUNNING with the
+    /// target config for `min_wait` ms, or gone when the target is removal), otherwise
+    /// `Some(time to look again)` (`i64::MAX` = on the next task event).
+    fn step_instance(
+        &mut self,
+        job: &JobKey,
+        inst: i32,
+        target: Option<&TaskConfig>,
+        min_wait: i64,
+    ) -> Option<i64> {
+        let now = self.now();
+        let current = self.active_tasks(job).get(&inst).map(|t| {
+            (
+                t.id().to_string(),
+                t.status(),
+                t.config().cloned(),
+                t.running_since,
+            )
+        });
+        match (current, target) {
+            (None, None) => None,
+            (None, Some(cfg)) => {
+                let ancestor = self
+                    .state
+                    .tasks
+                    .values()
+                    .filter(|t| t.job() == Some(job) && t.instance() == inst)
+                    .max_by_key(|t| t.seq)
+                    .map(|t| t.id().to_string());
+                self.add_task(cfg, inst, ancestor, 0);
+                Some(i64::MAX)
+            }
+            (Some((id, status, _, _)), None) => {
+                if status != ScheduleStatus::KILLING {
+                    self.kill_task(&id, Some("Killed for job update.".to_string()));
+                }
+                Some(i64::MAX)
+            }
+            (Some((id, status, config, since)), Some(cfg)) => {
+                if config.as_ref() != Some(cfg) {
+                    if status != ScheduleStatus::KILLING && status != ScheduleStatus::RESTARTING {
+                        self.kill_task(&id, Some("Killed for job update.".to_string()));
+                    }
+                    return Some(i64::MAX);
+                }
+                if status == ScheduleStatus::RUNNING {
+                    let since = since.unwrap_or(now);
+                    if now - since >= min_wait {
+                        return None;
+                    }
+                    return Some(since + min_wait);
+                }
+                Some(i64::MAX)
+            }
+        }
+    }
+}
+
+/// The strategy an update runs with: `updateStrategy`, or back-filled from the deprecated
+/// fields (reference §1.6 startJobUpdate step 2).
+pub fn effective_strategy(s: &aurora_api::types::JobUpdateSettings) -> JobUpdateStrategy {
+    use aurora_api::types::{BatchJobUpdateStrategy, QueueJobUpdateStrategy};
+    match &s.update_strategy {
+        Some(st) => st.clone(),
+        None if s.wait_for_batch_completion == Some(true) => {
+            JobUpdateStrategy::BatchStrategy(BatchJobUpdateStrategy {
+                group_size: Some(s.update_group_size.unwrap_or(0)),
+                autopause_after_batch: Some(false),
+            })
+        }
+        None => JobUpdateStrategy::QueueStrategy(QueueJobUpdateStrategy {
+            group_size: Some(s.update_group_size.unwrap_or(0)),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_round_trip() {
+        let r = to_ranges([0, 1, 2, 5, 7, 8]);
+        assert_eq!(r.len(), 3);
+        assert_eq!(from_ranges(&r), [0, 1, 2, 5, 7, 8].into_iter().collect());
+    }
+
+    #[test]
+    fn transitions_follow_the_state_machine() {
+        use JobUpdateStatus as S;
+        assert!(transition_allowed(
+            S::ROLLING_FORWARD,
+            S::ROLL_FORWARD_PAUSED
+        ));
+        assert!(!transition_allowed(
+            S::ROLLED_FORWARD,
+            S::ROLL_FORWARD_PAUSED
+        ));
+        assert!(!transition_allowed(S::ROLL_BACK_PAUSED, S::ROLLING_FORWARD));
+        assert!(transition_allowed(
+            S::ROLL_FORWARD_AWAITING_PULSE,
+            S::ROLLING_FORWARD
+        ));
+    }
+}

@@ -1,0 +1,252 @@
+//! `aurora-sim`: an emulator of Apache Aurora 0.22's scheduler behind its real API — Thrift
+//! binary over HTTP `POST /api` — for trying specs and running CI dry runs without a cluster.
+//!
+//! # Overview
+//!
+//! - [`Sim::start`] takes a [`SimConfig`] (the scheduler flags that change behaviour, plus the
+//!   emulator's clock, timings, faults and files) and returns a [`SimHandle`] serving on
+//!   [`SimHandle::url`].
+//! - The handle controls the emulator in-process: simulated time ([`SimHandle::advance`]),
+//!   faults ([`SimHandle::set_faults`]), the call log ([`SimHandle::calls`]) and shutdown.
+//!   The same controls are reachable over HTTP under `/sim/` (see `docs/emulator.md`).
+//! - Behaviour follows the scheduler rule by rule (validation and population, RPC semantics,
+//!   the job update state machine); each rule names its source in a comment.
+//!
+//! ```no_run
+//! use aurora_sim::{Sim, SimConfig};
+//! let sim = Sim::start(SimConfig::for_tests()).expect("starts");
+//! let api = format!("{}/api", sim.url());
+//! # let _ = api;
+//! sim.advance(std::time::Duration::from_secs(5));
+//! sim.shutdown();
+//! ```
+
+#![deny(missing_docs)]
+
+mod clock;
+mod config;
+mod cron;
+mod engine;
+mod faults;
+mod http;
+mod scheduler;
+mod server;
+mod state;
+mod validate;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use config::{
+    ClockMode, ConfigError, CustomExecutor, Resources, SimConfig, Tier, TierConfig, Timings,
+    parse_custom_executors,
+};
+pub use cron::Crontab;
+pub use engine::{FAIL_AFTER_KEY, FINISH_AFTER_KEY};
+pub use faults::{CallRecord, FaultPatch, FaultSettings};
+pub use state::{State, StateError};
+
+use crate::clock::Clock;
+use crate::engine::Core;
+use crate::server::Shared;
+
+/// Starting or persisting an emulator failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The state file cannot be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The call log cannot be opened.
+    #[error("cannot open call log {path}: {source}")]
+    CallLog {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Entry point: starts emulators.
+#[derive(Debug, Clone, Copy)]
+pub struct Sim;
+
+impl Sim {
+    /// Starts an emulator: loads the state file (if any), binds `config.listen` (port 0 picks
+    /// a free port) and serves until [`SimHandle::shutdown`] or drop.
+    pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+        if let Err(e) = regex::Regex::new(&config.allowed_job_environments) {
+            return Err(ConfigError::Pattern(e.to_string()).into());
+        }
+        let state = match &config.state_file {
+            Some(p) => State::load(p)?,
+            None => State {
+                version: state::STATE_FORMAT_VERSION,
+                ..State::default()
+            },
+        };
+        let call_log = match &config.call_log {
+            Some(p) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(|source| SimError::CallLog {
+                        path: p.display().to_string(),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
+        let listener = TcpListener::bind(config.listen).map_err(|source| SimError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let clock = Clock::new(config.clock);
+        // A state file written by a clock that ran ahead keeps time monotonic.
+        clock.at_least(state.now_ms);
+        let cfg = Arc::new(config);
+        let mut core = Core::new(Arc::clone(&cfg), state);
+        core.advance_to(clock.now_ms());
+        let shared = Arc::new(Shared::new(cfg, clock, core, call_log));
+        let accept = server::serve(listener, Arc::clone(&shared));
+        Ok(SimHandle {
+            shared,
+            addr,
+            accept: Some(accept),
+        })
+    }
+}
+
+/// A running emulator. Dropping it shuts it down.
+#[derive(Debug)]
+pub struct SimHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl SimHandle {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:40123` (the API is at `<url>/api`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Moves simulated time forward and replays everything that falls due.
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 4);
+        self.shared.clock.advance(ms);
+        self.shared.with_core(|_| ());
+    }
+
+    /// Simulated now (ms since the epoch).
+    pub fn now_ms(&self) -> i64 {
+        self.shared.with_core(|c| c.now())
+    }
+
+    /// Replaces the fault settings.
+    pub fn set_faults(&self, faults: FaultSettings) {
+        *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// Changes some fault settings.
+    pub fn patch_faults(&self, patch: FaultPatch) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply(patch);
+    }
+
+    /// Current fault settings (counters as they are now).
+    pub fn faults(&self) -> FaultSettings {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Every `/api` call so far.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.shared
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Forgets the call log (the file keeps its lines).
+    pub fn clear_calls(&self) {
+        self.shared
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// A copy of the whole state.
+    pub fn state(&self) -> State {
+        self.shared.with_core(|c| c.state.clone())
+    }
+
+    /// Triggers a cron run now (`role/env/name`), as the cron scheduler would; false if no
+    /// such cron job.
+    pub fn run_cron(&self, job: &str) -> bool {
+        self.shared.with_core(|c| c.run_cron(job))
+    }
+
+    /// Writes the state file now (no-op without one).
+    pub fn save(&self) -> Result<(), SimError> {
+        let state = self.shared.with_core(|c| c.state.clone());
+        if let Some(p) = &self.shared.cfg.state_file {
+            state.save(p)?;
+        }
+        Ok(())
+    }
+
+    /// Stops serving, waits for the accept loop and writes the state file.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            self.shared.shutdown.store(true, Ordering::SeqCst);
+            server::wake(self.addr);
+            let _ = accept.join();
+            if let Err(e) = self.save() {
+                tracing::error!("{e}");
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

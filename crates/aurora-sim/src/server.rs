@@ -1,0 +1,339 @@
+//! The HTTP face of the emulator: `/api` (reference §2), `/health`, `/leaderhealth`, and the
+//! admin API under `/sim/`.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use aurora_api::types::{Response, ResponseCode, ResponseDetail, ServerInfo};
+use aurora_api::wire::{IncomingCall, encode_exception, encode_reply};
+
+use crate::clock::Clock;
+use crate::config::SimConfig;
+use crate::engine::Core;
+use crate::faults::{CallRecord, FaultPatch, FaultSettings};
+use crate::http::{HttpRequest, HttpResponse, read_request, write_response};
+use crate::scheduler::{Reply, dispatch};
+
+/// The binary protocol's content type (reference §2.2).
+pub const THRIFT_BINARY: &str = "application/vnd.apache.thrift.binary";
+
+/// Content types the scheduler reads as TJSON (§2.2), which the emulator cannot speak.
+const TJSON_TYPES: &[&str] = &[
+    "application/x-thrift",
+    "application/json",
+    "application/vnd.apache.thrift.json",
+    "application/vnd.apache.thrift.json; charset=utf-8",
+];
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// State shared by the connection threads and the handle.
+#[derive(Debug)]
+pub struct Shared {
+    pub(crate) cfg: Arc<SimConfig>,
+    pub(crate) clock: Clock,
+    pub(crate) core: Mutex<Core>,
+    pub(crate) faults: Mutex<FaultSettings>,
+    pub(crate) calls: Mutex<Vec<CallRecord>>,
+    pub(crate) call_log: Mutex<Option<std::fs::File>>,
+    saved_generation: Mutex<u64>,
+    generation: AtomicU64,
+    pub(crate) shutdown: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        cfg: Arc<SimConfig>,
+        clock: Clock,
+        core: Core,
+        call_log: Option<std::fs::File>,
+    ) -> Self {
+        let faults = cfg.faults.clone();
+        Shared {
+            cfg,
+            clock,
+            core: Mutex::new(core),
+            faults: Mutex::new(faults),
+            calls: Mutex::new(Vec::new()),
+            call_log: Mutex::new(call_log),
+            saved_generation: Mutex::new(0),
+            generation: AtomicU64::new(0),
+            shutdown: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs `f` on the core brought up to the clock's time, then persists when it changed.
+    /// The state lock is released before any file I/O.
+    pub(crate) fn with_core<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
+        let (out, snapshot) = {
+            let mut core = lock(&self.core);
+            let now = self.clock.now_ms();
+            core.advance_to(now);
+            let out = f(&mut core);
+            core.evaluate_updates();
+            let snapshot = if core.dirty && self.cfg.state_file.is_some() {
+                core.dirty = false;
+                let g = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+                Some((g, core.state.to_json()))
+            } else {
+                core.dirty = false;
+                None
+            };
+            (out, snapshot)
+        };
+        if let (Some((g, json)), Some(path)) = (snapshot, self.cfg.state_file.as_ref()) {
+            // Only the writer lock is held here; newer snapshots win.
+            let mut saved = lock(&self.saved_generation);
+            if g > *saved {
+                if let Err(e) = crate::state::write_atomic(path, &json) {
+                    tracing::error!("cannot write state file: {e}");
+                }
+                *saved = g;
+            }
+        }
+        out
+    }
+
+    fn record(&self, rec: CallRecord) {
+        if let Some(f) = lock(&self.call_log).as_mut()
+            && let Ok(line) = serde_json::to_string(&rec)
+        {
+            let _ = writeln!(f, "{line}");
+            let _ = f.flush();
+        }
+        lock(&self.calls).push(rec);
+    }
+
+    fn server_info(&self) -> ServerInfo {
+        ServerInfo {
+            cluster_name: Some(self.cfg.cluster_name.clone()),
+            stats_url_prefix: Some(self.cfg.stats_url_prefix.clone()),
+        }
+    }
+}
+
+/// Accepts connections until shutdown; one thread per connection.
+pub(crate) fn serve(listener: TcpListener, shared: Arc<Shared>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if shared.shutdown.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(stream) = stream else {
+                continue;
+            };
+            let shared = Arc::clone(&shared);
+            let _ = std::thread::Builder::new()
+                .name("aurora-sim-conn".to_string())
+                .spawn(move || handle_connection(&stream, &shared));
+        }
+    })
+}
+
+/// Wakes the accept loop so it sees the shutdown flag.
+pub(crate) fn wake(addr: SocketAddr) {
+    let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(500));
+}
+
+fn handle_connection(stream: &TcpStream, shared: &Shared) {
+    let req = match read_request(stream) {
+        Ok(r) => r,
+        Err(Some(status)) => {
+            write_response(stream, &HttpResponse::text(status, "bad request"));
+            return;
+        }
+        Err(None) => return,
+    };
+    let resp = route(shared, &req);
+    write_response(stream, &resp);
+}
+
+fn route(shared: &Shared, req: &HttpRequest) -> HttpResponse {
+    match req.path.as_str() {
+        "/api" | "/api/" => api(shared, req),
+        "/health" => HttpResponse::text(200, "OK"),
+        // LeaderHealth (reference §2.1).
+        "/leaderhealth" => {
+            if lock(&shared.faults).redirect_to.is_some() {
+                HttpResponse::text(503, "Another instance is the leading scheduler.")
+            } else {
+                HttpResponse::text(200, "This is the leading scheduler.")
+            }
+        }
+        p if p == "/sim" || p.starts_with("/sim/") => admin(shared, req),
+        _ => HttpResponse::text(404, "Not Found"),
+    }
+}
+
+fn api(shared: &Shared, req: &HttpRequest) -> HttpResponse {
+    let method = IncomingCall::parse(&req.body).ok().map(|c| c.method);
+    let mut record = CallRecord {
+        time_ms: shared.clock.now_ms(),
+        method: method.clone(),
+        response_code: None,
+        http_status: 200,
+        fault: None,
+    };
+    let resp = api_inner(shared, req, &mut record);
+    record.http_status = resp.status;
+    shared.record(record);
+    resp
+}
+
+fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> HttpResponse {
+    let faults = lock(&shared.faults).clone();
+    // LeaderRedirectFilter: a non-leader answers 307 to the leader unless bypassed (§2.1).
+    if let Some(leader) = faults.redirect_to.as_ref()
+        && req
+            .header(aurora_api::types::BYPASS_LEADER_REDIRECT_HEADER_NAME)
+            .is_none()
+    {
+        record.fault = Some("redirect".to_string());
+        let location = format!("{}{}", leader.trim_end_matches('/'), req.path);
+        return HttpResponse::text(307, "").with_header("Location", location);
+    }
+    // No leader known: 503 with an HTML page (§2.1).
+    if faults.unavailable > 0 {
+        {
+            let mut f = lock(&shared.faults);
+            f.unavailable = f.unavailable.saturating_sub(1);
+        }
+        record.fault = Some("unavailable".to_string());
+        return HttpResponse::new(
+            503,
+            "text/html; charset=utf-8",
+            "<html><body><h2>HTTP ERROR 503</h2><p>No leader found.</p></body></html>",
+        );
+    }
+    if !faults.latency.is_zero() {
+        std::thread::sleep(faults.latency);
+    }
+    // TContentAwareServlet: the protocol follows the Content-Type, matched exactly (§2.2).
+    let content_type = req.header("Content-Type");
+    match content_type {
+        Some(THRIFT_BINARY) => {}
+        None => {
+            return HttpResponse::text(
+                415,
+                "Unsupported Content-Type: <none> (TJSON; aurora-sim speaks only application/vnd.apache.thrift.binary)",
+            );
+        }
+        Some(ct) if TJSON_TYPES.contains(&ct) => {
+            return HttpResponse::text(
+                415,
+                format!(
+                    "Unsupported Content-Type: {ct} (TJSON; aurora-sim speaks only application/vnd.apache.thrift.binary)"
+                ),
+            );
+        }
+        Some(ct) => return HttpResponse::text(415, format!("Unsupported Content-Type: {ct}")),
+    }
+    // A message that cannot be read at all surfaces as HTTP 500 (ServletException).
+    let call = match IncomingCall::parse(&req.body) {
+        Ok(c) => c,
+        Err(e) => return HttpResponse::text(500, format!("Cannot read Thrift message: {e}")),
+    };
+    let reply = if faults.transient_errors > 0 {
+        {
+            let mut f = lock(&shared.faults);
+            f.transient_errors = f.transient_errors.saturating_sub(1);
+        }
+        record.fault = Some("transient".to_string());
+        Reply::Response(Box::new(Response {
+            response_code: Some(ResponseCode::ERROR_TRANSIENT),
+            result: None,
+            server_info: None,
+            details: Some(vec![ResponseDetail {
+                message: Some("Storage is not ready (injected by aurora-sim).".to_string()),
+            }]),
+        }))
+    } else {
+        shared.with_core(|core| dispatch(core, &call))
+    };
+    let body = match reply {
+        Reply::Response(mut r) => {
+            r.server_info = Some(shared.server_info());
+            record.response_code = r.response_code.and_then(|c| c.name()).map(str::to_string);
+            encode_reply(&call.method, call.seq, &r)
+        }
+        Reply::Exception(kind, msg) => encode_exception(&call.method, call.seq, kind, &msg),
+    };
+    let mut resp = HttpResponse::new(200, THRIFT_BINARY, body);
+    if faults.drop_connections > 0 {
+        {
+            let mut f = lock(&shared.faults);
+            f.drop_connections = f.drop_connections.saturating_sub(1);
+        }
+        record.fault = Some("drop".to_string());
+        resp.truncate = true;
+    }
+    resp
+}
+
+fn bad(msg: impl Into<String>) -> HttpResponse {
+    HttpResponse::json(400, &serde_json::json!({ "error": msg.into() }))
+}
+
+/// The admin API (emulator only; not part of Aurora):
+/// `GET /sim/calls`, `DELETE /sim/calls`, `GET|POST /sim/faults`, `POST /sim/advance?ms=N`,
+/// `GET /sim/time`, `GET /sim/state`, `POST /sim/cron/run?job=role/env/name`.
+fn admin(shared: &Shared, req: &HttpRequest) -> HttpResponse {
+    match (req.method.as_str(), req.path.trim_end_matches('/')) {
+        ("GET", "/sim/calls") => {
+            let calls = lock(&shared.calls).clone();
+            HttpResponse::json(200, &serde_json::to_value(calls).unwrap_or_default())
+        }
+        ("DELETE", "/sim/calls") => {
+            lock(&shared.calls).clear();
+            HttpResponse::json(200, &serde_json::json!({}))
+        }
+        ("GET", "/sim/faults") => {
+            let f = lock(&shared.faults).clone();
+            HttpResponse::json(200, &serde_json::to_value(f).unwrap_or_default())
+        }
+        ("POST", "/sim/faults") => match serde_json::from_slice::<FaultPatch>(&req.body) {
+            Ok(p) => {
+                let mut f = lock(&shared.faults);
+                f.apply(p);
+                HttpResponse::json(200, &serde_json::to_value(f.clone()).unwrap_or_default())
+            }
+            Err(e) => bad(e.to_string()),
+        },
+        ("POST", "/sim/advance") => {
+            let Some(ms) = req.param("ms").and_then(|v| v.parse::<i64>().ok()) else {
+                return bad("missing or invalid ms");
+            };
+            shared.clock.advance(ms);
+            let now = shared.with_core(|c| c.now());
+            HttpResponse::json(200, &serde_json::json!({ "now_ms": now }))
+        }
+        ("GET", "/sim/time") => {
+            let now = shared.with_core(|c| c.now());
+            HttpResponse::json(200, &serde_json::json!({ "now_ms": now }))
+        }
+        ("GET", "/sim/state") => {
+            let json = shared.with_core(|c| c.state.to_json());
+            HttpResponse::new(200, "application/json", json)
+        }
+        ("POST", "/sim/cron/run") => {
+            let Some(job) = req.param("job").map(str::to_string) else {
+                return bad("missing job");
+            };
+            if shared.with_core(|c| c.run_cron(&job)) {
+                HttpResponse::json(200, &serde_json::json!({}))
+            } else {
+                HttpResponse::json(404, &serde_json::json!({ "error": "no such cron job" }))
+            }
+        }
+        _ => HttpResponse::json(
+            404,
+            &serde_json::json!({ "error": "unknown admin endpoint" }),
+        ),
+    }
+}

@@ -1,0 +1,5 @@
+//! The emulator driven through the `aurora-api` client over HTTP (and raw HTTP where the
+//! behaviour is below the client: content types, Thrift exceptions, the admin API).
+
+mod common;
+mod validation;
