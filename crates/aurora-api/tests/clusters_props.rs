@@ -74,6 +74,9 @@ proptest! {
     #[test]
     fn any_uri_parses_or_is_rejected(uri in "\\PC{0,24}") {
         if let Some(e) = SchedulerEndpoint::from_uri(&uri) {
+            if let Some(api) = e.api_url() {
+                prop_assert!(api.ends_with("/api"), "{}", api);
+            }
             prop_assert_eq!(e.to_string().to_ascii_lowercase(), uri.to_ascii_lowercase());
         }
     }

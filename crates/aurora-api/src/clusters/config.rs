@@ -132,7 +132,7 @@ impl Cluster {
     /// Returns `Ok(None)` for an object without `name` (Aurora skips those). `source` is the
     /// file it came from, used in error messages and kept for display.
     pub fn from_object(
-        fields: Map<String, Value>,
+        mut fields: Map<String, Value>,
         source: Option<&Path>,
     ) -> Result<Option<Cluster>, ConfigError> {
         let path = || source.map(Path::to_path_buf).unwrap_or_default();
@@ -151,7 +151,7 @@ impl Cluster {
                 }
             },
         };
-        let mut fields = fields;
+        fields.insert("name".to_owned(), Value::String(name.clone()));
         for key in STRING_KEYS {
             let Some(v) = fields.get_mut(key) else {
                 continue;
@@ -506,6 +506,7 @@ mod tests {
         let cluster = c.get("7").expect("named by its number");
         assert_eq!(cluster.zk(), Some("10"));
         assert_eq!(cluster.zk_port(), 2000);
+        assert_eq!(cluster.get("name"), Some(&Value::from("7")));
     }
 
     #[test]

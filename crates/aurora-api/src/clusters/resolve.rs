@@ -48,6 +48,28 @@ impl SchedulerEndpoint {
         None
     }
 
+    /// The Thrift endpoint URL, `urljoin(base, "api")` exactly as Aurora's client computes it:
+    /// `http://h:8081` and `http://h:8081/` → `http://h:8081/api`, `http://h/aurora/` →
+    /// `http://h/aurora/api`, but `http://h/aurora` → `http://h/api` (the last segment is
+    /// replaced). Query and fragment are dropped. `None` for the emulator.
+    pub fn api_url(&self) -> Option<String> {
+        let SchedulerEndpoint::Http(base) = self else {
+            return None;
+        };
+        let base = base.split(['?', '#']).next().unwrap_or(base);
+        let authority_start = base.find("://").map_or(0, |i| i + 3);
+        Some(match base[authority_start..].find('/') {
+            None => format!("{base}/api"),
+            Some(path_start) => {
+                let path_start = authority_start + path_start;
+                let last_slash = base[path_start..]
+                    .rfind('/')
+                    .map_or(path_start, |i| path_start + i);
+                format!("{}/api", &base[..last_slash])
+            }
+        })
+    }
+
     /// The base URL of an HTTP endpoint; `None` for the emulator.
     pub fn http_url(&self) -> Option<&str> {
         match self {
@@ -300,6 +322,24 @@ mod tests {
         assert_eq!(SchedulerEndpoint::from_uri("http://"), None);
         assert_eq!(SchedulerEndpoint::from_uri("ftp://h"), None);
         assert_eq!(SchedulerEndpoint::from_uri("é"), None);
+    }
+
+    #[test]
+    fn api_url_follows_urljoin() {
+        let api = |base: &str| SchedulerEndpoint::Http(base.into()).api_url();
+        assert_eq!(api("http://h:8081").as_deref(), Some("http://h:8081/api"));
+        assert_eq!(api("http://h:8081/").as_deref(), Some("http://h:8081/api"));
+        assert_eq!(
+            api("https://h/aurora/").as_deref(),
+            Some("https://h/aurora/api")
+        );
+        assert_eq!(api("https://h/aurora").as_deref(), Some("https://h/api"));
+        assert_eq!(
+            api("http://h:1/a/b?x=1#f").as_deref(),
+            Some("http://h:1/a/api")
+        );
+        assert_eq!(api("http://h?x").as_deref(), Some("http://h/api"));
+        assert_eq!(SchedulerEndpoint::Sim("x".into()).api_url(), None);
     }
 
     #[test]
