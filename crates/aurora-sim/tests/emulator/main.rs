@@ -2,4 +2,5 @@
 //! behaviour is below the client: content types, Thrift exceptions, the admin API).
 
 mod common;
+mod jobs;
 mod validation;
