@@ -954,6 +954,11 @@ fn redirect_target(
     if uri.host().is_none_or(str::is_empty) {
         return Err(bad(location, "no host"));
     }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        // ureq would turn user info into an Authorization header: never take credentials
+        // from a redirect.
+        return Err(bad(location, "it contains user info"));
+    }
     Ok(target)
 }
 
@@ -1029,6 +1034,7 @@ mod tests {
             ("http://a/api", Some("")),
             ("http://a/api", Some("ftp://b/api")),
             ("http://a/api", Some("b/api")),
+            ("http://a/api", Some("http://u:p@b/api")),
         ] {
             assert!(
                 matches!(
