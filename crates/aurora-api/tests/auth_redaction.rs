@@ -2,7 +2,6 @@
 //! Debug, with the source chain), the configuration and client `Debug`s, and the errors of
 //! real exchanges with a server that rejects or redirects.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use aurora_api::auth::{AuthError, Credentials};
