@@ -1,0 +1,257 @@
+//! The engine against the scheduler emulator over real HTTP: observe, plan, confirm,
+//! execute and monitor, through the production client.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aurora_api::types::{
+    JobConfiguration, JobUpdateSettings, JobUpdateStrategy, Metadata, QueueJobUpdateStrategy,
+    Resource,
+};
+use aurora_api::{Client, ClientConfig};
+use aurora_apply::desired::DesiredJob;
+use aurora_apply::error::EngineError;
+use aurora_apply::events::{CollectSink, Outcome};
+use aurora_apply::execute::{ExecuteOptions, execute};
+use aurora_apply::plan::Action;
+use aurora_apply::planning::{PlanOptions, plan_cluster};
+use aurora_sim::{ClockMode, Sim, SimConfig, SimHandle};
+
+fn start_sim() -> (SimHandle, Client) {
+    let config = SimConfig {
+        clock: ClockMode::Scaled(200.0),
+        cluster_name: "devcluster".into(),
+        ..SimConfig::default()
+    };
+    let sim = Sim::start(config).expect("emulator starts");
+    let client = Client::new(ClientConfig::new(sim.url())).expect("client");
+    (sim, client)
+}
+
+fn fixture(name: &str) -> JobConfiguration {
+    let path = format!(
+        "{}/../../fixtures/wire/{name}.job_configuration.bin",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    aurora_api::wire::decode_struct(&std::fs::read(path).expect("fixture")).expect("decodes")
+}
+
+fn settings() -> JobUpdateSettings {
+    JobUpdateSettings {
+        update_group_size: Some(1),
+        max_per_instance_failures: Some(0),
+        max_failed_instances: Some(0),
+        min_wait_in_instance_running_ms: Some(2_000),
+        rollback_on_failure: Some(true),
+        wait_for_batch_completion: Some(false),
+        update_strategy: Some(JobUpdateStrategy::QueueStrategy(QueueJobUpdateStrategy {
+            group_size: Some(1),
+        })),
+        ..JobUpdateSettings::default()
+    }
+}
+
+fn desired(config: JobConfiguration) -> DesiredJob {
+    DesiredJob {
+        cluster: "devcluster".into(),
+        config,
+        update_settings: settings(),
+        protect: false,
+        source: None,
+    }
+}
+
+fn with_cpu(mut config: JobConfiguration, cpu: f64) -> JobConfiguration {
+    let task = config.task_config.as_mut().expect("task");
+    let mut resources = task.resources.clone().unwrap_or_default();
+    resources.retain(|r| !matches!(r, Resource::NumCpus(_)));
+    resources.insert(Resource::NumCpus(cpu.into()));
+    task.resources = Some(resources);
+    config
+}
+
+fn options() -> ExecuteOptions {
+    ExecuteOptions {
+        poll_interval: Duration::from_millis(20),
+        timeout: Duration::from_secs(60),
+        ..ExecuteOptions::default()
+    }
+}
+
+fn plan(client: &Client, jobs: &[DesiredJob], prune: bool) -> Vec<aurora_apply::plan::JobChange> {
+    let options = PlanOptions {
+        prune,
+        ..PlanOptions::default()
+    };
+    plan_cluster(client, "devcluster", jobs, &options)
+        .expect("plans")
+        .changes
+}
+
+fn apply(client: &Client, jobs: &[DesiredJob], prune: bool) -> Vec<Outcome> {
+    let changes = plan(client, jobs, prune);
+    execute(client, &changes, &options(), &CollectSink::default())
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect()
+}
+
+#[test]
+fn create_then_noop_then_rolling_update() {
+    let (_sim, client) = start_sim();
+    let hello = desired(fixture("hello_world"));
+
+    let changes = plan(&client, std::slice::from_ref(&hello), false);
+    assert_eq!(changes[0].actions, [Action::Create]);
+    assert_eq!(
+        apply(&client, std::slice::from_ref(&hello), false),
+        [Outcome::Succeeded]
+    );
+
+    // Unchanged spec: a no-op, settled locally (no getJobUpdateDiff).
+    let again = plan_cluster(
+        &client,
+        "devcluster",
+        std::slice::from_ref(&hello),
+        &PlanOptions::default(),
+    )
+    .expect("plans");
+    assert!(again.changes[0].is_noop(), "{:?}", again.changes[0]);
+    assert_eq!(
+        again.calls, 4,
+        "tiers + tasks + jobs + updates for one role"
+    );
+
+    // cpu 1 -> 2: a confirmed rolling update that rolls forward.
+    let bigger = desired(with_cpu(fixture("hello_world"), 2.0));
+    let changes = plan(&client, std::slice::from_ref(&bigger), false);
+    assert_eq!(changes[0].actions, [Action::Update]);
+    assert_eq!(
+        aurora_apply::ranges::display(&changes[0].instances.update),
+        "0"
+    );
+    let sink = CollectSink::default();
+    let results = execute(&client, &changes, &options(), &sink);
+    assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
+    assert!(plan(&client, std::slice::from_ref(&bigger), false)[0].is_noop());
+}
+
+#[test]
+fn failing_update_rolls_back() {
+    let (_sim, client) = start_sim();
+    let hello = desired(fixture("hello_world"));
+    assert_eq!(
+        apply(&client, std::slice::from_ref(&hello), false),
+        [Outcome::Succeeded]
+    );
+
+    let mut broken = with_cpu(fixture("hello_world"), 2.0);
+    let task = broken.task_config.as_mut().expect("task");
+    task.metadata = Some(BTreeSet::from([Metadata {
+        key: Some(aurora_sim::FAIL_AFTER_KEY.into()),
+        value: Some("500".into()),
+    }]));
+    let outcomes = apply(&client, &[desired(broken)], false);
+    assert_eq!(outcomes, [Outcome::RolledBack]);
+    // The job runs its previous config again: the original spec is a no-op.
+    assert!(plan(&client, std::slice::from_ref(&hello), false)[0].is_noop());
+}
+
+#[test]
+fn job_created_by_aurora_client_is_not_restarted() {
+    let (_sim, client) = start_sim();
+    // Create exactly what Aurora's client sends (owner root, Python key order).
+    client.create_job(&fixture("hello_world")).expect("created");
+    let mut ours = fixture("hello_world");
+    let task = ours.task_config.as_mut().expect("task");
+    task.owner = Some(aurora_api::types::Identity {
+        user: Some("www-data".into()),
+    });
+    let changes = plan(&client, &[desired(ours)], false);
+    assert!(changes[0].is_noop(), "{:?}", changes[0]);
+}
+
+#[test]
+fn prune_kills_owned_jobs_only() {
+    let (_sim, client) = start_sim();
+    let hello = desired(fixture("hello_world"));
+    assert_eq!(
+        apply(&client, std::slice::from_ref(&hello), false),
+        [Outcome::Succeeded]
+    );
+    // A job of the same role created by someone else.
+    let mut other = fixture("hello_world");
+    other.key.as_mut().expect("key").name = Some("other".into());
+    other.task_config.as_mut().expect("task").job = other.key.clone();
+    client.create_job(&other).expect("created");
+
+    // A different job in the specs, same role: hello is owned and absent -> killed.
+    let mut renamed = fixture("hello_world");
+    renamed.key.as_mut().expect("key").name = Some("hello2".into());
+    renamed.task_config.as_mut().expect("task").job = renamed.key.clone();
+    let changes = plan(&client, &[desired(renamed.clone())], true);
+    let keys: Vec<(&str, &[Action])> = changes
+        .iter()
+        .map(|c| (c.job_key.as_str(), c.actions.as_slice()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("devcluster/www-data/prod/hello", &[Action::Kill][..]),
+            ("devcluster/www-data/prod/hello2", &[Action::Create][..]),
+        ]
+    );
+    let results = execute(&client, &changes, &options(), &CollectSink::default());
+    assert!(
+        results.iter().all(|r| r.outcome == Outcome::Succeeded),
+        "{results:?}"
+    );
+    // Without --prune nothing is killed.
+    let changes = plan(&client, &[desired(renamed)], false);
+    assert_eq!(changes.len(), 1);
+}
+
+#[test]
+fn cron_jobs_are_scheduled_and_replaced() {
+    let (_sim, client) = start_sim();
+    let cron = desired(fixture("cron_hello_world"));
+    let changes = plan(&client, std::slice::from_ref(&cron), false);
+    assert_eq!(changes[0].actions, [Action::CronSchedule]);
+    assert_eq!(
+        apply(&client, std::slice::from_ref(&cron), false),
+        [Outcome::Succeeded]
+    );
+    assert!(plan(&client, std::slice::from_ref(&cron), false)[0].is_noop());
+
+    let mut later = fixture("cron_hello_world");
+    later.cron_schedule = Some("30 4 * * *".into());
+    let changes = plan(&client, &[desired(later.clone())], false);
+    assert_eq!(changes[0].actions, [Action::CronSchedule]);
+    assert_eq!(changes[0].fields[0].path, "cron.schedule");
+    assert_eq!(
+        apply(&client, &[desired(later)], false),
+        [Outcome::Succeeded]
+    );
+}
+
+#[test]
+fn scheduler_rejection_fails_the_plan() {
+    let (_sim, client) = start_sim();
+    let mut bad = fixture("hello_world");
+    let task = bad.task_config.as_mut().expect("task");
+    task.executor_config.as_mut().expect("executor").name = Some("no-such-executor".into());
+    let err = plan_cluster(
+        &client,
+        "devcluster",
+        &[desired(bad)],
+        &PlanOptions::default(),
+    )
+    .expect_err("rejected");
+    match err {
+        EngineError::Invalid { job, message } => {
+            assert_eq!(job, "devcluster/www-data/prod/hello");
+            assert!(message.contains("no-such-executor"), "{message}");
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
