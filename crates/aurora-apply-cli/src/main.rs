@@ -1,0 +1,2 @@
+//! The `aurora-apply` command (work in progress).
+fn main() {}

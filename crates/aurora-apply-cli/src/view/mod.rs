@@ -1,0 +1,141 @@
+//! Views of the engine's documents: the plan as text, markdown or JSON, and apply events
+//! as text lines or NDJSON. Renderers only format; every fact comes from the `Plan` or the
+//! `Event`, so `-o json` is the contract and the other forms are its views.
+
+pub mod events;
+pub mod plan_markdown;
+pub mod plan_text;
+
+use aurora_apply::compare::FieldChange;
+use aurora_apply::plan::{Action, JobChange, Summary};
+use aurora_apply::ranges::display;
+use serde_json::Value;
+
+/// The plan's verdict line, first in every human form.
+pub fn verdict(summary: &Summary, jobs: usize) -> String {
+    if !summary.has_changes() {
+        return format!(
+            "No changes. {jobs} job{} match{} the live scheduler.",
+            if jobs == 1 { "" } else { "s" },
+            if jobs == 1 { "es" } else { "" }
+        );
+    }
+    let mut parts = Vec::new();
+    if summary.create > 0 {
+        parts.push(format!("{} to create", summary.create));
+    }
+    if summary.update > 0 {
+        let mut extra = Vec::new();
+        if summary.instances_restarted > 0 {
+            extra.push(format!("{} instances restart", summary.instances_restarted));
+        }
+        if summary.instances_added > 0 {
+            extra.push(format!("{} added", summary.instances_added));
+        }
+        if summary.instances_removed > 0 {
+            extra.push(format!("{} removed", summary.instances_removed));
+        }
+        if extra.is_empty() {
+            parts.push(format!("{} to update", summary.update));
+        } else {
+            parts.push(format!("{} to update ({})", summary.update, extra.join(", ")));
+        }
+    }
+    if summary.replace > 0 {
+        parts.push(format!("{} to replace", summary.replace));
+    }
+    if summary.kill > 0 {
+        parts.push(format!("{} to kill", summary.kill));
+    }
+    parts.push(format!("{} unchanged", summary.noop));
+    format!("Plan: {}.", parts.join(", "))
+}
+
+/// The symbol of a change: `+` create, `~` update, `-` kill, `-/+` replace.
+pub fn symbol(change: &JobChange) -> &'static str {
+    let creates = change
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Create) || (*a == Action::CronSchedule && change.instance_count.0.is_none()));
+    let kills = change.actions.iter().any(|a| a.is_destructive());
+    match (creates, kills) {
+        _ if change.is_noop() => " ",
+        (true, true) => "-/+",
+        (true, false) => "+",
+        (false, true) => "-",
+        (false, false) => "~",
+    }
+}
+
+/// What happens to a job, in a few words (`rolling update · restart [0-9] · add [10-11]`).
+pub fn headline(change: &JobChange) -> String {
+    let i = &change.instances;
+    let mut parts = Vec::new();
+    let after = change.instance_count.1.unwrap_or(0);
+    let before = change.instance_count.0.unwrap_or(0);
+    let what = match symbol(change) {
+        "+" if change.actions.contains(&Action::CronSchedule) => "cron job scheduled".to_string(),
+        "+" => format!("create · {after} instance{}", if after == 1 { "" } else { "s" }),
+        "-/+" => "replace".to_string(),
+        "-" if change.actions.contains(&Action::CronDeschedule) && before == 0 => {
+            "cron job descheduled".to_string()
+        }
+        "-" => format!("kill {before} instance{}", if before == 1 { "" } else { "s" }),
+        "~" if change.actions.contains(&Action::CronSchedule) => {
+            "cron template replaced · no restart · takes effect next run".to_string()
+        }
+        "~" => "rolling update".to_string(),
+        _ => "no changes".to_string(),
+    };
+    parts.push(what);
+    if symbol(change) == "~" && !change.actions.contains(&Action::CronSchedule) {
+        if !i.update.is_empty() {
+            parts.push(format!("restart [{}]", display(&i.update)));
+        }
+        if !i.add.is_empty() {
+            parts.push(format!("add [{}]", display(&i.add)));
+        }
+        if !i.remove.is_empty() {
+            parts.push(format!("remove [{}]", display(&i.remove)));
+        }
+    }
+    parts.join(" · ")
+}
+
+/// Why, for a comment after the headline.
+pub fn reason(change: &JobChange) -> Option<&'static str> {
+    use aurora_apply::plan::ActionReason as R;
+    Some(match change.action_reason? {
+        R::NotInSpecPruned => "owned by aurora-apply, not in the specs (--prune)",
+        R::KindChanged => "replacement: the job kind changed",
+        R::AdhocNotUpdatable => "replacement: ad-hoc jobs cannot be updated in place",
+        R::FewerInstances => "fewer instances: the surplus is killed",
+        R::NotOwned => "not created by aurora-apply",
+    })
+}
+
+/// A field value for people: strings bare when short and single-line, JSON otherwise.
+pub fn value_text(value: Option<&Value>) -> String {
+    match value {
+        None => "(none)".into(),
+        Some(Value::String(s)) if !s.contains('\n') => format!("{s:?}"),
+        Some(Value::String(s)) => format!("{:?}", s.trim_end()),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// The consequence comment of a field change.
+pub fn consequence(field: &FieldChange, change: &JobChange) -> String {
+    use aurora_apply::compare::Effect as E;
+    match field.effect {
+        E::Restart if !change.instances.update.is_empty() => {
+            format!("restarts [{}]", display(&change.instances.update))
+        }
+        E::Restart => "restarts".into(),
+        E::AddInstances => format!("adds [{}]", display(&change.instances.add)),
+        E::RemoveInstances => format!("kills [{}]", display(&change.instances.remove)),
+        E::CronNextRun => "cron: takes effect next run".into(),
+        E::Replace => "replacement".into(),
+        E::None => "no restart".into(),
+    }
+}

@@ -1,0 +1,50 @@
+//! The plan as markdown for pull-request comments: the verdict, a table of changed jobs and a
+//! collapsible field diff per job.
+
+use std::fmt::Write as _;
+
+use aurora_apply::plan::Plan;
+
+use super::{consequence, headline, reason, symbol, value_text, verdict};
+
+/// Renders `plan` as GitHub-flavoured markdown.
+pub fn render(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### aurora-apply plan\n\n**{}**", verdict(&plan.summary, plan.changes.len()));
+    if !plan.summary.has_changes() {
+        return out;
+    }
+    out.push_str("\n| | job | change |\n| --- | --- | --- |\n");
+    for change in plan.changes.iter().filter(|c| !c.is_noop()) {
+        let mut what = headline(change);
+        if let Some(why) = reason(change) {
+            let _ = write!(what, " ({why})");
+        }
+        let _ = writeln!(out, "| `{}` | `{}` | {} |", symbol(change), change.job_key, what);
+    }
+    for change in plan.changes.iter().filter(|c| !c.is_noop() && !c.fields.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code>: {} field{} changed</summary>\n\n```diff",
+            change.job_key,
+            change.fields.len(),
+            if change.fields.len() == 1 { "" } else { "s" }
+        );
+        for field in &change.fields {
+            if field.before.is_some() {
+                let _ = writeln!(out, "- {}: {}", field.path, value_text(field.before.as_ref()));
+            }
+            if field.after.is_some() {
+                let _ = writeln!(
+                    out,
+                    "+ {}: {}   # {}",
+                    field.path,
+                    value_text(field.after.as_ref()),
+                    consequence(field, change)
+                );
+            }
+        }
+        out.push_str("```\n\n</details>\n");
+    }
+    out
+}

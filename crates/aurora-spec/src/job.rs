@@ -1,0 +1,76 @@
+//! A job after loading: its merged spec, its resolved key and kind, and where it came from.
+
+use std::fmt;
+
+use crate::model::{JobKind, JobSpec};
+use crate::source::{SourceFile, Span};
+
+/// `cluster/role/environment/name`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobKey {
+    /// The cluster (from clusters.json).
+    pub cluster: String,
+    /// The role.
+    pub role: String,
+    /// The environment.
+    pub environment: String,
+    /// The job name.
+    pub name: String,
+}
+
+impl fmt::Display for JobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.cluster, self.role, self.environment, self.name
+        )
+    }
+}
+
+impl JobKey {
+    /// The Thrift job key (the cluster is not part of it).
+    pub fn to_thrift(&self) -> aurora_api::types::JobKey {
+        aurora_api::types::JobKey {
+            role: Some(self.role.clone()),
+            environment: Some(self.environment.clone()),
+            name: Some(self.name.clone()),
+        }
+    }
+}
+
+/// Where a job is defined: for the engine's messages ("defined at specs/web.aurora.yaml:12:5").
+#[derive(Clone, Debug)]
+pub struct Origin {
+    /// The file.
+    pub file: SourceFile,
+    /// The job's entry in the `jobs:` list.
+    pub span: Span,
+    /// The document path, e.g. `jobs[2]`.
+    pub path: String,
+}
+
+impl Origin {
+    /// `file:line:col`.
+    pub fn location(&self) -> String {
+        let (line, col) = self.file.line_col(self.span.start);
+        format!("{}:{line}:{col}", self.file.name)
+    }
+}
+
+/// A valid job: the merged spec plus everything resolved from it. Built only by the loader,
+/// after every rule passed, so conversion cannot fail.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The key.
+    pub key: JobKey,
+    /// The kind.
+    pub kind: JobKind,
+    /// The spec with `defaults:` merged in.
+    pub spec: JobSpec,
+    /// Custom executor data (inline `data` or the content of `data_file`); `None` when
+    /// aurora-apply builds the Thermos payload from `task`, or for an executor-less Docker job.
+    pub executor_data: Option<String>,
+    /// Where it is defined.
+    pub origin: Origin,
+}

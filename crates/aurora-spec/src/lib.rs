@@ -1,0 +1,53 @@
+//! aurora-spec: the spec format of aurora-apply, from files to the Thrift structs Aurora's
+//! scheduler receives.
+//!
+//! Stages (each its own module): [`load`] reads YAML, TOML or JSON into a located tree and
+//! merges `defaults:`; [`model`] holds the serde/schemars/garde types of format v1; [`validate`]
+//! applies the scheduler's rules with the scheduler's reasons; [`thermos`] builds the canonical
+//! Thermos payload; [`convert`] produces `JobConfiguration` and `JobUpdateRequest`. Problems
+//! come back as [`Diagnostics`]: every one of the run, each with file, span and path.
+//!
+//! ```
+//! use aurora_spec::{Format, LoadOptions, SourceFile, load_sources};
+//!
+//! let text = r#"
+//! apiVersion: aurora-apply/v1
+//! jobs:
+//!   - key: devcluster/www-data/prod/hello
+//!     kind: service
+//!     resources: { cpu: 1, ram: 128MiB, disk: 128MiB }
+//!     task:
+//!       processes:
+//!         - { name: hello, cmdline: "echo hello; sleep 10" }
+//! "#;
+//! let file = SourceFile::new("hello.aurora.yaml", text, Format::Yaml);
+//! let jobs = load_sources(&[file], &LoadOptions::default()).expect("valid");
+//! let config = &jobs[0].config;
+//! assert_eq!(config.instance_count, Some(1));
+//! assert_eq!(jobs[0].job.key.to_string(), "devcluster/www-data/prod/hello");
+//! ```
+
+// A `Diagnostic` is the error value (file handle, span, path, texts); it is built once per
+// problem, so its size does not matter and boxing would only add noise.
+#![allow(clippy::result_large_err)]
+
+pub mod convert;
+pub mod cron;
+pub mod diagnostics;
+pub mod job;
+pub mod load;
+pub mod model;
+pub mod render;
+pub mod schema;
+pub mod source;
+pub mod thermos;
+pub mod units;
+pub mod validate;
+
+pub use diagnostics::{Code, Diagnostic, Diagnostics};
+pub use job::{Job, JobKey, Origin};
+pub use load::{
+    LoadOptions, LoadedJob, collect_paths, load_file, load_paths, load_sources, read_source,
+};
+pub use source::{Format, SourceFile, Span};
+pub use validate::Rules;

@@ -1,0 +1,359 @@
+//! Loading: paths (files and directories) → source files → located trees → merged, typed,
+//! validated jobs with their Thrift structs.
+//!
+//! Every problem of every file is collected; a run either yields all jobs or all diagnostics.
+
+pub mod de;
+pub mod node;
+pub mod parse;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use aurora_api::types::{JobConfiguration, JobUpdateRequest};
+
+use crate::convert;
+use crate::diagnostics::{Code, Diagnostic, Diagnostics, did_you_mean};
+use crate::job::{Job, Origin};
+use crate::model::{API_VERSION_V1, JobSpec};
+use crate::source::{Format, SourceFile, Span};
+use crate::validate::{Ctx, Rules, check_job};
+use node::{Node, Value};
+
+/// Options for loading.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// The scheduler settings the rules assume.
+    pub rules: Rules,
+}
+
+/// A loaded job with what aurora-apply sends for it.
+#[derive(Clone, Debug)]
+pub struct LoadedJob {
+    /// The job (key, kind, merged spec, origin).
+    pub job: Job,
+    /// The desired JobConfiguration (createJob / scheduleCronJob).
+    pub config: JobConfiguration,
+    /// The desired JobUpdateRequest (services and ad-hoc jobs; `None` for cron).
+    pub update: Option<JobUpdateRequest>,
+}
+
+/// Top-level keys of a spec file.
+const TOP_KEYS: &[&str] = &["apiVersion", "defaults", "jobs"];
+
+/// Job keys whose mappings replace the default's instead of merging into it (choices between
+/// variants, and constraints, whose kinds exclude each other).
+fn replaced_on_merge(path: &str) -> bool {
+    matches!(
+        path,
+        "container" | "executor" | "sla_policy" | "update.strategy" | "container.mesos.image"
+    ) || path.starts_with("constraints.")
+}
+
+/// The spec files named by `paths`: files as given (YAML, TOML or JSON), directories searched
+/// recursively for `*.yaml`, `*.yml` and `*.toml` (not `*.json`: folders of specs often hold
+/// JSON payload files), sorted so runs are reproducible.
+pub fn collect_paths<P: AsRef<Path>>(paths: &[P]) -> (Vec<PathBuf>, Diagnostics) {
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    for p in paths {
+        let p = p.as_ref();
+        if p.is_dir() {
+            walk(p, &mut out, &mut diags, 0);
+        } else if p.exists() {
+            out.push(p.to_path_buf());
+        } else {
+            diags.push(Diagnostic::new(
+                Code::Io,
+                format!("{}: no such file or directory", p.display()),
+            ));
+        }
+    }
+    (out, diags)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            diags.push(Diagnostic::new(Code::Io, format!("{}: {e}", dir.display())));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out, diags, depth + 1);
+        } else if matches!(Format::from_path(&p), Some(Format::Yaml | Format::Toml)) {
+            out.push(p);
+        }
+    }
+}
+
+/// Reads one file (it must be UTF-8; the format comes from the extension, YAML by default).
+pub fn read_source(path: &Path) -> Result<SourceFile, Diagnostic> {
+    let name = path.display().to_string();
+    let bytes =
+        std::fs::read(path).map_err(|e| Diagnostic::new(Code::Io, format!("{name}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let off = e.utf8_error().valid_up_to();
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..off]).into_owned();
+        let file = SourceFile::new(name.as_str(), valid, Format::Yaml);
+        Diagnostic::new(Code::Io, "the file is not valid UTF-8")
+            .at(&file, Span::new(off, 0))
+            .with_label("invalid byte here")
+    })?;
+    let format = Format::from_path(path).unwrap_or(Format::Yaml);
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(SourceFile::new(name, text, format).with_base_dir(dir))
+}
+
+/// Loads every spec under `paths`: all jobs, or every diagnostic found.
+pub fn load_paths<P: AsRef<Path>>(
+    paths: &[P],
+    options: &LoadOptions,
+) -> Result<Vec<LoadedJob>, Diagnostics> {
+    let (files, mut diags) = collect_paths(paths);
+    let mut sources = Vec::new();
+    for f in files {
+        match read_source(&f) {
+            Ok(s) => sources.push(s),
+            Err(d) => diags.push(d),
+        }
+    }
+    match load_sources(&sources, options) {
+        Ok(jobs) => diags.into_result(jobs),
+        Err(more) => {
+            diags.extend(more);
+            Err(diags)
+        }
+    }
+}
+
+/// Loads in-memory sources (all of them together: duplicate job keys are checked across them).
+pub fn load_sources(
+    sources: &[SourceFile],
+    options: &LoadOptions,
+) -> Result<Vec<LoadedJob>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut jobs = Vec::new();
+    for s in sources {
+        let (found, d) = load_file(s, options);
+        diags.extend(d);
+        jobs.extend(found);
+    }
+    let mut seen: BTreeMap<String, &Job> = BTreeMap::new();
+    for job in &jobs {
+        let key = job.key.to_string();
+        match seen.get(&key) {
+            Some(first) => diags.push(
+                Diagnostic::new(Code::DuplicateJob, format!("job {key} is defined twice"))
+                    .with_path(job.origin.path.clone())
+                    .at(&job.origin.file, job.origin.span)
+                    .with_label("defined again here")
+                    .with_related(
+                        format!("first defined here, {}", first.origin.location()),
+                        &first.origin.file,
+                        first.origin.span,
+                    )
+                    .with_help("each job key may appear once across all the files of a run"),
+            ),
+            None => {
+                seen.insert(key, job);
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(jobs
+        .into_iter()
+        .map(|job| LoadedJob {
+            config: convert::job_configuration(&job),
+            update: convert::job_update_request(&job),
+            job,
+        })
+        .collect())
+}
+
+/// Loads one file: its valid jobs and the diagnostics of the others.
+pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let root = match parse::parse(file) {
+        Ok(root) => root,
+        Err(d) => return (Vec::new(), d.into()),
+    };
+    let Value::Map(entries) = &root.value else {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!(
+                    "expected a mapping with `apiVersion` and `jobs`, found {}",
+                    root.value.kind()
+                ),
+            )
+            .at(file, root.span),
+        );
+        return (Vec::new(), diags);
+    };
+    for (k, _) in entries {
+        if !TOP_KEYS.contains(&k.name.as_str()) {
+            let help = did_you_mean(&k.name, TOP_KEYS.iter().copied()).map_or_else(
+                || "expected one of `apiVersion`, `defaults`, `jobs`".to_string(),
+                |s| format!("did you mean `{s}`?"),
+            );
+            diags.push(
+                Diagnostic::new(Code::UnknownField, format!("unknown key `{}`", k.name))
+                    .with_path(k.name.clone())
+                    .at(file, k.span)
+                    .with_help(help),
+            );
+        }
+    }
+    match root.get("apiVersion") {
+        None => diags.push(
+            Diagnostic::new(Code::ApiVersion, "missing `apiVersion`")
+                .at(file, Span::new(0, 0))
+                .with_help(format!(
+                    "add `apiVersion: {API_VERSION_V1}` (supported: {API_VERSION_V1})"
+                )),
+        ),
+        Some(n) => match &n.value {
+            Value::Str(v) if v == API_VERSION_V1 => {}
+            other => diags.push(
+                Diagnostic::new(
+                    Code::ApiVersion,
+                    match other {
+                        Value::Str(v) => format!("unsupported apiVersion `{v}`"),
+                        other => format!("apiVersion must be a string, found {}", other.kind()),
+                    },
+                )
+                .with_path("apiVersion")
+                .at(file, n.span)
+                .with_help(format!("supported versions: {API_VERSION_V1}")),
+            ),
+        },
+    }
+    if !diags.is_empty() {
+        return (Vec::new(), diags);
+    }
+    let empty = Node::new(Span::default(), Value::Map(Vec::new()));
+    let defaults = match root.get("defaults") {
+        None => &empty,
+        Some(d) if matches!(d.value, Value::Map(_) | Value::Null) => {
+            for forbidden in ["key", "name"] {
+                if let Some(k) = d.get_key(forbidden) {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::SpecRule,
+                            format!("`{forbidden}` cannot be a default: it names one job"),
+                        )
+                        .with_path(format!("defaults.{forbidden}"))
+                        .at(file, k.span),
+                    );
+                }
+            }
+            if matches!(d.value, Value::Null) {
+                &empty
+            } else {
+                d
+            }
+        }
+        Some(d) => {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("`defaults` must be a mapping, found {}", d.value.kind()),
+                )
+                .with_path("defaults")
+                .at(file, d.span),
+            );
+            return (Vec::new(), diags);
+        }
+    };
+    let job_nodes = match root.get("jobs") {
+        None => {
+            diags.push(
+                Diagnostic::new(Code::MissingField, "missing `jobs` (a list of jobs)")
+                    .at(file, root.span),
+            );
+            return (Vec::new(), diags);
+        }
+        Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) => items,
+        Some(n) => {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("`jobs` must be a list, found {}", n.value.kind()),
+                )
+                .with_path("jobs")
+                .at(file, n.span),
+            );
+            return (Vec::new(), diags);
+        }
+    };
+    let mut jobs = Vec::new();
+    for (i, node) in job_nodes.iter().enumerate() {
+        let path = format!("jobs[{i}]");
+        if !matches!(node.value, Value::Map(_)) {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("a job must be a mapping, found {}", node.value.kind()),
+                )
+                .with_path(path)
+                .at(file, node.span),
+            );
+            continue;
+        }
+        let merged = node.merged_over(defaults, "", &replaced_on_merge);
+        let spec: JobSpec = match de::from_node(&merged, &path) {
+            Ok(s) => s,
+            Err(e) => {
+                let mut d = Diagnostic::new(e.code, e.message)
+                    .with_path(e.path.unwrap_or(path))
+                    .at(file, e.span.unwrap_or(node.span));
+                d.help = e.help;
+                diags.push(d);
+                continue;
+            }
+        };
+        let mut ctx = Ctx {
+            file,
+            tree: &merged,
+            prefix: path.clone(),
+            diags: Vec::new(),
+        };
+        if let Err(report) = garde::Validate::validate(&spec) {
+            for (p, e) in report.iter() {
+                let rel = p.to_string();
+                ctx.report(Code::InvalidValue, &rel, e.message().to_string());
+            }
+        }
+        let origin = Origin {
+            file: file.clone(),
+            span: node.span,
+            path,
+        };
+        let job = check_job(&mut ctx, spec, &options.rules, origin);
+        for d in ctx.diags {
+            diags.push(d);
+        }
+        jobs.extend(job);
+    }
+    (jobs, diags)
+}

@@ -1,0 +1,386 @@
+//! Text → [`Node`] tree for each input format, with byte spans.
+//!
+//! YAML and JSON go through serde-saphyr (with its budgets against alias bombs, deep nesting
+//! and oversized input, and its rejection of duplicate keys); TOML through `toml`'s spanned
+//! document parser. A syntax error becomes one located [`Diagnostic`].
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::node::{Key, Node, Value};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::{Format, SourceFile, Span};
+
+/// The deepest nesting accepted in any format (the spec itself needs fewer than 12 levels);
+/// bounds recursion so hostile input cannot overflow the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses a source file into a located tree.
+pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
+    match file.format {
+        Format::Yaml | Format::Json => parse_yaml(file),
+        Format::Toml => parse_toml(file),
+    }
+}
+
+fn saphyr_span(loc: &serde_saphyr::Location) -> Span {
+    let span = loc.span();
+    match (span.byte_offset(), span.byte_len()) {
+        (Some(off), Some(len)) => Span::new(
+            usize::try_from(off).unwrap_or(usize::MAX),
+            usize::try_from(len).unwrap_or(0),
+        ),
+        _ => Span::default(),
+    }
+}
+
+struct YNode(Node);
+
+struct YVisitor;
+
+impl<'de> Visitor<'de> for YVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Int(v.into()))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        Ok(i128::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
+        Ok(Value::Str(String::from_utf8_lossy(v).into_owned()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Ok(YNode::deserialize(d)?.0.value)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<YNode>>()? {
+            let mut node = item.value.0;
+            node.span = saphyr_span(&item.referenced);
+            items.push(node);
+        }
+        Ok(Value::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<serde_saphyr::Spanned<String>>()? {
+            let value = map.next_value::<serde_saphyr::Spanned<YNode>>()?;
+            let mut node = value.value.0;
+            node.span = saphyr_span(&value.referenced);
+            entries.push((
+                Key {
+                    name: key.value,
+                    span: saphyr_span(&key.referenced),
+                },
+                node,
+            ));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for YNode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = d.deserialize_any(YVisitor)?;
+        Ok(YNode(Node::new(Span::default(), value)))
+    }
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false;
+    if let Some(budget) = options.budget.as_mut() {
+        budget.max_depth = MAX_DEPTH;
+    }
+    options
+}
+
+fn parse_yaml(file: &SourceFile) -> Result<Node, Diagnostic> {
+    match serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<YNode>>(
+        &file.text,
+        yaml_options(),
+    ) {
+        Ok(root) => {
+            let mut node = root.value.0;
+            node.span = saphyr_span(&root.referenced);
+            Ok(node)
+        }
+        Err(err) => Err(yaml_error(file, &err)),
+    }
+}
+
+fn yaml_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
+    let mut message = err.to_string();
+    // serde-saphyr prefixes "line L column C: "; the diagnostic shows the location itself.
+    if let Some(rest) = message
+        .strip_prefix("line ")
+        .and_then(|r| r.split_once(": "))
+        .map(|(_, m)| m.to_string())
+    {
+        message = rest;
+    }
+    let message = message.lines().next().unwrap_or("").trim().to_string();
+    let what = if file.format == Format::Json {
+        "JSON"
+    } else {
+        "YAML"
+    };
+    let mut d = Diagnostic::new(Code::Syntax, format!("invalid {what}: {message}"));
+    if let Some(loc) = err.location() {
+        let mut span = saphyr_span(&loc);
+        if span == Span::default() && loc.line() > 0 {
+            span = Span::new(
+                file.offset_of(
+                    usize::try_from(loc.line()).unwrap_or(1),
+                    usize::try_from(loc.column()).unwrap_or(1),
+                ),
+                0,
+            );
+        }
+        d = d.at(file, span).with_label("here");
+    } else {
+        d = d.at(file, Span::default());
+    }
+    d
+}
+
+fn parse_toml(file: &SourceFile) -> Result<Node, Diagnostic> {
+    if let Some(offset) = too_deep_toml(&file.text) {
+        return Err(Diagnostic::new(
+            Code::Syntax,
+            format!("invalid TOML: nesting deeper than {MAX_DEPTH} levels"),
+        )
+        .at(file, Span::new(offset, 1))
+        .with_label("too deep"));
+    }
+    match toml::de::DeTable::parse(&file.text) {
+        Ok(table) => {
+            let span = table.span();
+            Ok(toml_table(
+                table.into_inner(),
+                Span::new(span.start, span.end - span.start),
+            ))
+        }
+        Err(err) => {
+            let span = err.span().map_or(Span::default(), |r| {
+                Span::new(r.start, r.end.saturating_sub(r.start))
+            });
+            let message = err
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            Err(
+                Diagnostic::new(Code::Syntax, format!("invalid TOML: {message}"))
+                    .at(file, span)
+                    .with_label("here"),
+            )
+        }
+    }
+}
+
+/// The offset of the first bracket/brace that nests deeper than [`MAX_DEPTH`] (outside
+/// strings and comments), so the TOML parser is never handed input that would recurse
+/// without bound.
+fn too_deep_toml(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_str: Option<char> = None;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+            continue;
+        }
+        if let Some(q) = in_str {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q == '"' {
+                escaped = true;
+            } else if c == q {
+                in_str = None;
+            }
+            continue;
+        }
+        match c {
+            '#' => in_comment = true,
+            '"' | '\'' => in_str = Some(c),
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn toml_span(r: std::ops::Range<usize>) -> Span {
+    Span::new(r.start, r.end.saturating_sub(r.start))
+}
+
+fn toml_table(table: toml::de::DeTable<'_>, span: Span) -> Node {
+    let entries = table
+        .into_iter()
+        .map(|(k, v)| {
+            let key = Key {
+                name: k.get_ref().to_string(),
+                span: toml_span(k.span()),
+            };
+            (key, toml_value(v))
+        })
+        .collect();
+    Node::new(span, Value::Map(entries))
+}
+
+fn toml_value(v: toml::Spanned<toml::de::DeValue<'_>>) -> Node {
+    let span = toml_span(v.span());
+    let value = match v.into_inner() {
+        toml::de::DeValue::String(s) => Value::Str(s.into_owned()),
+        toml::de::DeValue::Integer(i) => {
+            let digits: String = i.as_str().chars().filter(|c| *c != '_').collect();
+            match i128::from_str_radix(&digits, i.radix()) {
+                Ok(n) => Value::Int(n),
+                Err(_) => Value::Str(i.as_str().to_string()),
+            }
+        }
+        toml::de::DeValue::Float(f) => {
+            let text: String = f.as_str().chars().filter(|c| *c != '_').collect();
+            let parsed = match text.as_str() {
+                "inf" | "+inf" => Some(f64::INFINITY),
+                "-inf" => Some(f64::NEG_INFINITY),
+                "nan" | "+nan" | "-nan" => Some(f64::NAN),
+                t => t.parse().ok(),
+            };
+            parsed.map_or(Value::Str(text), Value::Float)
+        }
+        toml::de::DeValue::Boolean(b) => Value::Bool(b),
+        toml::de::DeValue::Datetime(d) => Value::Str(d.to_string()),
+        toml::de::DeValue::Array(items) => Value::Seq(items.into_iter().map(toml_value).collect()),
+        toml::de::DeValue::Table(t) => return toml_table(t, span),
+    };
+    Node::new(span, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(text: &str) -> Result<Node, Diagnostic> {
+        parse(&SourceFile::new("t.yaml", text, Format::Yaml))
+    }
+
+    #[test]
+    fn yaml_spans_point_at_values() {
+        let text = "a:\n  b: 12\n  c: [x, 'y']\n";
+        let node = yaml(text).expect("parses");
+        let b = node.at_path("a.b").expect("a.b");
+        assert_eq!(b.value, Value::Int(12));
+        assert_eq!(&text[b.span.start..b.span.start + b.span.len], "12");
+        let y = node.at_path("a.c[1]").expect("a.c[1]");
+        assert_eq!(y.value, Value::Str("y".into()));
+        let key = node
+            .at_path("a")
+            .and_then(|a| a.get_key("c"))
+            .expect("key c");
+        assert_eq!(&text[key.span.start..key.span.start + key.span.len], "c");
+    }
+
+    #[test]
+    fn yaml_syntax_error_is_located() {
+        let err = yaml("a: [1, 2\nb: 3\n").expect_err("bad");
+        assert_eq!(err.code, Code::Syntax);
+        assert!(err.span.is_some());
+    }
+
+    #[test]
+    fn yaml_duplicate_keys_rejected() {
+        assert!(yaml("a: 1\na: 2\n").is_err());
+    }
+
+    #[test]
+    fn json_goes_through_yaml() {
+        let f = SourceFile::new(
+            "t.json",
+            r#"{"a": {"b": [1, 2.5, "x", true, null]}}"#,
+            Format::Json,
+        );
+        let node = parse(&f).expect("parses");
+        assert_eq!(
+            node.at_path("a.b[1]").map(|n| &n.value),
+            Some(&Value::Float(2.5))
+        );
+    }
+
+    #[test]
+    fn toml_spans_and_types() {
+        let text = "x = 0x10\n[t]\ny = \"s\"\nz = 1_000.5\n[[arr]]\nq = true\n";
+        let f = SourceFile::new("t.toml", text, Format::Toml);
+        let node = parse(&f).expect("parses");
+        assert_eq!(node.at_path("x").map(|n| &n.value), Some(&Value::Int(16)));
+        let y = node.at_path("t.y").expect("t.y");
+        assert_eq!(&text[y.span.start..y.span.start + y.span.len], "\"s\"");
+        assert_eq!(
+            node.at_path("t.z").map(|n| &n.value),
+            Some(&Value::Float(1000.5))
+        );
+        assert_eq!(
+            node.at_path("arr[0].q").map(|n| &n.value),
+            Some(&Value::Bool(true))
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(yaml(&deep).is_err());
+        let f = SourceFile::new("t.toml", format!("a = {deep}"), Format::Toml);
+        assert!(parse(&f).is_err());
+        let f = SourceFile::new("t.json", deep, Format::Json);
+        assert!(parse(&f).is_err());
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(yaml(&text).is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! The JSON view of what is sent, in the shape of Aurora's client fixtures
+//! (`fixtures/aurora-client/*/job_configuration.json`): Thrift field names, enums by name,
+//! and every Thrift `set` as a list sorted by each element's JSON text (the wire has no set
+//! order; `aurora_api::json::to_json` orders sets by the Rust value instead, so the set fields
+//! are re-sorted here).
+
+use aurora_api::types::{JobConfiguration, JobUpdateRequest};
+use serde_json::Value;
+
+/// Set-typed fields of the structs a job renders to (TaskConfig, ValueConstraint,
+/// JobUpdateSettings, JobUpdateRequest).
+const SET_FIELDS: &[&str] = &[
+    "constraints",
+    "metadata",
+    "resources",
+    "mesosFetcherUris",
+    "values",
+    "updateOnlyTheseInstances",
+];
+
+/// The fixture-shaped JSON of a JobConfiguration.
+pub fn job_configuration_json(config: &JobConfiguration) -> Value {
+    let mut v = aurora_api::json::to_json(config);
+    sort_sets(&mut v);
+    v
+}
+
+/// The fixture-shaped JSON of a JobUpdateRequest.
+pub fn job_update_request_json(request: &JobUpdateRequest) -> Value {
+    let mut v = aurora_api::json::to_json(request);
+    sort_sets(&mut v);
+    v
+}
+
+fn sort_sets(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                sort_sets(child);
+                if SET_FIELDS.contains(&k.as_str())
+                    && let Value::Array(items) = child
+                {
+                    items.sort_by_cached_key(crate::thermos::canonical_json);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_sets),
+        _ => {}
+    }
+}
