@@ -295,7 +295,8 @@ impl Client {
                 self.forget_leader();
             }
             let wait = self.retry.backoff(attempt);
-            if attempt >= self.retry.max_attempts || started.elapsed() + wait >= self.retry.deadline
+            if attempt >= self.retry.max_attempts
+                || started.elapsed().saturating_add(wait) >= self.retry.deadline
             {
                 return Err(with_attempts(error, attempt));
             }

@@ -231,6 +231,7 @@ fn classify(error: ureq::Error) -> TransportError {
             | Io::HostUnreachable
             | Io::NetworkUnreachable => TransportErrorKind::Connect,
             Io::TimedOut | Io::WouldBlock => TransportErrorKind::Timeout,
+            _ if is_handshake_rejection(io) => TransportErrorKind::Tls,
             _ => TransportErrorKind::Io,
         },
         E::Tls(_) | E::Pem(_) | E::Rustls(_) | E::TlsRequired => TransportErrorKind::Tls,
@@ -241,6 +242,26 @@ fn classify(error: ureq::Error) -> TransportError {
         _ => TransportErrorKind::Io,
     };
     TransportError::new(kind, error.to_string())
+}
+
+/// Whether an I/O error is rustls refusing the server during the handshake (ureq reports
+/// those as `Error::Io`): the request was never sent, and retrying cannot help. Other
+/// rustls errors may happen mid-exchange and stay "maybe sent".
+fn is_handshake_rejection(io: &std::io::Error) -> bool {
+    use rustls::Error as R;
+    let Some(inner) = io.get_ref() else {
+        return false;
+    };
+    matches!(
+        inner.downcast_ref::<R>(),
+        Some(
+            R::InvalidCertificate(_)
+                | R::NoCertificatesPresented
+                | R::UnsupportedNameType
+                | R::PeerIncompatible(_)
+                | R::InvalidCertRevocationList(_)
+        )
+    )
 }
 
 #[cfg(test)]
