@@ -80,7 +80,15 @@ fn updating(job: &JobKey) -> R {
 }
 
 fn decode<C: TSerializable>(call: &IncomingCall<'_>) -> Result<C, Reply> {
-    call.args::<C>().map_err(|e| {
+    // The generated union readers panic on a union with no field set ("return value should
+    // have been constructed"); a malformed request must get a Thrift exception instead.
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.args::<C>()))
+        .unwrap_or_else(|_| {
+            Err(WireError::Protocol(
+                "malformed Thrift data: a union without a value".to_string(),
+            ))
+        });
+    decoded.map_err(|e| {
         let msg = match e {
             WireError::Exception { message, .. } => message,
             other => other.to_string(),

@@ -150,7 +150,9 @@ fn handle_connection(stream: &TcpStream, shared: &Shared) {
         }
         Err(None) => return,
     };
-    let resp = route(shared, &req);
+    // Last line of defence: whatever happens, the client gets an answer and the server lives.
+    let resp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(shared, &req)))
+        .unwrap_or_else(|_| HttpResponse::text(500, "internal emulator error"));
     write_response(stream, &resp);
 }
 

@@ -2,6 +2,8 @@
 //! behaviour is below the client: content types, Thrift exceptions, the admin API).
 
 mod common;
+mod http;
 mod jobs;
+mod state;
 mod updates;
 mod validation;
