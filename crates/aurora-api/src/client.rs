@@ -1054,6 +1054,12 @@ mod tests {
     }
 
     #[test]
+    fn client_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Client>();
+    }
+
+    #[test]
     fn every_rpc_has_a_typed_method() {
         // Keep this list in step with the impl blocks above; rpc::ALL_METHODS is the truth.
         let typed = [
