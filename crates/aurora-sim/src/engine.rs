@@ -19,6 +19,8 @@ use crate::validate::{key_string, port_names, task_resources};
 
 /// Metadata key: the task fails this many ms after reaching RUNNING (failure injection).
 pub const FAIL_AFTER_KEY: &str = "aurora-sim/fail-after-ms";
+/// Metadata key: limits [`FAIL_AFTER_KEY`] to these instances (`0,2-3`).
+pub const FAIL_INSTANCES_KEY: &str = "aurora-sim/fail-instances";
 /// Metadata key: the task finishes this many ms after reaching RUNNING.
 pub const FINISH_AFTER_KEY: &str = "aurora-sim/finish-after-ms";
 /// Terminal tasks kept per job (Aurora `-history_max_per_job_threshold`, default 100).
@@ -175,6 +177,31 @@ fn metadata_ms(t: &TaskConfig, key: &str) -> Option<i64> {
         .and_then(|m| m.value.as_deref())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .map(|v| v.max(0))
+}
+
+/// The injected failure delay for `instance`, honouring [`FAIL_INSTANCES_KEY`].
+fn fail_after(t: &TaskConfig, instance: i32) -> Option<i64> {
+    let delay = metadata_ms(t, FAIL_AFTER_KEY)?;
+    let only = t
+        .metadata
+        .iter()
+        .flatten()
+        .find(|m| m.key.as_deref() == Some(FAIL_INSTANCES_KEY))
+        .and_then(|m| m.value.clone());
+    let Some(only) = only else {
+        return Some(delay);
+    };
+    let hit = only.split(',').any(|part| {
+        let part = part.trim();
+        match part.split_once('-') {
+            Some((a, b)) => match (a.trim().parse::<i32>(), b.trim().parse::<i32>()) {
+                (Ok(a), Ok(b)) => (a..=b).contains(&instance),
+                _ => false,
+            },
+            None => part.parse::<i32>() == Ok(instance),
+        }
+    });
+    hit.then_some(delay)
 }
 
 impl Core {
@@ -410,7 +437,7 @@ impl Core {
                 self.set_status(id, ScheduleStatus::STARTING, None);
             }
             ScheduleStatus::STARTING => {
-                let fail = metadata_ms(&config, FAIL_AFTER_KEY);
+                let fail = fail_after(&config, t.instance());
                 let finish = metadata_ms(&config, FINISH_AFTER_KEY)
                     .or_else(|| (config.is_service != Some(true)).then_some(timings.adhoc_run_ms));
                 let due = match (fail, finish) {
@@ -426,7 +453,7 @@ impl Core {
             }
             ScheduleStatus::RUNNING => {
                 let since = t.running_since.unwrap_or(now);
-                let fail = metadata_ms(&config, FAIL_AFTER_KEY);
+                let fail = fail_after(&config, t.instance());
                 let failing = fail.is_some_and(|f| since + f <= now);
                 if let Some(t) = self.state.tasks.get_mut(id) {
                     t.due_ms = None;
@@ -532,7 +559,12 @@ impl Core {
     // Time
 
     fn next_due(&self) -> Option<i64> {
-        let tasks = self.state.tasks.values().filter_map(|t| t.due_ms);
+        let tasks = self
+            .state
+            .tasks
+            .values()
+            .filter_map(|t| t.due_ms)
+            .chain(self.state.crons.values().filter_map(|c| c.next_run_ms));
         let updates = self
             .state
             .updates
@@ -566,6 +598,7 @@ impl Core {
                     for id in due {
                         self.fire_task(&id);
                     }
+                    self.fire_crons();
                     self.evaluate_updates();
                 }
                 _ => break,
@@ -575,6 +608,30 @@ impl Core {
             self.state.now_ms = target;
         }
         self.evaluate_updates();
+    }
+
+    /// Starts the cron runs that are due (Aurora `CronJobManager` / Quartz trigger).
+    fn fire_crons(&mut self) {
+        let now = self.now();
+        let due: Vec<String> = self
+            .state
+            .crons
+            .iter()
+            .filter(|(_, c)| c.next_run_ms.is_some_and(|t| t <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for ks in due {
+            self.run_cron(&ks);
+            if let Some(c) = self.state.crons.get_mut(&ks) {
+                c.next_run_ms = c
+                    .config
+                    .cron_schedule
+                    .as_deref()
+                    .and_then(crate::cron::Crontab::parse)
+                    .and_then(|t| t.next_after(now));
+            }
+            self.dirty = true;
+        }
     }
 
     // ----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ pub use config::{
     parse_custom_executors,
 };
 pub use cron::Crontab;
-pub use engine::{FAIL_AFTER_KEY, FINISH_AFTER_KEY};
+pub use engine::{FAIL_AFTER_KEY, FAIL_INSTANCES_KEY, FINISH_AFTER_KEY};
 pub use faults::{CallRecord, FaultPatch, FaultSettings};
 pub use state::{State, StateError};
 
@@ -226,6 +226,15 @@ impl SimHandle {
             state.save(p)?;
         }
         Ok(())
+    }
+
+    /// Blocks until `POST /sim/shutdown` asks the emulator to stop (the binary's main loop).
+    pub fn wait(&self) {
+        let (flag, cv) = &self.shared.stop_requested;
+        let mut stop = flag.lock().unwrap_or_else(|e| e.into_inner());
+        while !*stop {
+            stop = cv.wait(stop).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     /// Stops serving, waits for the accept loop and writes the state file.

@@ -40,6 +40,9 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
+    /// Aurora's `-http_port`: listen on this port (loopback unless `--listen` names a host).
+    #[arg(long = "http_port")]
+    http_port: Option<u16>,
     /// Cluster name reported in ServerInfo.
     #[arg(long = "cluster_name", default_value = "devcluster")]
     cluster_name: String,
@@ -145,8 +148,12 @@ fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 fn config(a: ServeArgs) -> Result<SimConfig, String> {
+    let mut listen = a.listen;
+    if let Some(port) = a.http_port {
+        listen.set_port(port);
+    }
     let mut cfg = SimConfig {
-        listen: a.listen,
+        listen,
         cluster_name: a.cluster_name,
         enable_mesos_fetcher: a.enable_mesos_fetcher,
         allowed_container_types: a
@@ -226,8 +233,9 @@ fn main() -> std::process::ExitCode {
         }
     };
     println!("aurora-sim listening on {}", sim.url());
-    // Serve until killed; the state file is written after every change.
-    loop {
-        std::thread::park();
-    }
+    // Serve until killed or until `POST /sim/shutdown`; the state file is written after
+    // every change, so being killed loses nothing.
+    sim.wait();
+    sim.shutdown();
+    std::process::ExitCode::SUCCESS
 }

@@ -933,11 +933,13 @@ impl Core {
             return invalid(m);
         }
         let now = self.now();
+        let next_run_ms = Crontab::parse(&schedule).and_then(|c| c.next_after(now));
         self.state.crons.insert(
             ks,
             CronJob {
                 config: populated,
                 scheduled_ms: now,
+                next_run_ms,
             },
         );
         self.dirty = true;

@@ -45,6 +45,8 @@ pub struct Shared {
     saved_generation: Mutex<u64>,
     generation: AtomicU64,
     pub(crate) shutdown: AtomicBool,
+    /// Set by `POST /sim/shutdown`; [`crate::SimHandle::wait`] returns when it is.
+    pub(crate) stop_requested: (Mutex<bool>, std::sync::Condvar),
 }
 
 impl Shared {
@@ -65,6 +67,7 @@ impl Shared {
             saved_generation: Mutex::new(0),
             generation: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
+            stop_requested: (Mutex::new(false), std::sync::Condvar::new()),
         }
     }
 
@@ -151,9 +154,26 @@ fn handle_connection(stream: &TcpStream, shared: &Shared) {
         Err(None) => return,
     };
     // Last line of defence: whatever happens, the client gets an answer and the server lives.
-    let resp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(shared, &req)))
+    let mut resp = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| route(shared, &req)))
         .unwrap_or_else(|_| HttpResponse::text(500, "internal emulator error"));
+    // Jetty's GzipHandler (POST included): gzip when the client accepts it (reference §2.1).
+    let accepts_gzip = req
+        .header("Accept-Encoding")
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    if accepts_gzip && !resp.body.is_empty() {
+        if let Some(compressed) = gzip(&resp.body) {
+            resp.body = compressed;
+            resp.headers
+                .push(("Content-Encoding".to_string(), "gzip".to_string()));
+        }
+    }
     write_response(stream, &resp);
+}
+
+fn gzip(data: &[u8]) -> Option<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).ok()?;
+    enc.finish().ok()
 }
 
 fn route(shared: &Shared, req: &HttpRequest) -> HttpResponse {
@@ -284,7 +304,8 @@ fn bad(msg: impl Into<String>) -> HttpResponse {
 
 /// The admin API (emulator only; not part of Aurora):
 /// `GET /sim/calls`, `DELETE /sim/calls`, `GET|POST /sim/faults`, `POST /sim/advance?ms=N`,
-/// `GET /sim/time`, `GET /sim/state`, `POST /sim/cron/run?job=role/env/name`.
+/// `GET /sim/time`, `GET /sim/state`, `POST /sim/cron/run?job=role/env/name`,
+/// `POST /sim/shutdown`.
 fn admin(shared: &Shared, req: &HttpRequest) -> HttpResponse {
     match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("GET", "/sim/calls") => {
@@ -322,6 +343,11 @@ fn admin(shared: &Shared, req: &HttpRequest) -> HttpResponse {
         ("GET", "/sim/state") => {
             let json = shared.with_core(|c| c.state.to_json());
             HttpResponse::new(200, "application/json", json)
+        }
+        ("POST", "/sim/shutdown") => {
+            *lock(&shared.stop_requested.0) = true;
+            shared.stop_requested.1.notify_all();
+            HttpResponse::json(200, &serde_json::json!({}))
         }
         ("POST", "/sim/cron/run") => {
             let Some(job) = req.param("job").map(str::to_string) else {

@@ -104,6 +104,9 @@ pub struct CronJob {
     pub config: JobConfiguration,
     /// When it was (re)scheduled.
     pub scheduled_ms: i64,
+    /// The next run the cron scheduler will start (GMT, `-cron_timezone` default).
+    #[serde(default)]
+    pub next_run_ms: Option<i64>,
 }
 
 /// Where one instance of an update stands (Aurora `InstanceUpdater` outcome).

@@ -320,3 +320,50 @@ fn many_concurrent_clients() {
         .unwrap_or_default();
     assert_eq!(jobs.len(), 8);
 }
+
+#[test]
+fn gzip_when_the_client_accepts_it() {
+    use std::io::Read;
+    let env = env();
+    let api = format!("{}/api", env.sim.url());
+    let call = encode_call("getTierConfigs", 9, &GetTierConfigsCall::default());
+    // ureq would decode gzip itself; read the raw bytes over TCP instead.
+    let addr = env.sim.addr();
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let head = format!(
+        "POST /api HTTP/1.1\r\nHost: x\r\nContent-Type: {BINARY}\r\nAccept: {BINARY}\r\nAccept-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        call.len()
+    );
+    std::io::Write::write_all(&mut s, head.as_bytes()).expect("write");
+    std::io::Write::write_all(&mut s, &call).expect("write");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
+    let headers = String::from_utf8_lossy(&raw[..split]).to_string();
+    assert!(headers.contains("Content-Encoding: gzip"), "{headers}");
+    let mut body = Vec::new();
+    flate2::read::GzDecoder::new(&raw[split + 4..])
+        .read_to_end(&mut body)
+        .expect("gunzip");
+    let r = decode_reply("getTierConfigs", 9, &body).expect("reply");
+    assert_eq!(r.response_code, Some(ResponseCode::OK));
+    // And the client (which accepts gzip) is fine with it.
+    env.client.get_tier_configs().expect("OK");
+    let _ = api;
+}
+
+#[test]
+fn admin_shutdown_releases_wait() {
+    let env = env();
+    let url = format!("{}/sim/shutdown", env.sim.url());
+    let t = std::thread::spawn(move || {
+        let r = raw_agent().post(&url).send(&b""[..]).expect("shutdown");
+        r.status().as_u16()
+    });
+    env.sim.wait();
+    assert_eq!(t.join().expect("thread"), 200);
+    env.sim.shutdown();
+}

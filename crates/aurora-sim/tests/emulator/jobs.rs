@@ -512,3 +512,45 @@ fn quota_and_tiers() {
             .contains(&Resource::NumCpus(2.0.into()))
     );
 }
+
+#[test]
+fn cron_runs_start_on_schedule_with_kill_existing() {
+    let env = env();
+    let c = cron_job("minutely", "* * * * *");
+    let k = c.key.clone().expect("key");
+    env.client.schedule_cron_job(&c).expect("schedule");
+    assert!(env.active(&k).is_empty());
+    assert!(env.step_until(61, |e| e.active(&k).len() == 2));
+    let next = env
+        .client
+        .get_job_summary(Some("www-data"))
+        .expect("summary")
+        .value
+        .summaries
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .and_then(|s| s.next_cron_run_ms)
+        .expect("nextCronRunMs");
+    assert!(next > env.sim.now_ms());
+    assert_eq!(next % 60_000, 0);
+    // The next run kills the previous one (KILL_EXISTING) before starting anew.
+    let first: Vec<String> = env
+        .tasks(&k)
+        .into_iter()
+        .filter_map(|t| t.assigned_task.and_then(|a| a.task_id))
+        .collect();
+    env.advance_secs(60);
+    let tasks = env.tasks(&k);
+    assert!(tasks.len() >= 4);
+    assert!(tasks.iter().any(|t| {
+        t.assigned_task
+            .as_ref()
+            .and_then(|a| a.task_id.as_ref())
+            .is_some_and(|id| first.contains(id))
+            && matches!(
+                t.status,
+                Some(ScheduleStatus::KILLING | ScheduleStatus::KILLED | ScheduleStatus::FINISHED)
+            )
+    }));
+}

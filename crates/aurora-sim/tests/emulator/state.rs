@@ -29,7 +29,7 @@ fn state_survives_a_restart() {
         let mut c = job(&cron_key, 1);
         c.task_config.as_mut().expect("task").is_service = Some(false);
         c.task_config.as_mut().expect("task").job = Some(cron_key.clone());
-        c.cron_schedule = Some("0 3 * * *".to_string());
+        c.cron_schedule = Some("0 3 1 JAN *".to_string());
         env.client.schedule_cron_job(&c).expect("cron");
         update_key = env.start_update(&request(
             with_metadata(task(&k), "version", "2"),
@@ -62,7 +62,7 @@ fn state_survives_a_restart() {
     assert_eq!(jobs.len(), 2);
     assert!(
         jobs.iter()
-            .any(|j| j.cron_schedule.as_deref() == Some("0 3 * * *"))
+            .any(|j| j.cron_schedule.as_deref() == Some("0 3 1 JAN *"))
     );
     // The update continues where it stopped.
     assert!(env.step_until(120, |e| e.update_status(&update_key)

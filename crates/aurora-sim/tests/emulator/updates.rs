@@ -7,7 +7,7 @@ use aurora_api::types::{
     JobUpdateQuery, JobUpdateStatus, JobUpdateStrategy, Range, ResponseCode, ScheduleStatus,
     TaskConfig, VariableBatchJobUpdateStrategy,
 };
-use aurora_sim::FAIL_AFTER_KEY;
+use aurora_sim::{FAIL_AFTER_KEY, FAIL_INSTANCES_KEY};
 
 use crate::common::*;
 
@@ -723,4 +723,56 @@ fn update_queries_newest_first_and_deprecated_key_argument() {
         })
         .expect_err("neither argument");
     assert_eq!(sched_err(e).code, ResponseCode::ERROR);
+}
+
+#[test]
+fn rollback_after_a_later_instance_fails_reverts_the_updated_ones() {
+    let env = env();
+    let k = key("partial");
+    running_job(&env, &k, 3);
+    let bad = with_metadata(
+        with_metadata(task(&k), FAIL_AFTER_KEY, "2000"),
+        FAIL_INSTANCES_KEY,
+        "1",
+    );
+    let key = env.start_update(&request(bad, 3, settings(1, 5_000)));
+    assert!(env.step_until(300, |e| e.update_status(&key)
+        == JobUpdateStatus::ROLLED_BACK));
+    use JobUpdateAction as A;
+    assert_eq!(
+        instance_events(&details(&env, &key)),
+        vec![
+            (0, A::INSTANCE_UPDATING),
+            (0, A::INSTANCE_UPDATED),
+            (1, A::INSTANCE_UPDATING),
+            (1, A::INSTANCE_UPDATE_FAILED),
+            (0, A::INSTANCE_ROLLING_BACK),
+            (0, A::INSTANCE_ROLLED_BACK),
+            (1, A::INSTANCE_ROLLING_BACK),
+            (1, A::INSTANCE_ROLLED_BACK),
+        ]
+    );
+}
+
+#[test]
+fn cron_jobs_cannot_be_updated_or_diffed() {
+    let env = env();
+    let k = key("cronupd");
+    let mut t = task(&k);
+    t.is_service = Some(false);
+    let mut c = job_with(&k, 1, t);
+    c.cron_schedule = Some("0 0 1 JAN *".to_string());
+    env.client.schedule_cron_job(&c).expect("cron");
+    assert_rejected(
+        env.client
+            .start_job_update(&request(v2(&k), 1, settings(1, 0)), None),
+        ResponseCode::INVALID_REQUEST,
+        "Cron jobs may only be created/updated by calling scheduleCronJob.",
+    );
+    assert_rejected(
+        env.client
+            .get_job_update_diff(&request(v2(&k), 1, settings(1, 0))),
+        ResponseCode::INVALID_REQUEST,
+        "Cron jobs are not supported.",
+    );
 }
