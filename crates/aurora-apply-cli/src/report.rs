@@ -1,0 +1,55 @@
+//! Drawing diagnostics for people: a `file:line:col: error[code]: path: message` line (what
+//! editors and CI logs pick up), then miette's snippet with the label and the hint.
+
+use std::io::{IsTerminal, Write};
+
+use aurora_spec::{Diagnostic, Diagnostics};
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
+use crate::cli::ColorChoice;
+
+/// Whether to colour stderr.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// Renders one diagnostic to a string.
+pub fn render_diagnostic(d: &Diagnostic, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = format!("{}: error: {d}\n", d.location());
+    let mut snippet = String::new();
+    if handler.render_report(&mut snippet, d).is_ok() {
+        out.push_str(&snippet);
+    }
+    for related in d.foreign_related() {
+        let mut s = String::new();
+        if handler.render_report(&mut s, related.as_ref()).is_ok() {
+            out.push_str(&s);
+        }
+    }
+    out
+}
+
+/// Writes every diagnostic and a summary line to `out`.
+pub fn write_diagnostics(
+    out: &mut dyn Write,
+    diags: Diagnostics,
+    color: bool,
+) -> std::io::Result<()> {
+    let items = diags.sorted();
+    for d in &items {
+        writeln!(out, "{}", render_diagnostic(d, color))?;
+    }
+    writeln!(out, "{} problem(s) found", items.len())
+}

@@ -1,0 +1,103 @@
+//! The `aurora-apply` binary: exit codes and output of validate, render and schema.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cmd() -> Command {
+    let mut c = Command::cargo_bin("aurora-apply").expect("binary");
+    c.current_dir(root()).env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn validate_the_example_specs() {
+    cmd()
+        .args(["validate", "specs"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("job(s) valid"));
+}
+
+#[test]
+fn validate_reports_every_problem_with_exit_3() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = dir.path().join("a.aurora.yaml");
+    std::fs::write(
+        &a,
+        "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    kind: srvice\n",
+    )
+    .expect("write");
+    let b = dir.path().join("b.aurora.toml");
+    std::fs::write(&b, "apiVersion = \"aurora-apply/v1\"\n[[jobs]]\nkey = \"c/r/prod/y\"\nkind = \"adhoc\"\nresources = { cpu = 0, ram = \"1GiB\", disk = \"1GiB\" }\ntask = { processes = [{ name = \"p\", cmdline = \"x\" }] }\n").expect("write");
+    cmd()
+        .arg("validate")
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "a.aurora.yaml:4:11: error: jobs[0].kind: unknown value `srvice`",
+        ))
+        .stderr(predicate::str::contains(
+            "b.aurora.toml:5:21: error: jobs[0].resources.cpu: num_cpus must be greater than 0.0",
+        ))
+        .stderr(predicate::str::contains("2 problem(s) found"));
+}
+
+#[test]
+fn render_json_is_an_array_of_job_configurations() {
+    let out = cmd()
+        .args(["render", "-o", "json", "specs/hello.aurora.yaml"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let jobs = v.as_array().expect("array");
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["key"]["name"], "hello");
+    assert!(jobs[0]["taskConfig"]["executorConfig"]["data"].is_string());
+}
+
+#[test]
+fn render_text_expands_executor_data() {
+    cmd()
+        .args(["render", "specs/hello.aurora.yaml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("# devcluster/www-data/prod/hello"))
+        .stdout(predicate::str::contains("\"health_check_config\""));
+}
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let out = cmd()
+        .arg("schema")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let committed =
+        std::fs::read(root().join("schema/aurora-apply.v1.json")).expect("committed schema");
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&committed)
+    );
+}
+
+#[test]
+fn missing_path_is_invalid_input() {
+    cmd()
+        .args(["validate", "does/not/exist.yaml"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no such file"));
+}
