@@ -443,6 +443,29 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_without_panicking(text in "\\PC{0,200}", host in "\\PC{0,20}") {
+            let _ = netrc_lookup(&text, &host);
+        }
+
+        #[test]
+        fn written_entries_are_found(
+            host in "[a-z0-9.-]{1,20}",
+            login in "[!-~]{1,12}",
+            password in "[!-~ ]{1,12}",
+        ) {
+            // Quote and escape as a netrc writer would; the parser must give the values back.
+            let quote = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+            let text = format!(
+                "machine other login x password y\nmachine {host}\n  login {}\n  password {}\n",
+                quote(&login),
+                quote(&password)
+            );
+            proptest::prop_assert_eq!(netrc_lookup(&text, &host), creds(&login, &password));
+        }
+    }
+
     #[test]
     fn debug_redacts_password_and_header_is_basic() {
         let c = Credentials::new("aurora", "secret");
