@@ -160,12 +160,13 @@ fn handle_connection(stream: &TcpStream, shared: &Shared) {
     let accepts_gzip = req
         .header("Accept-Encoding")
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    if accepts_gzip && !resp.body.is_empty() {
-        if let Some(compressed) = gzip(&resp.body) {
-            resp.body = compressed;
-            resp.headers
-                .push(("Content-Encoding".to_string(), "gzip".to_string()));
-        }
+    if accepts_gzip
+        && !resp.body.is_empty()
+        && let Some(compressed) = gzip(&resp.body)
+    {
+        resp.body = compressed;
+        resp.headers
+            .push(("Content-Encoding".to_string(), "gzip".to_string()));
     }
     write_response(stream, &resp);
 }
