@@ -1,6 +1,7 @@
 //! The emulator driven through the `aurora-api` client over HTTP (and raw HTTP where the
 //! behaviour is below the client: content types, Thrift exceptions, the admin API).
 
+mod cli;
 mod common;
 mod http;
 mod jobs;
