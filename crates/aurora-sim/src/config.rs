@@ -275,8 +275,9 @@ pub struct SimConfig {
     pub call_log: Option<PathBuf>,
     /// Faults active from the start.
     pub faults: FaultSettings,
-    /// HTTP worker threads.
-    pub workers: usize,
+    /// `-http_authentication_mechanism=BASIC` users (name → password, Shiro `[users]`);
+    /// empty = `NONE` (every caller is `UNSECURE`).
+    pub basic_auth_users: BTreeMap<String, String>,
 }
 
 impl Default for SimConfig {
@@ -307,7 +308,7 @@ impl Default for SimConfig {
             state_file: None,
             call_log: None,
             faults: FaultSettings::default(),
-            workers: 8,
+            basic_auth_users: BTreeMap::new(),
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct Core {
     pub state: State,
     /// Set when the state changed since the last save.
     pub dirty: bool,
+    /// The audit user of the call being handled.
+    pub audit_user: String,
 }
 
 /// Whether a status is in `ACTIVE_STATES` (reference §1.3).
@@ -211,6 +213,7 @@ impl Core {
             cfg,
             state,
             dirty: false,
+            audit_user: AUDIT_USER.to_string(),
         }
     }
 

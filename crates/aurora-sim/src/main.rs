@@ -94,6 +94,12 @@ struct ServeArgs {
     /// Tier configuration JSON (default: Aurora's bundled tiers).
     #[arg(long = "tier_config")]
     tier_config: Option<PathBuf>,
+    /// `NONE` (default) or `BASIC`.
+    #[arg(long = "http_authentication_mechanism", default_value = "NONE")]
+    http_authentication_mechanism: String,
+    /// A BASIC user `NAME:PASSWORD` (repeatable; the `[users]` of Shiro's ini file).
+    #[arg(long = "user")]
+    users: Vec<String>,
     /// Role quota `ROLE=CPUS,RAM_MB,DISK_MB` (repeatable).
     #[arg(long = "quota")]
     quota: Vec<String>,
@@ -208,6 +214,26 @@ fn config(a: ServeArgs) -> Result<SimConfig, String> {
             role.to_string(),
             Resources::parse(res).map_err(|e| e.to_string())?,
         );
+    }
+    match a.http_authentication_mechanism.as_str() {
+        "NONE" => {}
+        "BASIC" => {
+            for u in a.users {
+                let (name, pw) = u
+                    .split_once(':')
+                    .ok_or_else(|| format!("invalid user `{u}` (expected NAME:PASSWORD)"))?;
+                cfg.basic_auth_users
+                    .insert(name.to_string(), pw.to_string());
+            }
+            if cfg.basic_auth_users.is_empty() {
+                return Err("BASIC authentication needs at least one --user".to_string());
+            }
+        }
+        other => {
+            return Err(format!(
+                "unsupported -http_authentication_mechanism {other}"
+            ));
+        }
     }
     if let Some(c) = a.capacity {
         cfg.capacity = Some(Resources::parse(&c).map_err(|e| e.to_string())?);

@@ -19,8 +19,8 @@ use thrift::protocol::TSerializable;
 
 use crate::cron::Crontab;
 use crate::engine::{
-    AUDIT_USER, Core, effective_strategy, from_ranges, is_active, status_name, to_ranges,
-    transition_allowed, update_active,
+    Core, effective_strategy, from_ranges, is_active, status_name, to_ranges, transition_allowed,
+    update_active,
 };
 use crate::state::{CronJob, UpdateRec};
 use crate::validate::{key_string, task_resources, valid_key, validate_job, validate_task};
@@ -97,8 +97,26 @@ fn decode<C: TSerializable>(call: &IncomingCall<'_>) -> Result<C, Reply> {
     })
 }
 
-/// Runs one decoded call against the core.
-pub fn dispatch(core: &mut Core, call: &IncomingCall<'_>) -> Reply {
+/// Methods of `ReadOnlyScheduler` (they need no authentication, reference §2.3).
+pub const READ_ONLY_METHODS: &[&str] = &[
+    "getRoleSummary",
+    "getJobSummary",
+    "getTasksStatus",
+    "getTasksWithoutConfigs",
+    "getPendingReason",
+    "getConfigSummary",
+    "getJobs",
+    "getQuota",
+    "populateJobConfig",
+    "getJobUpdateSummaries",
+    "getJobUpdateDetails",
+    "getJobUpdateDiff",
+    "getTierConfigs",
+];
+
+/// Runs one decoded call against the core; `user` is the audit user (reference §2.3).
+pub fn dispatch(core: &mut Core, call: &IncomingCall<'_>, user: &str) -> Reply {
+    core.audit_user = user.to_string();
     macro_rules! run {
         ($ty:ty, |$a:ident| $body:expr) => {
             match decode::<$ty>(call) {
@@ -1028,7 +1046,7 @@ impl Core {
             .filter_map(|s| active.get(s).map(|t| t.id().to_string()))
             .collect();
         for id in ids {
-            self.restart_task(&id, Some(format!("Restarted by {AUDIT_USER}")));
+            self.restart_task(&id, Some(format!("Restarted by {}", self.audit_user)));
         }
         ok(None)
     }
@@ -1056,8 +1074,8 @@ impl Core {
             return ok_msg("No tasks to kill.");
         }
         let audit = match message {
-            Some(m) => format!("Killed by {AUDIT_USER}.\n{m}"),
-            None => format!("Killed by {AUDIT_USER}"),
+            Some(m) => format!("Killed by {}.\n{m}", self.audit_user),
+            None => format!("Killed by {}", self.audit_user),
         };
         for id in ids {
             self.kill_task(&id, Some(audit.clone()));
@@ -1255,7 +1273,7 @@ impl Core {
             JobUpdateStatus::ROLLING_FORWARD
         };
         let summary = JobUpdateSummary {
-            user: Some(AUDIT_USER.to_string()),
+            user: Some(self.audit_user.clone()),
             state: Some(JobUpdateState {
                 status: Some(status),
                 created_timestamp_ms: Some(now),
@@ -1276,7 +1294,7 @@ impl Core {
             update_events: Some(vec![t::JobUpdateEvent {
                 status: Some(status),
                 timestamp_ms: Some(now),
-                user: Some(AUDIT_USER.to_string()),
+                user: Some(self.audit_user.clone()),
                 message,
             }]),
             instance_events: Some(Vec::new()),
@@ -1386,7 +1404,8 @@ impl Core {
                 status_name(to)
             ));
         }
-        self.change_update_status(idx, to, Some(AUDIT_USER.to_string()), message);
+        let user = Some(self.audit_user.clone());
+        self.change_update_status(idx, to, user, message);
         self.evaluate_updates();
         ok(None)
     }

@@ -16,7 +16,40 @@ use crate::config::SimConfig;
 use crate::engine::Core;
 use crate::faults::{CallRecord, FaultPatch, FaultSettings};
 use crate::http::{HttpRequest, HttpResponse, read_request, write_response};
-use crate::scheduler::{Reply, dispatch};
+use crate::scheduler::{READ_ONLY_METHODS, Reply, dispatch};
+
+enum Auth {
+    /// Authentication is off (`NONE`).
+    Unsecure,
+    /// No credentials sent.
+    Anonymous,
+    /// Valid credentials.
+    User(String),
+    /// Invalid credentials.
+    Rejected,
+}
+
+fn authenticate(shared: &Shared, req: &HttpRequest) -> Auth {
+    use base64::Engine;
+    let users = &shared.cfg.basic_auth_users;
+    if users.is_empty() {
+        return Auth::Unsecure;
+    }
+    let Some(header) = req.header("Authorization") else {
+        return Auth::Anonymous;
+    };
+    let Some(encoded) = header.strip_prefix("Basic ") else {
+        return Auth::Rejected;
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    match decoded.as_deref().and_then(|d| d.split_once(':')) {
+        Some((u, p)) if users.get(u).is_some_and(|pw| pw == p) => Auth::User(u.to_string()),
+        _ => Auth::Rejected,
+    }
+}
 
 /// The binary protocol's content type (reference §2.2).
 pub const THRIFT_BINARY: &str = "application/vnd.apache.thrift.binary";
@@ -262,6 +295,21 @@ fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> Htt
         Ok(c) => c,
         Err(e) => return HttpResponse::text(500, format!("Cannot read Thrift message: {e}")),
     };
+    // BASIC authentication (Shiro authcBasic + permissive, reference §2.3): bad credentials
+    // are always refused; write RPCs need credentials; reads work without.
+    let user = match authenticate(shared, req) {
+        Auth::Unsecure => crate::engine::AUDIT_USER.to_string(),
+        Auth::User(u) => u,
+        Auth::Anonymous if READ_ONLY_METHODS.contains(&call.method.as_str()) => {
+            crate::engine::AUDIT_USER.to_string()
+        }
+        Auth::Anonymous | Auth::Rejected => {
+            return HttpResponse::text(401, "Unauthorized").with_header(
+                "WWW-Authenticate",
+                "Basic realm=\"Apache Aurora Scheduler\"",
+            );
+        }
+    };
     let reply = if faults.transient_errors > 0 {
         {
             let mut f = lock(&shared.faults);
@@ -277,7 +325,7 @@ fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> Htt
             }]),
         }))
     } else {
-        shared.with_core(|core| dispatch(core, &call))
+        shared.with_core(|core| dispatch(core, &call, &user))
     };
     let body = match reply {
         Reply::Response(mut r) => {

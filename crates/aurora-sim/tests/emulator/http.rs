@@ -367,3 +367,48 @@ fn admin_shutdown_releases_wait() {
     assert_eq!(t.join().expect("thread"), 200);
     env.sim.shutdown();
 }
+
+#[test]
+fn basic_authentication_for_write_rpcs() {
+    let mut cfg = SimConfig::for_tests();
+    cfg.basic_auth_users
+        .insert("aurora".to_string(), "secret".to_string());
+    let env = env_with(cfg);
+    let k = key("authn");
+    // Reads work without credentials; writes get 401 with the scheduler's challenge.
+    env.client.get_jobs(None).expect("read without credentials");
+    match env.client.create_job(&job(&k, 1)) {
+        Err(ApiError::Auth {
+            status, challenge, ..
+        }) => {
+            assert_eq!(status, 401);
+            assert_eq!(
+                challenge.as_deref(),
+                Some("Basic realm=\"Apache Aurora Scheduler\"")
+            );
+        }
+        other => panic!("expected an auth error, got {other:?}"),
+    }
+    // With credentials the write runs and the audit user is the authenticated one.
+    let mut ccfg = aurora_api::ClientConfig::new(env.sim.url());
+    ccfg.ambient_credentials = false;
+    ccfg.retry = fast_retry();
+    ccfg.credentials = Some(aurora_api::auth::Credentials::new("aurora", "secret"));
+    let authed = aurora_api::Client::new(ccfg).expect("client");
+    authed.create_job(&job(&k, 1)).expect("createJob");
+    env.advance_secs(5);
+    authed.kill_tasks(&k, None, None).expect("kill");
+    let last = env.tasks(&k)[0]
+        .task_events
+        .clone()
+        .unwrap_or_default()
+        .pop()
+        .and_then(|e| e.message);
+    assert_eq!(last.as_deref(), Some("Killed by aurora"));
+    // Wrong credentials are refused even for reads.
+    let mut bad = aurora_api::ClientConfig::new(env.sim.url());
+    bad.ambient_credentials = false;
+    bad.credentials = Some(aurora_api::auth::Credentials::new("aurora", "wrong"));
+    let bad = aurora_api::Client::new(bad).expect("client");
+    assert!(matches!(bad.get_jobs(None), Err(ApiError::Auth { .. })));
+}
