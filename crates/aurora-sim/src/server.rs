@@ -51,6 +51,9 @@ fn authenticate(shared: &Shared, req: &HttpRequest) -> Auth {
     }
 }
 
+/// Call records kept in memory (the oldest tenth is dropped when full).
+const MAX_CALLS_IN_MEMORY: usize = 100_000;
+
 /// The binary protocol's content type (reference §2.2).
 pub const THRIFT_BINARY: &str = "application/vnd.apache.thrift.binary";
 
@@ -143,7 +146,12 @@ impl Shared {
             let _ = writeln!(f, "{line}");
             let _ = f.flush();
         }
-        lock(&self.calls).push(rec);
+        let mut calls = lock(&self.calls);
+        // Bounded for long-running servers; the file keeps everything.
+        if calls.len() >= MAX_CALLS_IN_MEMORY {
+            calls.drain(..MAX_CALLS_IN_MEMORY / 10);
+        }
+        calls.push(rec);
     }
 
     fn server_info(&self) -> ServerInfo {

@@ -554,3 +554,26 @@ fn cron_runs_start_on_schedule_with_kill_existing() {
             )
     }));
 }
+
+#[test]
+fn fast_clock_needs_no_manual_steps() {
+    let env = env_with(SimConfig {
+        clock: aurora_sim::ClockMode::Scaled(1000.0),
+        ..SimConfig::for_tests()
+    });
+    let k = key("fast");
+    env.client.create_job(&job(&k, 2)).expect("createJob");
+    // Poll with a deadline: 3 simulated seconds are 3 real milliseconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !env
+        .active(&k)
+        .values()
+        .all(|s| *s == ScheduleStatus::RUNNING)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached RUNNING"
+        );
+        std::thread::yield_now();
+    }
+}

@@ -776,3 +776,93 @@ fn cron_jobs_cannot_be_updated_or_diffed() {
         "Cron jobs are not supported.",
     );
 }
+
+/// User-driven transitions out of each active state (JobUpdateStateMachine).
+#[test]
+fn user_transitions_from_every_active_state() {
+    use JobUpdateStatus as S;
+    let env = env();
+    let k = key("transitions");
+    running_job(&env, &k, 2);
+    let slow = || settings(1, 600_000);
+    let u = env.start_update(&request(v2(&k), 2, slow()));
+    let step = |f: &dyn Fn() -> Result<aurora_api::Reply<()>, aurora_api::ApiError>, want: S| {
+        f().expect("transition");
+        assert_eq!(env.update_status(&u), want);
+    };
+    step(
+        &|| env.client.pause_job_update(&u, None),
+        S::ROLL_FORWARD_PAUSED,
+    );
+    step(
+        &|| env.client.resume_job_update(&u, None),
+        S::ROLLING_FORWARD,
+    );
+    step(
+        &|| env.client.rollback_job_update(&u, None),
+        S::ROLLING_BACK,
+    );
+    step(
+        &|| env.client.pause_job_update(&u, None),
+        S::ROLL_BACK_PAUSED,
+    );
+    assert_rejected(
+        env.client.call::<aurora_api::rpc::ResumeJobUpdate>(
+            &aurora_api::types::ResumeJobUpdateCall {
+                key: Some(JobUpdateKey {
+                    id: Some("missing".to_string()),
+                    ..u.clone()
+                }),
+                message: None,
+            },
+        ),
+        ResponseCode::INVALID_REQUEST,
+        "Update does not exist: JobUpdateKey(job:JobKey(role:www-data, environment:prod, name:transitions), id:missing)",
+    );
+    step(&|| env.client.resume_job_update(&u, None), S::ROLLING_BACK);
+    step(&|| env.client.abort_job_update(&u, None), S::ABORTED);
+
+    // Coordinated: the awaiting-pulse states.
+    let mut s = slow();
+    s.block_if_no_pulses_after_ms = Some(60_000);
+    let u = env.start_update(&request(with_metadata(task(&k), "version", "3"), 2, s));
+    let step = |f: &dyn Fn() -> Result<aurora_api::Reply<()>, aurora_api::ApiError>, want: S| {
+        f().expect("transition");
+        assert_eq!(env.update_status(&u), want);
+    };
+    assert_eq!(env.update_status(&u), S::ROLL_FORWARD_AWAITING_PULSE);
+    step(
+        &|| env.client.pause_job_update(&u, None),
+        S::ROLL_FORWARD_PAUSED,
+    );
+    // No pulse yet: resuming goes back to awaiting a pulse.
+    step(
+        &|| env.client.resume_job_update(&u, None),
+        S::ROLL_FORWARD_AWAITING_PULSE,
+    );
+    step(
+        &|| env.client.rollback_job_update(&u, None),
+        S::ROLL_BACK_AWAITING_PULSE,
+    );
+    env.client.pulse_job_update(&u).expect("pulse");
+    assert_eq!(env.update_status(&u), S::ROLLING_BACK);
+    step(
+        &|| env.client.pause_job_update(&u, None),
+        S::ROLL_BACK_PAUSED,
+    );
+    step(&|| env.client.abort_job_update(&u, None), S::ABORTED);
+    let events: Vec<S> = statuses(&details(&env, &u));
+    assert_eq!(
+        events,
+        vec![
+            S::ROLL_FORWARD_AWAITING_PULSE,
+            S::ROLL_FORWARD_PAUSED,
+            S::ROLL_FORWARD_AWAITING_PULSE,
+            S::ROLLING_BACK,
+            S::ROLL_BACK_AWAITING_PULSE,
+            S::ROLLING_BACK,
+            S::ROLL_BACK_PAUSED,
+            S::ABORTED,
+        ]
+    );
+}
