@@ -328,21 +328,18 @@ impl Core {
         }
     }
 
-    /// Kills a task: PENDING tasks go straight to KILLED, others to KILLING (Aurora
-    /// `StateManager.changeState(KILLING)`).
-    pub fn kill_task(&mut self, id: &str, message: Option<String>) {
+    /// Kills a task (Aurora `StateManager.changeState(KILLING)`): a PENDING task is deleted
+    /// from the store (it never ran), others go to KILLING. Returns whether anything changed.
+    pub fn kill_task(&mut self, id: &str, message: Option<String>) -> bool {
         let Some(status) = self.state.tasks.get(id).map(SimTask::status) else {
-            return;
+            return false;
         };
         if !is_active(status) || status == ScheduleStatus::KILLING {
-            return;
+            return false;
         }
-        if status == ScheduleStatus::PENDING {
-            self.set_status(id, ScheduleStatus::KILLED, message);
-            if let Some(t) = self.state.tasks.get_mut(id) {
-                t.due_ms = None;
-            }
-            self.after_terminal(id);
+        if status == ScheduleStatus::PENDING || status == ScheduleStatus::THROTTLED {
+            self.state.tasks.remove(id);
+            self.dirty = true;
         } else {
             self.set_status(id, ScheduleStatus::KILLING, message);
             let due = self.now() + self.cfg.timings.kill_ms;
@@ -350,6 +347,7 @@ impl Core {
                 t.due_ms = Some(due);
             }
         }
+        true
     }
 
     /// Restarts a task (RESTARTING, then KILLED and rescheduled).
@@ -384,6 +382,7 @@ impl Core {
         let need = task_resources(config);
         let mut vetoes = Vec::new();
         if cpu + need.0 > cap.cpus + 1e-9 {
+            // Veto reasons "Insufficient <auroraName>", joined with ',' by getPendingReason.
             vetoes.push("Insufficient CPU");
         }
         if ram + need.1 > cap.ram_mb {
@@ -392,7 +391,7 @@ impl Core {
         if disk + need.2 > cap.disk_mb {
             vetoes.push("Insufficient disk");
         }
-        (!vetoes.is_empty()).then(|| vetoes.join(", "))
+        (!vetoes.is_empty()).then(|| vetoes.join(","))
     }
 
     fn fire_task(&mut self, id: &str) {
@@ -900,9 +899,8 @@ impl Core {
         let max_failed = settings.max_failed_instances.unwrap_or(0);
         if i32::try_from(failed.len()).unwrap_or(i32::MAX) > max_failed {
             let latest = failed.last().copied().unwrap_or(0);
-            let message = Some(format!(
-                "Latest failure: instance {latest} failed too many times"
-            ));
+            // JobUpdateControllerImpl.failureMessage with StateEvaluator.Failure.EXITED.
+            let message = Some(format!("Latest failure: instance {latest} exited."));
             if forward && settings.rollback_on_failure == Some(true) {
                 self.change_update_status(idx, JobUpdateStatus::ROLLING_BACK, None, message);
                 return true;
@@ -1061,12 +1059,21 @@ impl Core {
                 if status != ScheduleStatus::KILLING {
                     self.kill_task(&id, Some("Killed for job update.".to_string()));
                 }
-                Some(i64::MAX)
+                // A PENDING task is deleted at once: the instance is gone now.
+                if self.state.tasks.contains_key(&id) {
+                    Some(i64::MAX)
+                } else {
+                    None
+                }
             }
             (Some((id, status, config, since)), Some(cfg)) => {
                 if config.as_ref() != Some(cfg) {
                     if status != ScheduleStatus::KILLING && status != ScheduleStatus::RESTARTING {
                         self.kill_task(&id, Some("Killed for job update.".to_string()));
+                    }
+                    // A PENDING task is deleted at once: replace it right away.
+                    if !self.state.tasks.contains_key(&id) {
+                        self.add_task(cfg, inst, None, 0);
                     }
                     return Some(i64::MAX);
                 }

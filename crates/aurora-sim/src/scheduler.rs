@@ -209,6 +209,43 @@ pub enum Control {
     Rollback,
 }
 
+/// Thrift's `toString` of a TaskQuery (set fields only), as getPendingReason prints it.
+fn task_query_string(q: &TaskQuery) -> String {
+    let mut parts = Vec::new();
+    let set = |v: &BTreeSet<String>| v.iter().cloned().collect::<Vec<_>>().join(", ");
+    if let Some(v) = &q.role {
+        parts.push(format!("role:{v}"));
+    }
+    if let Some(v) = &q.environment {
+        parts.push(format!("environment:{v}"));
+    }
+    if let Some(v) = &q.job_name {
+        parts.push(format!("jobName:{v}"));
+    }
+    if let Some(v) = &q.task_ids {
+        parts.push(format!("taskIds:[{}]", set(v)));
+    }
+    if let Some(v) = &q.statuses {
+        let names: Vec<String> = v
+            .iter()
+            .map(|s| {
+                s.name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| s.0.to_string())
+            })
+            .collect();
+        parts.push(format!("statuses:[{}]", names.join(", ")));
+    }
+    if let Some(v) = &q.instance_ids {
+        let ids: Vec<String> = v.iter().map(i32::to_string).collect();
+        parts.push(format!("instanceIds:[{}]", ids.join(", ")));
+    }
+    if let Some(v) = &q.slave_hosts {
+        parts.push(format!("slaveHosts:[{}]", set(v)));
+    }
+    format!("TaskQuery({})", parts.join(", "))
+}
+
 /// Thrift's `toString` of a JobUpdateKey, as the scheduler's messages print it.
 fn update_key_string(k: &JobUpdateKey) -> String {
     let j = k.job.clone().unwrap_or_default();
@@ -524,9 +561,14 @@ impl Core {
     }
 
     fn get_pending_reason(&self, query: Option<TaskQuery>) -> R {
-        let q = query.unwrap_or_default();
-        if q.statuses.as_ref().is_some_and(|s| !s.is_empty()) {
-            return invalid("Statuses is not supported in getPendingReason");
+        let Some(q) = query else {
+            return error(None);
+        };
+        if q.statuses.is_some() || q.slave_hosts.is_some() {
+            return invalid(format!(
+                "Statuses or slaveHosts are not supported in {}",
+                task_query_string(&q)
+            ));
         }
         let reasons = self
             .state
@@ -588,7 +630,10 @@ impl Core {
     }
 
     fn get_quota(&self, role: Option<String>) -> R {
-        let role = role.unwrap_or_default();
+        // checkNotBlank(ownerRole) → ERROR.
+        let Some(role) = role.filter(|r| !r.trim().is_empty()) else {
+            return error(None);
+        };
         let q = self.cfg.quotas.get(&role).copied().unwrap_or_default();
         let c = self.consumption(&role, None);
         ok(Some(t::Result::GetQuotaResult(GetQuotaResult {
@@ -622,29 +667,30 @@ impl Core {
             used.1 + need.1 * i64::from(count),
             used.2 + need.2 * i64::from(count),
         );
+        // QuotaCheckResult: "<auroraName> quota exceeded by %.2f <unit>", joined with "; ".
         let mut over = Vec::new();
         if total.0 > quota.cpus + 1e-9 {
             over.push(format!(
-                "CPU quota exceeded by {:.2} CPU(s)",
+                "CPU quota exceeded by {:.2} core(s)",
                 total.0 - quota.cpus
             ));
         }
         if total.1 > quota.ram_mb {
             over.push(format!(
-                "RAM quota exceeded by {} MB",
-                total.1 - quota.ram_mb
+                "RAM quota exceeded by {:.2} MB",
+                (total.1 - quota.ram_mb) as f64
             ));
         }
         if total.2 > quota.disk_mb {
             over.push(format!(
-                "DISK quota exceeded by {} MB",
-                total.2 - quota.disk_mb
+                "disk quota exceeded by {:.2} MB",
+                (total.2 - quota.disk_mb) as f64
             ));
         }
         if over.is_empty() {
             Ok(())
         } else {
-            Err(format!("Insufficient resource quota: {}", over.join(", ")))
+            Err(format!("Insufficient resource quota: {}", over.join("; ")))
         }
     }
 
@@ -906,7 +952,8 @@ impl Core {
     }
 
     fn schedule_cron(&mut self, job: Option<JobConfiguration>, replace_only: bool) -> R {
-        let Some(job) = job else {
+        // createOrUpdateCronTemplate: JobKeys.assertValid(job.getKey()) first → ERROR.
+        let Some(job) = job.filter(|j| valid_key(j.key.as_ref())) else {
             return error(None);
         };
         let mut populated = match validate_job(&self.cfg, &job) {
@@ -1070,15 +1117,20 @@ impl Core {
             .filter(|(i, _)| instances.is_empty() || instances.contains(i))
             .map(|(_, t)| t.id().to_string())
             .collect();
-        if ids.is_empty() {
-            return ok_msg("No tasks to kill.");
-        }
         let audit = match message {
             Some(m) => format!("Killed by {}.\n{m}", self.audit_user),
             None => format!("Killed by {}", self.audit_user),
         };
+        // Only tasks whose state changed count; "No tasks to kill." otherwise (already
+        // KILLING tasks do not count).
+        let mut killed = 0;
         for id in ids {
-            self.kill_task(&id, Some(audit.clone()));
+            if self.kill_task(&id, Some(audit.clone())) {
+                killed += 1;
+            }
+        }
+        if killed == 0 {
+            return ok_msg("No tasks to kill.");
         }
         ok(None)
     }
@@ -1090,25 +1142,26 @@ impl Core {
         let Some(job) = key.job_key.clone().filter(|j| valid_key(Some(j))) else {
             return error(None);
         };
+        // SchedulerThriftInterface.addInstances, in order.
+        let count = count.unwrap_or(0);
+        if count <= 0 {
+            return invalid("Instance count must be positive.");
+        }
         if self.is_cron(&job) {
             return invalid("Instances may not be added to cron jobs.");
         }
         if self.active_update(&job).is_some() {
             return updating(&job);
         }
-        let count = count.unwrap_or(0);
         let active = self.active_tasks(&job);
         let inst = key.instance_id.unwrap_or(0);
         let Some(template) = active.get(&inst).and_then(|t| t.config().cloned()) else {
-            return invalid(format!("Instance {inst} does not exist."));
+            return invalid("No active task found for a given instance ID.");
         };
         let max = active.keys().max().copied().unwrap_or(-1);
         let total = i32::try_from(active.len())
             .unwrap_or(i32::MAX)
             .saturating_add(count);
-        if count <= 0 {
-            return invalid("Instance count must be positive.");
-        }
         if let Err(m) = self
             .check_instance_count(total)
             .and_then(|()| self.check_quota(&template, total, &job, true))
@@ -1153,11 +1206,20 @@ impl Core {
                 return invalid("Update results in no instance being modified.");
             }
             JobUpdateStrategy::VarBatchStrategy(v)
-                if v.group_sizes
-                    .as_ref()
-                    .is_none_or(|g| g.is_empty() || g.iter().any(|s| *s <= 0)) =>
+                if v.group_sizes.iter().flatten().any(|s| *s <= 0) =>
             {
                 return invalid("All update group sizes must be positive.");
+            }
+            // The sum of the sizes is the number of instances the strategy touches.
+            JobUpdateStrategy::VarBatchStrategy(v)
+                if v.group_sizes
+                    .iter()
+                    .flatten()
+                    .map(|s| i64::from(*s))
+                    .sum::<i64>()
+                    <= 0 =>
+            {
+                return invalid("Update results in no instance being modified.");
             }
             _ => {}
         }
@@ -1181,7 +1243,7 @@ impl Core {
             return invalid("minWaitInInstanceRunningMs must be non-negative.");
         }
         if settings.block_if_no_pulses_after_ms.is_some_and(|v| v < 0) {
-            return invalid("blockIfNoPulsesAfterMs must be non-negative.");
+            return invalid("blockIfNoPulsesAfterMs must be positive.");
         }
         if settings.sla_aware == Some(true) && task.sla_policy.is_none() {
             return invalid("slaAware is true, but no task slaPolicy is specified.");
@@ -1208,7 +1270,8 @@ impl Core {
             .collect();
         if !bad.is_empty() {
             return invalid(format!(
-                "Invalid instance ids in updateOnlyTheseInstances: {bad:?}"
+                "The update request attempted to update specific instances, but some are \
+                 irrelevant to the update and current job state: {bad:?}"
             ));
         }
         let d = self.diff(&job, &populated, count, &scope);
@@ -1343,7 +1406,8 @@ impl Core {
         message: Option<String>,
     ) -> R {
         use JobUpdateStatus as S;
-        let Some(key) = key else {
+        // JobKeys.assertValid(key.getJob()) → IllegalArgumentException → ERROR.
+        let Some(key) = key.filter(|k| valid_key(k.job.as_ref())) else {
             return error(None);
         };
         let Some(idx) = self.find_update(&key) else {
@@ -1354,45 +1418,48 @@ impl Core {
             ));
         };
         let from = self.state.updates[idx].status();
-        let to = match op {
-            // GET_PAUSE_STATE
+        // JobUpdateStateMachine's maps; a status without an entry maps to null, which
+        // assertTransitionAllowed then refuses ("… to null").
+        let to: Option<S> = match op {
+            // PAUSE_BEHAVIOR
             Control::Pause => match from {
                 S::ROLLING_FORWARD | S::ROLL_FORWARD_AWAITING_PULSE | S::ROLL_FORWARD_PAUSED => {
-                    S::ROLL_FORWARD_PAUSED
+                    Some(S::ROLL_FORWARD_PAUSED)
                 }
                 S::ROLLING_BACK | S::ROLL_BACK_AWAITING_PULSE | S::ROLL_BACK_PAUSED => {
-                    S::ROLL_BACK_PAUSED
+                    Some(S::ROLL_BACK_PAUSED)
                 }
-                _ => S::ROLL_FORWARD_PAUSED,
+                _ => None,
             },
-            // GET_ACTIVE_RESUME_STATE / GET_BLOCKED_RESUME_STATE
+            // RESUME_BLOCKED_BEHAVIOR when a coordinated update's pulse expired, else
+            // RESUME_ACTIVE_BEHAVIOR.
             Control::Resume => {
-                let blocked = self.pulse_expired(idx);
-                match (from, blocked) {
-                    (
-                        S::ROLLING_FORWARD
-                        | S::ROLL_FORWARD_PAUSED
-                        | S::ROLL_FORWARD_AWAITING_PULSE,
-                        false,
-                    ) => S::ROLLING_FORWARD,
-                    (
-                        S::ROLLING_FORWARD
-                        | S::ROLL_FORWARD_PAUSED
-                        | S::ROLL_FORWARD_AWAITING_PULSE,
-                        true,
-                    ) => S::ROLL_FORWARD_AWAITING_PULSE,
-                    (
-                        S::ROLLING_BACK | S::ROLL_BACK_PAUSED | S::ROLL_BACK_AWAITING_PULSE,
-                        false,
-                    ) => S::ROLLING_BACK,
-                    (S::ROLLING_BACK | S::ROLL_BACK_PAUSED | S::ROLL_BACK_AWAITING_PULSE, true) => {
-                        S::ROLL_BACK_AWAITING_PULSE
+                if self.pulse_expired(idx) {
+                    match from {
+                        S::ROLL_FORWARD_PAUSED | S::ROLL_FORWARD_AWAITING_PULSE => {
+                            Some(S::ROLL_FORWARD_AWAITING_PULSE)
+                        }
+                        S::ROLL_BACK_PAUSED | S::ROLL_BACK_AWAITING_PULSE => {
+                            Some(S::ROLL_BACK_AWAITING_PULSE)
+                        }
+                        _ => None,
                     }
-                    _ => S::ROLLING_FORWARD,
+                } else {
+                    match from {
+                        S::ROLL_FORWARD_PAUSED | S::ROLLING_FORWARD => Some(S::ROLLING_FORWARD),
+                        S::ROLL_BACK_PAUSED | S::ROLLING_BACK => Some(S::ROLLING_BACK),
+                        _ => None,
+                    }
                 }
             }
-            Control::Abort => S::ABORTED,
-            Control::Rollback => S::ROLLING_BACK,
+            Control::Abort => Some(S::ABORTED),
+            Control::Rollback => Some(S::ROLLING_BACK),
+        };
+        let Some(to) = to else {
+            return invalid(format!(
+                "Cannot transition update from {} to null",
+                status_name(from)
+            ));
         };
         if from == to {
             return ok(None);
@@ -1412,7 +1479,10 @@ impl Core {
 
     fn pulse_job_update(&mut self, key: Option<JobUpdateKey>) -> R {
         use JobUpdateStatus as S;
-        let Some(key) = key else {
+        // validateJobUpdateKey: valid job key and a non-blank id, else ERROR.
+        let Some(key) = key.filter(|k| {
+            valid_key(k.job.as_ref()) && k.id.as_deref().is_some_and(|id| !id.trim().is_empty())
+        }) else {
             return error(None);
         };
         let finished = ok(Some(t::Result::PulseJobUpdateResult(

@@ -39,8 +39,22 @@ pub fn valid_key(k: Option<&JobKey>) -> bool {
     })
 }
 
+/// Thrift's `toString` of a JobKey, as the scheduler's messages print it
+/// (`JobKey(role:www-data, environment:prod, name:hello)`; `null` when absent).
+pub fn key_thrift_string(k: Option<&JobKey>) -> String {
+    match k {
+        None => "null".to_string(),
+        Some(k) => format!(
+            "JobKey(role:{}, environment:{}, name:{})",
+            k.role.as_deref().unwrap_or("null"),
+            k.environment.as_deref().unwrap_or("null"),
+            k.name.as_deref().unwrap_or("null")
+        ),
+    }
+}
+
 fn key_display(k: Option<&JobKey>) -> String {
-    k.map(key_string).unwrap_or_else(|| "null".to_string())
+    key_thrift_string(k)
 }
 
 /// Validates and populates a whole `JobConfiguration` (reference §3, JobConfiguration level
@@ -78,9 +92,13 @@ pub fn validate_job(cfg: &SimConfig, job: &JobConfiguration) -> Result<JobConfig
         .as_deref()
         .is_some_and(|s| !s.trim().is_empty());
     if populated.is_service == Some(true) && has_cron {
+        // The scheduler appends the whole JobConfiguration's toString; the emulator prints
+        // its head (key, schedule, instance count).
         return Err(format!(
-            "A service task may not be run on a cron schedule: {}",
-            key_display(job.key.as_ref())
+            "A service task may not be run on a cron schedule: JobConfiguration(key:{}, cronSchedule:{}, instanceCount:{}, …)",
+            key_display(job.key.as_ref()),
+            job.cron_schedule.as_deref().unwrap_or(""),
+            count
         ));
     }
     let mut out = job.clone();
@@ -223,32 +241,35 @@ pub fn validate_task(
     // §3 task 7: allowed container types.
     let kind = if is_docker { "DOCKER" } else { "MESOS" };
     if !cfg.allowed_container_types.contains(kind) {
-        return Err(format!("The container type {kind} is not allowed"));
+        return Err(format!(
+            "This scheduler is not configured to allow the container type {kind}"
+        ));
     }
 
     // §3 task 8: resources.
     let resources = t.resources.clone().unwrap_or_default();
+    // Keyed by Aurora's resource names (ResourceType.getAuroraName), sorted as Java sorts them.
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let (mut cpus, mut ram, mut disk, mut gpus) = (0.0f64, 0i64, 0i64, 0i64);
     for r in &resources {
         let kind = match r {
             Resource::NumCpus(v) => {
                 cpus = v.0;
-                "numCpus"
+                "CPU"
             }
             Resource::RamMb(v) => {
                 ram = *v;
-                "ramMb"
+                "RAM"
             }
             Resource::DiskMb(v) => {
                 disk = *v;
-                "diskMb"
+                "disk"
             }
             Resource::NumGpus(v) => {
                 gpus = *v;
-                "numGpus"
+                "GPU"
             }
-            Resource::IpAddr(_) => "ipAddr",
+            Resource::IpAddr(_) => "IP",
             Resource::NamedPort(_) => continue,
         };
         *counts.entry(kind).or_default() += 1;
@@ -263,10 +284,10 @@ pub fn validate_task(
         return Err("num_cpus must be greater than 0.0".to_string());
     }
     if ram <= 0 {
-        return Err("ram_mb must be greater than 0".to_string());
+        return Err("ram_mb must be greater than 0.0".to_string());
     }
     if disk <= 0 {
-        return Err("disk_mb must be greater than 0".to_string());
+        return Err("disk_mb must be greater than 0.0".to_string());
     }
     if gpus > 0 && !cfg.allow_gpu_resource {
         return Err("GPU resource support is disabled in this cluster.".to_string());
@@ -283,43 +304,58 @@ pub fn validate_task(
         return Err("This scheduler is configured to disallow container volumes.".to_string());
     }
 
-    // §3 task 10: SLA policy.
+    // §3 task 10: SLA policy (ConfigurationManager.validateSlaPolicy).
     if let Some(sla) = t.sla_policy.as_ref() {
         if !production && !cfg.sla_aware_kill_non_prod {
-            return Err(format!("Tier '{tier_name}' does not support SLA policies."));
+            return Err(format!("Tier '{tier_name}' does not support SlaPolicy."));
         }
-        let check = |duration: i64, down_ok: bool| -> Result<(), String> {
-            if instance_count < cfg.min_required_instances_for_sla_check {
-                return Err(format!(
-                    "Job must have at least {} instances to use a count or percentage SLA policy.",
-                    cfg.min_required_instances_for_sla_check
-                ));
-            }
-            if !down_ok {
-                return Err(
-                    "The SLA policy must allow at least one instance to be down.".to_string(),
-                );
-            }
-            if duration > cfg.max_sla_duration_secs {
-                return Err(format!(
-                    "The SLA policy duration must be at most {} seconds.",
-                    cfg.max_sla_duration_secs
-                ));
-            }
-            Ok(())
-        };
+        let coordinator = matches!(sla, SlaPolicy::CoordinatorSlaPolicy(_));
+        if !coordinator && instance_count < cfg.min_required_instances_for_sla_check {
+            return Err(format!(
+                "Job with fewer than {} instances cannot have Percentage/Count SlaPolicy.",
+                cfg.min_required_instances_for_sla_check
+            ));
+        }
         match sla {
-            SlaPolicy::CountSlaPolicy(c) => check(
-                c.duration_secs.unwrap_or(0),
-                c.count.unwrap_or(0) < i64::from(instance_count),
-            )?,
+            SlaPolicy::CountSlaPolicy(c) => {
+                if let Some(count) = c.count
+                    && i64::from(instance_count) - count < 1
+                {
+                    return Err(format!(
+                        "Current CountSlaPolicy: count={count} will not allow any instances to be killed. Must be less than instanceCount={instance_count}."
+                    ));
+                }
+                if let Some(d) = c.duration_secs
+                    && d > cfg.max_sla_duration_secs
+                {
+                    return Err(format!(
+                        "CountSlaPolicy: durationSecs={d} must be less than cluster-wide maximum of {} secs.",
+                        cfg.max_sla_duration_secs
+                    ));
+                }
+            }
             SlaPolicy::PercentageSlaPolicy(p) => {
-                let pct = p.percentage.map(|p| p.0).unwrap_or(0.0);
-                let allowed_up = (f64::from(instance_count) * pct / 100.0).ceil();
-                check(
-                    p.duration_secs.unwrap_or(0),
-                    allowed_up < f64::from(instance_count),
-                )?;
+                if let Some(pct) = p.percentage.map(|p| p.0) {
+                    let n = f64::from(instance_count);
+                    if n - n * (pct / 100.0) < 1.0 {
+                        let max = if instance_count > 0 {
+                            (n - 1.0) / n * 100.0
+                        } else {
+                            0.0
+                        };
+                        return Err(format!(
+                            "Current PercentageSlaPolicy: percentage={pct:.6} will not allow any instances to be killed. Must be less than {max:.6}."
+                        ));
+                    }
+                }
+                if let Some(d) = p.duration_secs
+                    && d > cfg.max_sla_duration_secs
+                {
+                    return Err(format!(
+                        "PercentageSlaPolicy: durationSecs={d} must be less than cluster-wide maximum of {} secs.",
+                        cfg.max_sla_duration_secs
+                    ));
+                }
             }
             SlaPolicy::CoordinatorSlaPolicy(_) => {}
         }

@@ -445,7 +445,7 @@ fn pending_reason_when_capacity_is_short() {
             ..TaskQuery::default()
         }),
         ResponseCode::INVALID_REQUEST,
-        "Statuses is not supported in getPendingReason",
+        "Statuses or slaveHosts are not supported in TaskQuery(statuses:[PENDING])",
     );
     // Freeing capacity lets the pending task run.
     env.client
@@ -502,7 +502,7 @@ fn quota_and_tiers() {
             t
         })),
         ResponseCode::INVALID_REQUEST,
-        "Insufficient resource quota: CPU quota exceeded by 1.00 CPU(s)",
+        "Insufficient resource quota: CPU quota exceeded by 1.00 core(s)",
     );
     let quota = env.client.get_quota("www-data").expect("getQuota").value;
     let prod = quota.prod_shared_consumption.expect("prod consumption");

@@ -172,7 +172,7 @@ fn start_job_update_checks_in_order() {
     assert_rejected(
         env.client.start_job_update(&request(v2(&k), 2, s), None),
         ResponseCode::INVALID_REQUEST,
-        "Invalid instance ids in updateOnlyTheseInstances: [7]",
+        "The update request attempted to update specific instances, but some are irrelevant to the update and current job state: [7]",
     );
     // The no-op answer.
     let r = env
@@ -447,7 +447,7 @@ fn pause_resume_abort() {
     assert_rejected(
         env.client.pause_job_update(&key, None),
         ResponseCode::INVALID_REQUEST,
-        "Cannot transition update from ABORTED to ROLL_FORWARD_PAUSED",
+        "Cannot transition update from ABORTED to null",
     );
     assert_rejected(
         env.client.rollback_job_update(&key, None),

@@ -169,7 +169,7 @@ fn validation_rules_and_messages() {
                     k.name = Some("bad name".to_string());
                 }
             }),
-            "Job key www-data/prod/bad name is invalid.",
+            "Job key JobKey(role:www-data, environment:prod, name:bad name) is invalid.",
         ),
         (
             Box::new(|j| {
@@ -255,7 +255,7 @@ fn validation_rules_and_messages() {
                     }));
                 }
             }),
-            "The container type DOCKER is not allowed",
+            "This scheduler is not configured to allow the container type DOCKER",
         ),
         (
             Box::new(|j| {
@@ -265,7 +265,7 @@ fn validation_rules_and_messages() {
                         .insert(Resource::RamMb(256));
                 }
             }),
-            "Multiple resource values are not supported for ramMb",
+            "Multiple resource values are not supported for RAM",
         ),
         (
             Box::new(|j| {
@@ -289,7 +289,7 @@ fn validation_rules_and_messages() {
                     );
                 }
             }),
-            "ram_mb must be greater than 0",
+            "ram_mb must be greater than 0.0",
         ),
         (
             Box::new(|j| {
@@ -301,7 +301,7 @@ fn validation_rules_and_messages() {
                     );
                 }
             }),
-            "disk_mb must be greater than 0",
+            "disk_mb must be greater than 0.0",
         ),
         (
             Box::new(|j| {
@@ -337,11 +337,11 @@ fn validation_rules_and_messages() {
                     }));
                 }
             }),
-            "Tier 'preemptible' does not support SLA policies.",
+            "Tier 'preemptible' does not support SlaPolicy.",
         ),
         (
             Box::new(|j| j.cron_schedule = Some("* * * * *".to_string())),
-            "A service task may not be run on a cron schedule: www-data/prod/v",
+            "A service task may not be run on a cron schedule: JobConfiguration(key:JobKey(role:www-data, environment:prod, name:v), cronSchedule:* * * * *, instanceCount:1, …)",
         ),
     ];
     for (mutate, message) in cases {
@@ -406,7 +406,7 @@ fn docker_parameters_defaults_and_sla_checks_follow_the_flags() {
     assert_rejected(
         env.client.populate_job_config(&job_with(&k, 2, t)),
         ResponseCode::INVALID_REQUEST,
-        "Invalid configuration: Job must have at least 20 instances to use a count or percentage SLA policy.",
+        "Invalid configuration: Job with fewer than 20 instances cannot have Percentage/Count SlaPolicy.",
     );
 }
 
