@@ -5,9 +5,24 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{render::RenderArgs, schema::SchemaArgs, validate::ValidateArgs};
+use std::time::Duration;
 
-/// Declarative job specs for Apache Aurora: validate, render (plan/apply to come).
+use aurora_apply::execute::OnFailure;
+
+use crate::commands::{
+    apply::ApplyArgs,
+    completions::CompletionsArgs,
+    destroy::{DestroyArgs, KillArgs},
+    plan::PlanArgs,
+    render::RenderArgs,
+    schema::SchemaArgs,
+    status::StatusArgs,
+    update::UpdateArgs,
+    validate::ValidateArgs,
+};
+
+/// Declarative job specs for Apache Aurora: plan and apply YAML/TOML job specs against a live
+/// scheduler. `aurora-apply PATH...` is `aurora-apply apply PATH...`.
 #[derive(Debug, Parser)]
 #[command(name = "aurora-apply", version, about)]
 pub struct Cli {
@@ -25,6 +40,104 @@ pub struct GlobalArgs {
     /// When to use colour (NO_COLOR is honoured).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+    /// A clusters.json to use instead of Aurora's search path and the specs' own
+    /// clusters.json.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub clusters: Option<PathBuf>,
+}
+
+/// Plan output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// For people.
+    Text,
+    /// The versioned plan document (apply: newline-delimited events).
+    Json,
+    /// For pull-request comments.
+    Markdown,
+}
+
+/// Options of planning.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// Kill jobs created by aurora-apply that are no longer in the specs (roles of the
+    /// specs only, plus `--scope`).
+    #[arg(long)]
+    pub prune: bool,
+    /// Roles read in parallel.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub parallelism: usize,
+}
+
+impl EngineArgs {
+    /// The engine's plan options.
+    pub fn plan_options(&self) -> aurora_apply::planning::PlanOptions {
+        aurora_apply::planning::PlanOptions {
+            prune: self.prune,
+            observe: aurora_apply::observe::ObserveOptions {
+                parallelism: self.parallelism.max(1),
+                ..aurora_apply::observe::ObserveOptions::default()
+            },
+        }
+    }
+}
+
+/// What to do with the other jobs when one fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnFailureArg {
+    /// Start no further jobs (running updates finish).
+    Stop,
+    /// Carry on with the other jobs.
+    Continue,
+}
+
+/// Options of executing.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow kills, fewer instances and replacements without interactive confirmation.
+    #[arg(long)]
+    pub allow_destroy: bool,
+    /// Allow a prune that deletes more owned jobs than it keeps.
+    #[arg(long)]
+    pub allow_mass_prune: bool,
+    /// Return once updates have started instead of waiting for them.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long to wait for rollouts (e.g. `30m`); exit 7 when exceeded.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Time between two polls of the scheduler.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+    /// Jobs changed at the same time.
+    #[arg(long = "jobs", default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
+    /// Reaction to a failed job.
+    #[arg(long, value_enum, default_value_t = OnFailureArg::Stop)]
+    pub on_failure: OnFailureArg,
+    /// Audit message recorded with updates and kills.
+    #[arg(short, long)]
+    pub message: Option<String>,
+}
+
+impl RunArgs {
+    /// The session's run options.
+    pub fn run_options(&self) -> crate::session::RunOptions {
+        crate::session::RunOptions {
+            parallelism: self.jobs.max(1),
+            on_failure: match self.on_failure {
+                OnFailureArg::Stop => OnFailure::Stop,
+                OnFailureArg::Continue => OnFailure::Continue,
+            },
+            wait: !self.no_wait,
+            timeout: self.timeout,
+            poll_interval: self.poll_interval,
+            message: self.message.clone(),
+        }
+    }
 }
 
 /// Colour choice.
@@ -63,6 +176,35 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print what would be sent: the JobConfiguration of every job.
     Render(RenderArgs),
+    /// Desired vs live: what apply would do, per job.
+    Plan(PlanArgs),
+    /// Plan, confirm and execute; wait for rollouts.
+    Apply(ApplyArgs),
+    /// Kill and deschedule every job the specs describe.
+    Destroy(DestroyArgs),
+    /// Kill and deschedule jobs by key.
+    Kill(KillArgs),
+    /// Whether the scheduler matches the specs; active updates; pending reasons.
+    Status(StatusArgs),
+    /// Pause, resume, abort or roll back a job's active update.
+    Update(UpdateArgs),
     /// Print the JSON Schema of the spec format.
     Schema(SchemaArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
 }
+
+/// Command names, for telling `aurora-apply PATH` (= apply) from a command.
+pub const COMMANDS: &[&str] = &[
+    "validate",
+    "render",
+    "plan",
+    "apply",
+    "destroy",
+    "kill",
+    "status",
+    "update",
+    "schema",
+    "completions",
+    "help",
+];

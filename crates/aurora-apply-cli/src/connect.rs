@@ -12,8 +12,9 @@
 //! cluster entry's optional `sim` object sets the emulator's scheduler flags, with Aurora's
 //! flag names: `enable_mesos_fetcher`, `custom_executor_config` (a path relative to the
 //! clusters.json file), `allowed_container_types` (a list), `allow_docker_parameters`,
-//! `allow_container_volumes`, `allow_gpu_resource`, plus `time_scale` (simulated seconds per
-//! real second, default 1).
+//! `allow_container_volumes`, `allow_gpu_resource`, `quotas` (role → `"CPUS,RAM_MB,DISK_MB"`,
+//! what the admin RPC `setQuota` sets on a real cluster), plus `time_scale` (simulated seconds
+//! per real second, default 1).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,7 @@ pub enum ConnectError {
 pub struct Connections {
     clusters: Clusters,
     clients: BTreeMap<String, Arc<Client>>,
+    #[cfg(feature = "sim")]
     sims: Vec<aurora_sim::SimHandle>,
 }
 
@@ -101,6 +103,7 @@ impl Connections {
         Ok(Connections {
             clusters,
             clients: BTreeMap::new(),
+            #[cfg(feature = "sim")]
             sims: Vec::new(),
         })
     }
@@ -115,12 +118,24 @@ impl Connections {
         let url = match &endpoint {
             SchedulerEndpoint::Http(url) => url.clone(),
             SchedulerEndpoint::Sim(path) => self.start_sim(&entry, path)?,
+            other => other.to_string(),
         };
         let client = Arc::new(Client::new(ClientConfig::new(url))?);
-        self.clients.insert(cluster.to_string(), Arc::clone(&client));
+        self.clients
+            .insert(cluster.to_string(), Arc::clone(&client));
         Ok(client)
     }
 
+    #[cfg(not(feature = "sim"))]
+    fn start_sim(&mut self, entry: &Cluster, path: &Path) -> Result<String, ConnectError> {
+        Err(ConnectError::Sim {
+            cluster: entry.name().to_string(),
+            path: path.display().to_string(),
+            message: "this aurora-apply was built without the `sim` feature".into(),
+        })
+    }
+
+    #[cfg(feature = "sim")]
     fn start_sim(&mut self, entry: &Cluster, path: &Path) -> Result<String, ConnectError> {
         let fail = |message: String| ConnectError::Sim {
             cluster: entry.name().to_string(),
@@ -170,6 +185,14 @@ impl Connections {
             if let Some(scale) = flags.get("time_scale").and_then(Value::as_f64) {
                 config.clock = aurora_sim::ClockMode::Scaled(scale.max(0.001));
             }
+            if let Some(Value::Object(quotas)) = flags.get("quotas") {
+                for (role, quota) in quotas {
+                    let text = quota.as_str().unwrap_or_default();
+                    let resources =
+                        aurora_sim::Resources::parse(text).map_err(|e| fail(e.to_string()))?;
+                    config.quotas.insert(role.clone(), resources);
+                }
+            }
             if let Some(file) = flags.get("custom_executor_config").and_then(Value::as_str) {
                 config
                     .load_custom_executors(&base.join(file))
@@ -184,6 +207,7 @@ impl Connections {
 
     /// Stops embedded emulators, writing their state.
     pub fn close(self) {
+        #[cfg(feature = "sim")]
         for sim in self.sims {
             sim.shutdown();
         }

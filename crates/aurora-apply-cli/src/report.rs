@@ -19,6 +19,17 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
+/// Whether to colour stdout (plans).
+pub fn use_color_stdout(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        }
+    }
+}
+
 /// Renders one diagnostic to a string.
 pub fn render_diagnostic(d: &Diagnostic, color: bool) -> String {
     let theme = if color {

@@ -286,6 +286,16 @@ pub fn execute(
         if !waiting {
             break;
         }
+        let in_flight = jobs
+            .iter()
+            .filter(|j| !matches!(j.state, State::Pending | State::Done(_)))
+            .count();
+        let launchable = jobs.iter().any(|j| matches!(j.state, State::Pending))
+            && in_flight < options.parallelism.max(1);
+        if launchable && !interrupted && now < deadline {
+            // Free slots and jobs waiting for them: start them now, not after a poll interval.
+            continue;
+        }
         if interrupted || now >= deadline {
             for job in jobs.iter_mut() {
                 let outcome = match &job.state {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use aurora_api::types::{ConfigGroup, ResponseCode};
+use aurora_api::types::{ConfigGroup, ResponseCode, ScheduleStatus, TaskQuery};
 use aurora_api::{ApiError, Client};
 
 use crate::compare::same_task;
@@ -18,7 +18,7 @@ use crate::live::LiveJob;
 use crate::normalize::{Tiers, task_config};
 use crate::observe::{ObserveOptions, observe};
 use crate::plan::{
-    Action, ActionReason, FORMAT_VERSION, JobChange, Plan, PlanInputs, PlanScope, Summary,
+    Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
 use crate::planner::{Draft, plan_absent, plan_desired};
 use crate::ranges::{InstanceRange, MAX_INSTANCES, ids_of, to_ranges};
@@ -109,13 +109,24 @@ fn confirm(
 ) -> Result<(JobChange, usize), EngineError> {
     let name = job.key_string();
     match draft {
-        Draft::Done(change) => {
+        Draft::Done(mut change) => {
             let creates = change
                 .actions
                 .iter()
                 .any(|a| matches!(a, Action::Create | Action::CronSchedule));
             if !creates {
                 return Ok((change, 0));
+            }
+            if change.job_kind == JobKind::Adhoc && change.actions == [Action::Create] {
+                // An ad-hoc job that already ran to completion with this config is done,
+                // not missing: creating it again would run it again.
+                if finished_with_same_config(client, job, tiers)
+                    .map_err(|e| invalid_or_api(&name, "reading finished tasks", e))?
+                {
+                    change.actions = vec![Action::Noop];
+                    change.instances.add.clear();
+                    return Ok((change, 1));
+                }
             }
             // Validate what will be created, as the scheduler would, before anything runs.
             let config = crate::planner::config_to_send(job, live);
@@ -168,6 +179,50 @@ fn confirm(
             Ok((change, 1))
         }
     }
+}
+
+/// Whether the job's finished tasks ran exactly the desired config (every instance).
+fn finished_with_same_config(
+    client: &Client,
+    job: &DesiredJob,
+    tiers: &Tiers,
+) -> Result<bool, ApiError> {
+    let query = TaskQuery {
+        job_keys: Some(BTreeSet::from([job.key()])),
+        statuses: Some(BTreeSet::from([ScheduleStatus::FINISHED])),
+        ..TaskQuery::default()
+    };
+    let tasks = client
+        .get_tasks_status(&query)?
+        .value
+        .tasks
+        .unwrap_or_default();
+    let desired = crate::planner::config_to_send(job, None);
+    let Some(desired_task) = desired.task_config.as_ref().map(|t| task_config(t, tiers)) else {
+        return Ok(false);
+    };
+    let mut ids = BTreeSet::new();
+    for task in &tasks {
+        let Some(assigned) = &task.assigned_task else {
+            continue;
+        };
+        let Some(config) = &assigned.task else {
+            continue;
+        };
+        // Compare without our marker: the finished run may predate it.
+        let mut config = task_config(config, tiers);
+        let mut wanted = desired_task.clone();
+        crate::marker::set_marker(&mut config, crate::marker::MANAGED_KEY, false);
+        crate::marker::set_marker(&mut wanted, crate::marker::MANAGED_KEY, false);
+        if !same_task(&config, &wanted) {
+            return Ok(false);
+        }
+        if let Some(id) = assigned.instance_id {
+            ids.insert(id);
+        }
+    }
+    let count = desired.instance_count.unwrap_or(0);
+    Ok(!ids.is_empty() && (0..count).all(|id| ids.contains(&id)))
 }
 
 /// Puts the changes of every cluster into one plan document.

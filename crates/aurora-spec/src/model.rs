@@ -114,6 +114,10 @@ pub struct JobSpec {
     pub partition_policy: Option<PartitionPolicySpec>,
     /// The SLA policy used for SLA-aware updates and maintenance.
     pub sla_policy: Option<SlaPolicySpec>,
+    /// Protect the live job: aurora-apply refuses to kill or replace it, even after this entry
+    /// is deleted (written to the job as metadata `aurora-apply.protect`). Toggling it alone
+    /// changes the task config and so rolls the instances. Default false.
+    pub protect: Option<bool>,
 }
 
 /// The kind of job.

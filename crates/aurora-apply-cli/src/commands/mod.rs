@@ -1,7 +1,13 @@
 //! One module per command, each an `Args` struct and an `exec` returning the exit code.
 
+pub mod apply;
+pub mod completions;
+pub mod destroy;
+pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod status;
+pub mod update;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
@@ -13,6 +19,13 @@ pub fn run(cli: Cli) -> Exit {
         Command::Validate(args) => validate::exec(&cli.global, &args),
         Command::Render(args) => render::exec(&cli.global, &args),
         Command::Schema(args) => schema::exec(&args),
+        Command::Plan(args) => plan::exec(&cli.global, &args),
+        Command::Apply(args) => apply::exec(&cli.global, &args),
+        Command::Destroy(args) => destroy::exec_destroy(&cli.global, &args),
+        Command::Kill(args) => destroy::exec_kill(&cli.global, &args),
+        Command::Status(args) => status::exec(&cli.global, &args),
+        Command::Update(args) => update::exec(&cli.global, &args),
+        Command::Completions(args) => completions::exec(&args),
     }
 }
 

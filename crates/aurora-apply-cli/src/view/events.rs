@@ -8,7 +8,13 @@ pub fn text_line(event: &Event) -> Option<String> {
     Some(match event {
         Event::Version { .. } | Event::PlanSummary { .. } => return None,
         Event::StepStarted { job_key, action } => {
-            format!("{job_key}: {}", serde_json::to_value(action).ok()?.as_str()?.replace('_', " "))
+            format!(
+                "{job_key}: {}",
+                serde_json::to_value(action)
+                    .ok()?
+                    .as_str()?
+                    .replace('_', " ")
+            )
         }
         Event::UpdateStarted { job_key, update_id } => {
             format!("{job_key}: update {update_id} started")
@@ -33,7 +39,9 @@ pub fn text_line(event: &Event) -> Option<String> {
             updated,
             total,
             elapsed_seconds,
-        } => format!("{job_key}: still {status}, {updated}/{total} updated, {elapsed_seconds}s elapsed"),
+        } => format!(
+            "{job_key}: still {status}, {updated}/{total} updated, {elapsed_seconds}s elapsed"
+        ),
         Event::Pulsed { .. } => return None,
         Event::PendingReason {
             job_key,
@@ -87,9 +95,10 @@ pub fn json_line(event: &Event, timestamp: &str) -> String {
     };
     let message = match event {
         Event::Version { tool_version, .. } => format!("aurora-apply {tool_version}"),
-        Event::PlanSummary { summary } => {
-            super::verdict(summary, summary.create + summary.update + summary.kill + summary.replace + summary.noop)
-        }
+        Event::PlanSummary { summary } => super::verdict(
+            summary,
+            summary.create + summary.update + summary.kill + summary.replace + summary.noop,
+        ),
         other => text_line(other).unwrap_or_default(),
     };
     let mut out = Map::new();

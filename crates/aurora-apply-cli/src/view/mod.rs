@@ -38,7 +38,11 @@ pub fn verdict(summary: &Summary, jobs: usize) -> String {
         if extra.is_empty() {
             parts.push(format!("{} to update", summary.update));
         } else {
-            parts.push(format!("{} to update ({})", summary.update, extra.join(", ")));
+            parts.push(format!(
+                "{} to update ({})",
+                summary.update,
+                extra.join(", ")
+            ));
         }
     }
     if summary.replace > 0 {
@@ -53,10 +57,10 @@ pub fn verdict(summary: &Summary, jobs: usize) -> String {
 
 /// The symbol of a change: `+` create, `~` update, `-` kill, `-/+` replace.
 pub fn symbol(change: &JobChange) -> &'static str {
-    let creates = change
-        .actions
-        .iter()
-        .any(|a| matches!(a, Action::Create) || (*a == Action::CronSchedule && change.instance_count.0.is_none()));
+    let creates = change.actions.iter().any(|a| {
+        matches!(a, Action::Create)
+            || (*a == Action::CronSchedule && change.instance_count.0.is_none())
+    });
     let kills = change.actions.iter().any(|a| a.is_destructive());
     match (creates, kills) {
         _ if change.is_noop() => " ",
@@ -75,12 +79,18 @@ pub fn headline(change: &JobChange) -> String {
     let before = change.instance_count.0.unwrap_or(0);
     let what = match symbol(change) {
         "+" if change.actions.contains(&Action::CronSchedule) => "cron job scheduled".to_string(),
-        "+" => format!("create · {after} instance{}", if after == 1 { "" } else { "s" }),
+        "+" => format!(
+            "create · {after} instance{}",
+            if after == 1 { "" } else { "s" }
+        ),
         "-/+" => "replace".to_string(),
         "-" if change.actions.contains(&Action::CronDeschedule) && before == 0 => {
             "cron job descheduled".to_string()
         }
-        "-" => format!("kill {before} instance{}", if before == 1 { "" } else { "s" }),
+        "-" => format!(
+            "kill {before} instance{}",
+            if before == 1 { "" } else { "s" }
+        ),
         "~" if change.actions.contains(&Action::CronSchedule) => {
             "cron template replaced · no restart · takes effect next run".to_string()
         }

@@ -10,7 +10,11 @@ use super::{consequence, headline, reason, symbol, value_text, verdict};
 /// Renders `plan` as GitHub-flavoured markdown.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### aurora-apply plan\n\n**{}**", verdict(&plan.summary, plan.changes.len()));
+    let _ = writeln!(
+        out,
+        "### aurora-apply plan\n\n**{}**",
+        verdict(&plan.summary, plan.changes.len())
+    );
     if !plan.summary.has_changes() {
         return out;
     }
@@ -20,9 +24,19 @@ pub fn render(plan: &Plan) -> String {
         if let Some(why) = reason(change) {
             let _ = write!(what, " ({why})");
         }
-        let _ = writeln!(out, "| `{}` | `{}` | {} |", symbol(change), change.job_key, what);
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} |",
+            symbol(change),
+            change.job_key,
+            what
+        );
     }
-    for change in plan.changes.iter().filter(|c| !c.is_noop() && !c.fields.is_empty()) {
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| !c.is_noop() && !c.fields.is_empty())
+    {
         let _ = writeln!(
             out,
             "\n<details><summary><code>{}</code>: {} field{} changed</summary>\n\n```diff",
@@ -32,7 +46,12 @@ pub fn render(plan: &Plan) -> String {
         );
         for field in &change.fields {
             if field.before.is_some() {
-                let _ = writeln!(out, "- {}: {}", field.path, value_text(field.before.as_ref()));
+                let _ = writeln!(
+                    out,
+                    "- {}: {}",
+                    field.path,
+                    value_text(field.before.as_ref())
+                );
             }
             if field.after.is_some() {
                 let _ = writeln!(

@@ -71,7 +71,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
                 update.id,
                 update.status,
                 update.user,
-                if update.ours { "" } else { ": not ours, apply will refuse (exit 4)" }
+                if update.ours {
+                    ""
+                } else {
+                    ": not ours, apply will refuse (exit 4)"
+                }
             );
         }
     }

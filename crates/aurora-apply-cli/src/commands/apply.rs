@@ -1,0 +1,206 @@
+//! `aurora-apply apply [PATH... | PLANFILE]` (also the bare `aurora-apply PATH...`): plan,
+//! show, pass the safety rails, execute and wait for the rollouts.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use aurora_apply::events::{Event, EventSink};
+use aurora_apply::plan::Plan;
+use clap::Args;
+
+use crate::cli::{EngineArgs, GlobalArgs, PlanFormat, RunArgs};
+use crate::exit::Exit;
+use crate::session::{self, Rails};
+use crate::sink::{JsonSink, TextSink};
+
+/// Arguments of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Spec files or directories, or one plan file saved by `plan --out`.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Execution options.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Output: `text`, or `json` for newline-delimited events on stdout.
+    #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
+    pub output: PlanFormat,
+}
+
+/// Reads a saved plan, if `paths` is one plan file.
+fn saved_plan(paths: &[PathBuf]) -> Option<Result<Plan, String>> {
+    let [path] = paths else { return None };
+    if !path.is_file() || path.extension().is_none_or(|e| e != "json") {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    if !text.contains("\"format_version\"") {
+        return None;
+    }
+    Some(Plan::from_json(&text).map_err(|e| format!("{}: {e}", path.display())))
+}
+
+/// Runs `apply`.
+pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
+    let (plan, mut connections) = match saved_plan(&args.paths) {
+        Some(Err(e)) => {
+            session::error(e);
+            return Exit::Invalid;
+        }
+        Some(Ok(plan)) => {
+            let mut connections = match session::connect(global, &args.paths) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            if let Err(code) = check_fresh(&mut connections, &plan, &args.engine) {
+                connections.close();
+                return code;
+            }
+            (plan, connections)
+        }
+        None => {
+            let desired = match session::desired_jobs(global, &args.paths) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            let mut connections = match session::connect(global, &args.paths) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let files = args.paths.iter().map(|p| p.display().to_string()).collect();
+            match session::plan_all(
+                &mut connections,
+                &desired,
+                files,
+                &args.engine.plan_options(),
+            ) {
+                Ok(plan) => (plan, connections),
+                Err(code) => {
+                    connections.close();
+                    return code;
+                }
+            }
+        }
+    };
+    let code = apply_plan(global, args, &plan, &mut connections);
+    connections.close();
+    code
+}
+
+/// Refuses a saved plan whose jobs moved since it was made (exit 4, naming them).
+fn check_fresh(
+    connections: &mut crate::connect::Connections,
+    plan: &Plan,
+    engine: &EngineArgs,
+) -> Result<(), Exit> {
+    let mut clusters: Vec<&str> = plan
+        .changes
+        .iter()
+        .map(|c| c.job_key.split('/').next().unwrap_or(""))
+        .collect();
+    clusters.sort();
+    clusters.dedup();
+    for cluster in clusters {
+        let changes: Vec<_> = plan
+            .changes
+            .iter()
+            .filter(|c| c.job_key.split('/').next() == Some(cluster))
+            .cloned()
+            .collect();
+        let client = connections.client(cluster).map_err(|e| {
+            session::error(e);
+            Exit::Error
+        })?;
+        let moved = aurora_apply::ops::stale_jobs(
+            &client,
+            cluster,
+            &changes,
+            &engine.plan_options().observe,
+        )
+        .map_err(|e| {
+            session::error(&e);
+            session::engine_exit(&e)
+        })?;
+        if !moved.is_empty() {
+            session::error(format!(
+                "the saved plan is stale: {} changed on the scheduler since it was made; plan again",
+                moved.join(", ")
+            ));
+            return Err(Exit::Conflict);
+        }
+    }
+    Ok(())
+}
+
+/// Shows, gates and executes a plan.
+pub fn apply_plan(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    plan: &Plan,
+    connections: &mut crate::connect::Connections,
+) -> Exit {
+    let json = args.output == PlanFormat::Json;
+    let sink: Box<dyn EventSink> = if json {
+        Box::new(JsonSink)
+    } else {
+        Box::new(TextSink::new(std::io::stderr().is_terminal()))
+    };
+    sink.event(&Event::Version {
+        ui: "1.0".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    });
+    if !json && super::plan::show(plan, PlanFormat::Text, global).is_err() {
+        return Exit::Error;
+    }
+    if !plan.summary.has_changes() {
+        return Exit::Success;
+    }
+    let rails = Rails {
+        auto_approve: args.run.auto_approve,
+        allow_destroy: args.run.allow_destroy,
+        allow_mass_prune: args.run.allow_mass_prune,
+    };
+    match session::pass_rails(plan, &rails) {
+        Err(code) => return code,
+        Ok(false) => {
+            session::note("Apply cancelled; nothing was changed.");
+            return Exit::Success;
+        }
+        Ok(true) => {}
+    }
+    let results = match session::run(connections, plan, &args.run.run_options(), sink.as_ref()) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let code = session::apply_exit(&results);
+    if !json {
+        let done = results.iter().filter(|r| r.outcome.is_success()).count();
+        session::note(format!(
+            "\nApply finished: {done} of {} job(s) as specified (exit {}).",
+            results.len(),
+            code.as_u8()
+        ));
+        if code == Exit::Interrupted || code == Exit::TimedOut {
+            session::note(
+                "Updates keep running on the scheduler: follow them with `aurora-apply status`, or stop them with `aurora-apply update pause|abort JOBKEY`.",
+            );
+        }
+    } else {
+        let line = serde_json::json!({
+            "@timestamp": session::now_rfc3339(),
+            "@level": if code == Exit::Success { "info" } else { "error" },
+            "@message": format!("Apply finished with exit code {}", code.as_u8()),
+            "type": "apply_summary",
+            "outcome": format!("{code:?}").to_lowercase(),
+            "exit_code": code.as_u8(),
+            "results": results.iter().map(|r| serde_json::json!({
+                "job_key": r.job_key, "outcome": r.outcome, "message": r.message, "update_id": r.update_id,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{line}");
+    }
+    code
+}

@@ -1,0 +1,98 @@
+//! `aurora-apply plan PATH...`: desired vs live, per job; `--out FILE` saves the plan for
+//! `apply FILE`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::cli::{EngineArgs, GlobalArgs, PlanFormat, SpecPaths};
+use crate::exit::Exit;
+use crate::session;
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The specs.
+    #[command(flatten)]
+    pub paths: SpecPaths,
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
+    pub output: PlanFormat,
+    /// Save the plan (JSON) for `aurora-apply apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when there are changes (0 = none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// Runs `plan`.
+pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
+    let desired = match session::desired_jobs(global, &args.paths.paths) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let mut connections = match session::connect(global, &args.paths.paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let files = args
+        .paths
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let plan = session::plan_all(
+        &mut connections,
+        &desired,
+        files,
+        &args.engine.plan_options(),
+    );
+    connections.close();
+    let plan = match plan {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if let Some(out) = &args.out {
+        let written = serde_json::to_string_pretty(&plan)
+            .map_err(std::io::Error::other)
+            .and_then(|text| std::fs::write(out, text + "\n"));
+        if let Err(e) = written {
+            session::error(format!("cannot write {}: {e}", out.display()));
+            return Exit::Error;
+        }
+    }
+    if show(&plan, args.output, global).is_err() {
+        return Exit::Error;
+    }
+    if args.detailed_exitcode && plan.summary.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    }
+}
+
+/// Prints a plan in the chosen format on stdout.
+pub fn show(
+    plan: &aurora_apply::plan::Plan,
+    format: PlanFormat,
+    global: &GlobalArgs,
+) -> std::io::Result<()> {
+    let mut out = anstream::stdout();
+    match format {
+        PlanFormat::Json => {
+            let text = serde_json::to_string_pretty(plan).map_err(std::io::Error::other)?;
+            writeln!(out, "{text}")
+        }
+        PlanFormat::Markdown => write!(out, "{}", crate::view::plan_markdown::render(plan)),
+        PlanFormat::Text => write!(
+            out,
+            "{}",
+            crate::view::plan_text::render(plan, crate::report::use_color_stdout(global.color))
+        ),
+    }
+}

@@ -1,0 +1,324 @@
+//! The pipeline the engine commands share: specs → desired jobs, clusters → clients, plan per
+//! cluster, safety rails, execution, and the exit code of an apply. Commands stay thin by
+//! calling these in order.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use aurora_apply::desired::DesiredJob;
+use aurora_apply::error::EngineError;
+use aurora_apply::events::{Event, EventSink, Outcome};
+use aurora_apply::execute::{ExecuteOptions, JobResult, OnFailure, Provenance, execute};
+use aurora_apply::plan::{ActionReason, JobChange, Plan};
+use aurora_apply::planning::{PlanOptions, assemble, plan_cluster};
+
+use crate::connect::{Connections, spec_dirs};
+use crate::exit::Exit;
+
+/// Prints an error line to stderr.
+pub fn error(message: impl std::fmt::Display) {
+    let _ = writeln!(anstream::stderr(), "error: {message}");
+}
+
+/// Prints a note to stderr.
+pub fn note(message: impl std::fmt::Display) {
+    let _ = writeln!(anstream::stderr(), "{message}");
+}
+
+/// The exit code of an engine failure.
+pub fn engine_exit(e: &EngineError) -> Exit {
+    match e {
+        EngineError::Invalid { .. } => Exit::Invalid,
+        EngineError::Conflict { .. } => Exit::Conflict,
+        _ => Exit::Error,
+    }
+}
+
+/// Loads specs and turns them into the engine's desired jobs.
+pub fn desired_jobs(
+    global: &crate::cli::GlobalArgs,
+    paths: &[PathBuf],
+) -> Result<Vec<DesiredJob>, Exit> {
+    let loaded = crate::commands::load_or_report(global, paths)?;
+    Ok(loaded
+        .into_iter()
+        .map(|l| DesiredJob {
+            cluster: l.job.key.cluster.clone(),
+            update_settings: l
+                .update
+                .as_ref()
+                .and_then(|u| u.settings.clone())
+                .unwrap_or_default(),
+            protect: l.job.spec.protect.unwrap_or(false),
+            source: Some(l.job.origin.location()),
+            config: l.config,
+        })
+        .collect())
+}
+
+/// Loads clusters for these spec paths (or the explicit file).
+pub fn connect(global: &crate::cli::GlobalArgs, paths: &[PathBuf]) -> Result<Connections, Exit> {
+    Connections::load(global.clusters.as_deref(), &spec_dirs(paths)).map_err(|e| {
+        error(e);
+        Exit::Error
+    })
+}
+
+/// Plans every cluster of `desired`.
+pub fn plan_all(
+    connections: &mut Connections,
+    desired: &[DesiredJob],
+    files: Vec<String>,
+    options: &PlanOptions,
+) -> Result<Plan, Exit> {
+    let mut changes = Vec::new();
+    for (cluster, jobs) in aurora_apply::ops::by_cluster(desired) {
+        let client = connections.client(&cluster).map_err(|e| {
+            error(e);
+            Exit::Error
+        })?;
+        let planned = plan_cluster(&client, &cluster, &jobs, options).map_err(|e| {
+            error(&e);
+            engine_exit(&e)
+        })?;
+        changes.extend(planned.changes);
+    }
+    Ok(assemble(changes, desired, files, options, now_rfc3339()))
+}
+
+/// Now, RFC 3339 in UTC.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The safety rails an apply must pass, and how to get past them.
+#[derive(Debug, Clone, Default)]
+pub struct Rails {
+    /// `--auto-approve`.
+    pub auto_approve: bool,
+    /// `--allow-destroy`.
+    pub allow_destroy: bool,
+    /// `--allow-mass-prune`.
+    pub allow_mass_prune: bool,
+}
+
+/// Checks the rails before anything runs. `Ok(true)` = go ahead, `Ok(false)` = the user said
+/// no on the prompt (exit 0, nothing done), `Err(code)` = refused or conflict.
+pub fn pass_rails(plan: &Plan, rails: &Rails) -> Result<bool, Exit> {
+    let changed: Vec<&JobChange> = plan.changes.iter().filter(|c| !c.is_noop()).collect();
+    // A foreign update in progress: exit 4 with who and when.
+    for c in &changed {
+        if let Some(u) = c.active_update.as_ref().filter(|u| !u.ours) {
+            error(format!(
+                "{}: update {} ({}) started by {} at {} is in progress; wait for it, or abort it with `aurora-apply update abort {}`",
+                c.job_key,
+                u.id,
+                u.status,
+                u.user,
+                humantime::format_rfc3339_seconds(
+                    std::time::UNIX_EPOCH
+                        + Duration::from_millis(u64::try_from(u.created_at_ms).unwrap_or(0))
+                ),
+                c.job_key
+            ));
+            return Err(Exit::Conflict);
+        }
+    }
+    // Protected jobs are never killed or replaced.
+    if let Some(c) = changed.iter().find(|c| c.protected && c.destructive) {
+        error(format!(
+            "{}: the live job is protected (protect: true); set protect: false and apply that first",
+            c.job_key
+        ));
+        return Err(Exit::Refused);
+    }
+    // Mass prune: more owned jobs deleted than kept.
+    let pruned = changed
+        .iter()
+        .filter(|c| c.action_reason == Some(ActionReason::NotInSpecPruned))
+        .count();
+    let kept = plan.changes.len() - pruned;
+    if pruned > 0 && pruned > kept && !rails.allow_mass_prune {
+        error(format!(
+            "refusing to prune {pruned} job(s) while keeping {kept}: that looks like a mass deletion; re-run with --allow-mass-prune if it is intended"
+        ));
+        return Err(Exit::Refused);
+    }
+    let destructive = changed.iter().filter(|c| c.destructive).count();
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if rails.auto_approve {
+        if destructive > 0 && !rails.allow_destroy {
+            error(format!(
+                "{destructive} destructive change(s) (kills, fewer instances, replacements); re-run with --allow-destroy"
+            ));
+            return Err(Exit::Refused);
+        }
+        return Ok(true);
+    }
+    if !interactive {
+        error(
+            "no terminal to confirm on: re-run with --auto-approve (and --allow-destroy for destructive changes)",
+        );
+        return Err(Exit::Refused);
+    }
+    let question = if destructive > 0 {
+        format!(
+            "This plan destroys ({destructive} job(s) killed, replaced or shrunk). Apply it? Only 'yes' is accepted: "
+        )
+    } else {
+        "Apply this plan? Only 'yes' is accepted: ".to_string()
+    };
+    let mut err = anstream::stderr();
+    let _ = write!(err, "\n{question}");
+    let _ = err.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    Ok(answer.trim() == "yes")
+}
+
+/// Options of an execution from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `--parallelism`.
+    pub parallelism: usize,
+    /// `--on-failure`.
+    pub on_failure: OnFailure,
+    /// `!--no-wait`.
+    pub wait: bool,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `--poll-interval`.
+    pub poll_interval: Duration,
+    /// `-m`.
+    pub message: Option<String>,
+}
+
+/// Executes every cluster's changes of `plan` and returns each job's result.
+pub fn run(
+    connections: &mut Connections,
+    plan: &Plan,
+    options: &RunOptions,
+    sink: &dyn EventSink,
+) -> Result<Vec<JobResult>, Exit> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&interrupted);
+        // A second Ctrl-C (or a handler already set in tests) falls back to the default.
+        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    }
+    let execute_options = ExecuteOptions {
+        parallelism: options.parallelism,
+        on_failure: options.on_failure,
+        wait: options.wait,
+        timeout: options.timeout,
+        poll_interval: options.poll_interval,
+        message: options.message.clone(),
+        provenance: Provenance {
+            spec_hash: plan.inputs.spec_hash.clone(),
+            user: std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .unwrap_or_else(|_| "unknown".into()),
+        },
+        interrupted: Some(interrupted),
+        ..ExecuteOptions::default()
+    };
+    sink.event(&Event::PlanSummary {
+        summary: plan.summary.clone(),
+    });
+    let mut results = Vec::new();
+    let mut clusters: Vec<&str> = plan
+        .changes
+        .iter()
+        .map(|c| c.job_key.split('/').next().unwrap_or(""))
+        .collect();
+    clusters.sort();
+    clusters.dedup();
+    for cluster in clusters {
+        let changes: Vec<JobChange> = plan
+            .changes
+            .iter()
+            .filter(|c| c.job_key.split('/').next() == Some(cluster))
+            .cloned()
+            .collect();
+        if changes.iter().all(JobChange::is_noop) {
+            continue;
+        }
+        let client = connections.client(cluster).map_err(|e| {
+            error(e);
+            Exit::Error
+        })?;
+        results.extend(execute(&client, &changes, &execute_options, sink));
+    }
+    Ok(results)
+}
+
+/// The exit code of an apply from its jobs' outcomes.
+pub fn apply_exit(results: &[JobResult]) -> Exit {
+    let failures: Vec<Outcome> = results
+        .iter()
+        .map(|r| r.outcome)
+        .filter(|o| !o.is_success())
+        .collect();
+    if failures.is_empty() {
+        return Exit::Success;
+    }
+    if failures.contains(&Outcome::Detached) {
+        return Exit::Interrupted;
+    }
+    let succeeded = results.iter().any(|r| r.outcome.is_success());
+    let all = |pred: fn(Outcome) -> bool| failures.iter().all(|o| pred(*o));
+    if all(|o| matches!(o, Outcome::TimedOut | Outcome::AwaitingPulse)) {
+        Exit::TimedOut
+    } else if all(|o| o == Outcome::RolledBack) {
+        Exit::RolledBack
+    } else if all(|o| o == Outcome::Conflict) {
+        Exit::Conflict
+    } else if all(|o| o == Outcome::Refused) {
+        Exit::Refused
+    } else if all(|o| matches!(o, Outcome::Error | Outcome::Skipped)) && !succeeded {
+        Exit::Error
+    } else {
+        Exit::Partial
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(outcome: Outcome) -> JobResult {
+        JobResult {
+            job_key: "c/r/e/n".into(),
+            outcome,
+            message: String::new(),
+            update_id: None,
+        }
+    }
+
+    #[test]
+    fn outcomes_map_to_the_documented_exit_codes() {
+        let code = |o: &[Outcome]| apply_exit(&o.iter().map(|o| result(*o)).collect::<Vec<_>>());
+        assert_eq!(
+            code(&[Outcome::Succeeded, Outcome::Unchanged]),
+            Exit::Success
+        );
+        assert_eq!(
+            code(&[Outcome::RolledBack, Outcome::Succeeded]),
+            Exit::RolledBack
+        );
+        assert_eq!(code(&[Outcome::TimedOut]), Exit::TimedOut);
+        assert_eq!(code(&[Outcome::AwaitingPulse]), Exit::TimedOut);
+        assert_eq!(code(&[Outcome::Conflict]), Exit::Conflict);
+        assert_eq!(code(&[Outcome::Error]), Exit::Error);
+        assert_eq!(code(&[Outcome::Error, Outcome::Succeeded]), Exit::Partial);
+        assert_eq!(code(&[Outcome::Failed]), Exit::Partial);
+        assert_eq!(code(&[Outcome::RolledBack, Outcome::Failed]), Exit::Partial);
+        assert_eq!(
+            code(&[Outcome::Detached, Outcome::Failed]),
+            Exit::Interrupted
+        );
+    }
+}
