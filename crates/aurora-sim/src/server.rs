@@ -210,6 +210,10 @@ fn handle_connection(stream: &TcpStream, shared: &Shared) {
             .push(("Content-Encoding".to_string(), "gzip".to_string()));
     }
     write_response(stream, &resp);
+    if req.method == "POST" && req.path.trim_end_matches('/') == "/sim/shutdown" {
+        *lock(&shared.stop_requested.0) = true;
+        shared.stop_requested.1.notify_all();
+    }
 }
 
 fn gzip(data: &[u8]) -> Option<Vec<u8>> {
@@ -401,11 +405,8 @@ fn admin(shared: &Shared, req: &HttpRequest) -> HttpResponse {
             let json = shared.with_core(|c| c.state.to_json());
             HttpResponse::new(200, "application/json", json)
         }
-        ("POST", "/sim/shutdown") => {
-            *lock(&shared.stop_requested.0) = true;
-            shared.stop_requested.1.notify_all();
-            HttpResponse::json(200, &serde_json::json!({}))
-        }
+        // The stop is signalled once this reply is written (handle_connection).
+        ("POST", "/sim/shutdown") => HttpResponse::json(200, &serde_json::json!({})),
         ("POST", "/sim/cron/run") => {
             let Some(job) = req.param("job").map(str::to_string) else {
                 return bad("missing job");

@@ -274,9 +274,15 @@ pub fn validate_task(
         };
         *counts.entry(kind).or_default() += 1;
     }
-    if let Some((kind, _)) = counts.iter().find(|(_, n)| **n > 1) {
+    let repeated: Vec<&str> = counts
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(k, _)| *k)
+        .collect();
+    if !repeated.is_empty() {
         return Err(format!(
-            "Multiple resource values are not supported for {kind}"
+            "Multiple resource values are not supported for {}",
+            repeated.join(", ")
         ));
     }
     // Java compares `> 0.0`; NaN fails it too.

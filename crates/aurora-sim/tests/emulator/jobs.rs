@@ -577,3 +577,85 @@ fn fast_clock_needs_no_manual_steps() {
         std::thread::yield_now();
     }
 }
+
+#[test]
+fn add_instances_checks_in_order() {
+    let env = env();
+    let k = key("add");
+    running_job(&env, &k, 1);
+    let at = |i: i32| InstanceKey {
+        job_key: Some(k.clone()),
+        instance_id: Some(i),
+    };
+    assert_rejected(
+        env.client.add_instances(&at(0), 0),
+        ResponseCode::INVALID_REQUEST,
+        "Instance count must be positive.",
+    );
+    assert_rejected(
+        env.client.add_instances(&at(9), 1),
+        ResponseCode::INVALID_REQUEST,
+        "No active task found for a given instance ID.",
+    );
+    let c = cron_job("addcron", "0 0 1 JAN *");
+    env.client.schedule_cron_job(&c).expect("cron");
+    assert_rejected(
+        env.client.add_instances(
+            &InstanceKey {
+                job_key: c.key.clone(),
+                instance_id: Some(0),
+            },
+            1,
+        ),
+        ResponseCode::INVALID_REQUEST,
+        "Instances may not be added to cron jobs.",
+    );
+}
+
+#[test]
+fn killed_pending_tasks_are_deleted_and_killing_ones_do_not_count() {
+    let env = env();
+    let k = key("pendingkill");
+    env.client.create_job(&job(&k, 2)).expect("createJob");
+    env.client.kill_tasks(&k, None, None).expect("kill");
+    assert!(env.tasks(&k).is_empty(), "PENDING tasks are deleted");
+
+    let k = key("killing");
+    running_job(&env, &k, 1);
+    env.client.kill_tasks(&k, None, None).expect("kill");
+    assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::KILLING));
+    let r = env.client.kill_tasks(&k, None, None).expect("kill again");
+    assert_eq!(r.details, vec!["No tasks to kill.".to_string()]);
+}
+
+#[test]
+fn invalid_bare_job_keys_are_errors() {
+    let env = env();
+    let bad = aurora_api::types::JobKey {
+        name: Some("bad name".to_string()),
+        ..key("x")
+    };
+    let code = |r: Result<aurora_api::Reply<()>, aurora_api::ApiError>| {
+        sched_err(r.expect_err("rejected")).code
+    };
+    assert_eq!(
+        code(env.client.kill_tasks(&bad, None, None)),
+        ResponseCode::ERROR
+    );
+    assert_eq!(
+        code(env.client.deschedule_cron_job(&bad)),
+        ResponseCode::ERROR
+    );
+    assert_eq!(code(env.client.start_cron_job(&bad)), ResponseCode::ERROR);
+    let mut c = cron_job("x", "* * * * *");
+    c.key = Some(bad.clone());
+    assert_eq!(code(env.client.schedule_cron_job(&c)), ResponseCode::ERROR);
+    assert_eq!(
+        sched_err(env.client.get_config_summary(&bad).expect_err("rejected")).code,
+        ResponseCode::ERROR
+    );
+    assert_eq!(
+        sched_err(env.client.get_quota("").expect_err("rejected")).code,
+        ResponseCode::ERROR
+    );
+}

@@ -429,3 +429,68 @@ fn update_paths_validate_too() {
         "Invalid tier 'gold' in TaskConfig.",
     );
 }
+
+#[test]
+fn sla_policy_and_resource_rules_with_the_schedulers_messages() {
+    use aurora_api::types::{CoordinatorSlaPolicy, PercentageSlaPolicy};
+    let env = env();
+    let k = key("sla");
+    let prod = |sla: SlaPolicy| {
+        let mut t = task(&k);
+        t.tier = Some("preferred".to_string());
+        t.sla_policy = Some(sla);
+        t
+    };
+    let count = |c: i64, d: i64| {
+        SlaPolicy::CountSlaPolicy(CountSlaPolicy {
+            count: Some(c),
+            duration_secs: Some(d),
+        })
+    };
+    let cases: Vec<(TaskConfig, i32, &str)> = vec![
+        (
+            prod(count(25, 60)),
+            25,
+            "Current CountSlaPolicy: count=25 will not allow any instances to be killed. Must be less than instanceCount=25.",
+        ),
+        (
+            prod(count(1, 10_000)),
+            25,
+            "CountSlaPolicy: durationSecs=10000 must be less than cluster-wide maximum of 7200 secs.",
+        ),
+        (
+            prod(SlaPolicy::PercentageSlaPolicy(PercentageSlaPolicy {
+                percentage: Some(100.0.into()),
+                duration_secs: Some(60),
+            })),
+            20,
+            "Current PercentageSlaPolicy: percentage=100.000000 will not allow any instances to be killed. Must be less than 95.000000.",
+        ),
+        (
+            {
+                let mut t = task(&k);
+                t.resources
+                    .get_or_insert_with(BTreeSet::new)
+                    .extend([Resource::NumCpus(2.0.into()), Resource::RamMb(64)]);
+                t
+            },
+            1,
+            "Multiple resource values are not supported for CPU, RAM",
+        ),
+    ];
+    for (t, n, message) in cases {
+        assert_rejected(
+            env.client.populate_job_config(&job_with(&k, n, t)),
+            ResponseCode::INVALID_REQUEST,
+            &format!("Invalid configuration: {message}"),
+        );
+    }
+    // Coordinator policies are exempt from the instance and duration checks.
+    let coordinator = prod(SlaPolicy::CoordinatorSlaPolicy(CoordinatorSlaPolicy {
+        coordinator_url: Some("http://coordinator".to_string()),
+        status_key: Some("drain".to_string()),
+    }));
+    env.client
+        .populate_job_config(&job_with(&k, 1, coordinator))
+        .expect("coordinator policy accepted");
+}
