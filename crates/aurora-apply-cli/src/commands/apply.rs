@@ -51,7 +51,11 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             return Exit::Invalid;
         }
         Some(Ok(plan)) => {
-            let mut connections = match session::connect(global, &args.paths) {
+            // Clusters as when the plan was made: the spec paths it records, then the plan
+            // file's own directory.
+            let mut paths: Vec<PathBuf> = plan.inputs.files.iter().map(PathBuf::from).collect();
+            paths.extend(args.paths.iter().cloned());
+            let mut connections = match session::connect(global, &paths) {
                 Ok(c) => c,
                 Err(code) => return code,
             };

@@ -1,0 +1,123 @@
+//! Each test gets a temporary copy of `specs/`, an emulator on an ephemeral port (scaled
+//! clock), a clusters.json pointing at it, and a command for the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use aurora_sim::{ClockMode, Sim, SimConfig, SimHandle};
+
+pub struct World {
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("readable") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+impl World {
+    /// The seed's world: compose executor known, fetching on, quota for www-data.
+    pub fn seed() -> World {
+        let mut config = SimConfig {
+            clock: ClockMode::Scaled(200.0),
+            enable_mesos_fetcher: true,
+            ..SimConfig::default()
+        };
+        config
+            .load_custom_executors(&repo().join("specs/sim/executors.json"))
+            .expect("seed executor config loads");
+        config.quotas.insert(
+            "www-data".into(),
+            aurora_sim::Resources::parse("16,32768,65536").expect("quota"),
+        );
+        let sim = Sim::start(config).expect("emulator starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(&repo().join("specs"), &dir.path().join("specs"));
+        // The copied clusters.json maps devcluster to sim://; point it at this emulator.
+        std::fs::write(
+            dir.path().join("specs/clusters.json"),
+            format!(
+                r#"[{{"name": "devcluster", "scheduler_uri": "{}"}}]"#,
+                sim.url()
+            ),
+        )
+        .expect("clusters.json");
+        World { sim, dir }
+    }
+
+    pub fn specs(&self) -> PathBuf {
+        self.dir.path().join("specs")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Runs the binary in the world's directory, with no terminal and fast polling.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary built");
+        cmd.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env(
+                "AURORA_CONFIG_ROOT",
+                self.dir.path().join("no-such-config-root"),
+            )
+            .env("HOME", self.dir.path())
+            .args(args);
+        let needs_poll = matches!(args.first(), Some(&"apply" | &"destroy" | &"kill"));
+        if needs_poll {
+            cmd.args(["--poll-interval", "20ms", "--timeout", "60s"]);
+        }
+        cmd.output().expect("runs")
+    }
+
+    /// Writes a file under the world's directory.
+    pub fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.path(rel), text).expect("write");
+    }
+
+    /// API methods the emulator received, in order.
+    pub fn methods(&self) -> Vec<String> {
+        self.sim
+            .calls()
+            .into_iter()
+            .filter_map(|c| c.method)
+            .collect()
+    }
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Panics with both streams when the exit code is not `want`.
+pub fn expect_code(out: &Output, want: i32) {
+    assert_eq!(
+        code(out),
+        want,
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}

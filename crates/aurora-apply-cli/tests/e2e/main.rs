@@ -1,0 +1,6 @@
+//! End-to-end: the real `aurora-apply` binary against the scheduler emulator over real HTTP
+//! on loopback. One test binary; a module per area.
+
+mod harness;
+mod safety;
+mod seed;
