@@ -67,15 +67,13 @@ fn error(msg: Option<String>) -> R {
     response(ResponseCode::ERROR, None, vec![msg])
 }
 
-/// `JOB_UPDATING_ERROR` (JobUpdateController.assertNotUpdating).
-fn updating(job: &JobKey) -> R {
+/// `JOB_UPDATING_ERROR` (JobUpdateControllerImpl.assertNotUpdating: "Job is currently
+/// updating").
+fn updating(_job: &JobKey) -> R {
     response(
         ResponseCode::JOB_UPDATING_ERROR,
         None,
-        vec![Some(format!(
-            "Job {} is currently updating",
-            key_string(job)
-        ))],
+        vec![Some("Job is currently updating".to_string())],
     )
 }
 
@@ -1418,6 +1416,19 @@ impl Core {
             ));
         };
         let from = self.state.updates[idx].status();
+        // JobUpdateControllerImpl.pause: updates with autopause pause themselves; once the
+        // updater has seen instances, manual pauses are refused.
+        if op == Control::Pause {
+            let u = &self.state.updates[idx];
+            let autopause = match effective_strategy(&u.settings()) {
+                JobUpdateStrategy::BatchStrategy(b) => b.autopause_after_batch == Some(true),
+                JobUpdateStrategy::VarBatchStrategy(v) => v.autopause_after_batch == Some(true),
+                JobUpdateStrategy::QueueStrategy(_) => false,
+            };
+            if autopause && !u.insts.is_empty() {
+                return invalid("Pauses not allowed on auto-pause enabled job updates");
+            }
+        }
         // JobUpdateStateMachine's maps; a status without an entry maps to null, which
         // assertTransitionAllowed then refuses ("… to null").
         let to: Option<S> = match op {

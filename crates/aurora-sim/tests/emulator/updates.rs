@@ -214,7 +214,7 @@ fn writes_during_an_update_get_job_updating_error() {
     let k = key("busy");
     running_job(&env, &k, 2);
     env.start_update(&request(v2(&k), 2, settings(1, 60_000)));
-    let msg = "Job www-data/prod/busy is currently updating";
+    let msg = "Job is currently updating";
     assert_rejected(
         env.client.kill_tasks(&k, None, None),
         ResponseCode::JOB_UPDATING_ERROR,
@@ -563,6 +563,12 @@ fn batch_strategy_with_autopause() {
         Some("Update auto paused")
     );
     env.client.resume_job_update(&key, None).expect("resume");
+    // Manual pauses are refused for auto-pausing updates.
+    assert_rejected(
+        env.client.pause_job_update(&key, None),
+        ResponseCode::INVALID_REQUEST,
+        "Pauses not allowed on auto-pause enabled job updates",
+    );
     assert!(env.step_until(60, |e| e.update_status(&key)
         == JobUpdateStatus::ROLLED_FORWARD));
 }
