@@ -199,6 +199,13 @@ pub struct Timings {
     pub kill_ms: i64,
     /// RUNNING → FINISHED for ad-hoc (non-service, non-cron-driven) tasks.
     pub adhoc_run_ms: i64,
+    /// `-flapping_task_threshold` (5 min): a rescheduled task whose ancestor ran shorter is
+    /// THROTTLED first.
+    pub flapping_task_threshold_ms: i64,
+    /// `-initial_flapping_task_delay` (30 s): the first penalty, doubled per further flap.
+    pub initial_flapping_task_delay_ms: i64,
+    /// `-max_flapping_task_delay` (5 min): the largest penalty.
+    pub max_flapping_task_delay_ms: i64,
 }
 
 impl Default for Timings {
@@ -209,6 +216,9 @@ impl Default for Timings {
             running_ms: 1_000,
             kill_ms: 1_000,
             adhoc_run_ms: 10_000,
+            flapping_task_threshold_ms: 300_000,
+            initial_flapping_task_delay_ms: 30_000,
+            max_flapping_task_delay_ms: 300_000,
         }
     }
 }

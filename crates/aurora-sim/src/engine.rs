@@ -305,10 +305,51 @@ impl Core {
                 running_since: None,
                 pending_reason: None,
                 seq,
+                flaps: 0,
             },
         );
         self.dirty = true;
         id
+    }
+
+    /// Reschedules a task that ended (Aurora `RescheduleCalculator`): when its run was shorter
+    /// than the flapping threshold the new task waits THROTTLED for a penalty (30 s, doubled
+    /// per consecutive flap, at most 5 min) before it becomes PENDING.
+    fn reschedule(&mut self, old: &SimTask, config: &TaskConfig, failure_count: i32) {
+        let now = self.now();
+        let timings = self.cfg.timings;
+        let ran_ms = old.running_since.map(|s| now - s);
+        let flapping = ran_ms.is_none_or(|r| r < timings.flapping_task_threshold_ms);
+        let id = self.add_task(
+            config,
+            old.instance(),
+            Some(old.id().to_string()),
+            failure_count,
+        );
+        if !flapping {
+            return;
+        }
+        let flaps = old.flaps.saturating_add(1);
+        let factor = 1i64 << (flaps - 1).min(20);
+        let penalty = timings
+            .initial_flapping_task_delay_ms
+            .saturating_mul(factor)
+            .min(timings.max_flapping_task_delay_ms);
+        if let Some(t) = self.state.tasks.get_mut(&id) {
+            t.flaps = flaps;
+            t.due_ms = Some(now + penalty);
+            t.task.status = Some(ScheduleStatus::THROTTLED);
+            if let Some(events) = t.task.task_events.as_mut() {
+                events.push(TaskEvent {
+                    timestamp: Some(now),
+                    status: Some(ScheduleStatus::THROTTLED),
+                    message: Some(format!(
+                        "Rescheduled, penalized for {penalty} ms for flapping"
+                    )),
+                    scheduler: Some("aurora-sim".to_string()),
+                });
+            }
+        }
     }
 
     fn set_status(&mut self, id: &str, status: ScheduleStatus, message: Option<String>) {
@@ -403,6 +444,12 @@ impl Core {
         let status = t.status();
         let config = t.config().cloned().unwrap_or_default();
         match status {
+            ScheduleStatus::THROTTLED => {
+                if let Some(t) = self.state.tasks.get_mut(id) {
+                    t.due_ms = Some(now + timings.assign_ms);
+                }
+                self.set_status(id, ScheduleStatus::PENDING, None);
+            }
             ScheduleStatus::PENDING => {
                 if let Some(veto) = self.capacity_veto(&config) {
                     if let Some(t) = self.state.tasks.get_mut(id) {
@@ -523,10 +570,10 @@ impl Core {
             let max = config.max_task_failures.unwrap_or(1);
             let retry = is_service || max < 0 || failures + 1 < max;
             if retry && !is_cron_run {
-                self.add_task(&config, t.instance(), Some(id.to_string()), failures + 1);
+                self.reschedule(&t, &config, failures + 1);
             }
         } else if status == ScheduleStatus::FINISHED && is_service {
-            self.add_task(&config, t.instance(), Some(id.to_string()), failures);
+            self.reschedule(&t, &config, failures);
         }
         // Resources were released: blocked PENDING tasks try again.
         let now = self.now();

@@ -51,6 +51,9 @@ pub struct SimTask {
     pub pending_reason: Option<String>,
     /// Order of creation (for "most recent" questions).
     pub seq: u64,
+    /// Consecutive flapping reschedules leading to this task (throttling penalty).
+    #[serde(default)]
+    pub flaps: u32,
 }
 
 impl SimTask {

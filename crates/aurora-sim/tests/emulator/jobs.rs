@@ -659,3 +659,35 @@ fn invalid_bare_job_keys_are_errors() {
         ResponseCode::ERROR
     );
 }
+
+#[test]
+fn flapping_services_are_throttled() {
+    let env = env();
+    let k = key("flap");
+    let t = with_metadata(task(&k), aurora_sim::FAIL_AFTER_KEY, "1000");
+    env.client
+        .create_job(&job_with(&k, 1, t))
+        .expect("createJob");
+    // PENDING → ASSIGNED → STARTING → RUNNING (3 s), FAILED 1 s later: rescheduled THROTTLED.
+    env.advance_secs(4);
+    assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::THROTTLED));
+    let throttled = env
+        .tasks(&k)
+        .into_iter()
+        .find(|t| t.status == Some(ScheduleStatus::THROTTLED))
+        .expect("throttled task");
+    assert_eq!(throttled.failure_count, Some(1));
+    assert!(throttled.ancestor_id.is_some());
+    // The first penalty is 30 s.
+    env.advance_secs(29);
+    assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::THROTTLED));
+    env.advance_secs(1);
+    assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::PENDING));
+    // The second flap doubles the penalty.
+    env.advance_secs(4);
+    assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::THROTTLED));
+    env.advance_secs(59);
+    assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::THROTTLED));
+    env.advance_secs(1);
+    assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::PENDING));
+}
