@@ -331,6 +331,17 @@ pub fn job_update_request(job: &Job) -> Option<JobUpdateRequest> {
     })
 }
 
+/// Like [`job_update_request`], reusing the TaskConfig of an already converted
+/// JobConfiguration (the Thermos payload is built once).
+pub fn job_update_request_from(job: &Job, config: &JobConfiguration) -> Option<JobUpdateRequest> {
+    (job.kind != JobKind::Cron).then(|| JobUpdateRequest {
+        task_config: config.task_config.clone(),
+        instance_count: config.instance_count,
+        settings: Some(update_settings(job)),
+        metadata: Some(BTreeSet::new()),
+    })
+}
+
 /// Adds a metadata entry to a task config (e.g. the engine's ownership marker). Kept apart
 /// from conversion so a rendered spec is exactly what the spec says.
 pub fn add_metadata(task: &mut TaskConfig, key: &str, value: &str) {

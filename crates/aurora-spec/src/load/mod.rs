@@ -148,8 +148,7 @@ pub fn load_sources(
 ) -> Result<Vec<LoadedJob>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut jobs = Vec::new();
-    for s in sources {
-        let (found, d) = load_file(s, options);
+    for (found, d) in load_files_parallel(sources, options) {
         diags.extend(d);
         jobs.extend(found);
     }
@@ -179,12 +178,60 @@ pub fn load_sources(
     }
     Ok(jobs
         .into_iter()
-        .map(|job| LoadedJob {
-            config: convert::job_configuration(&job),
-            update: convert::job_update_request(&job),
-            job,
+        .map(|job| {
+            let config = convert::job_configuration(&job);
+            let update = convert::job_update_request_from(&job, &config);
+            LoadedJob {
+                job,
+                config,
+                update,
+            }
         })
         .collect())
+}
+
+/// Loads files on all available cores (each file is independent until the duplicate-key
+/// check), keeping the input order in the result.
+fn load_files_parallel(
+    sources: &[SourceFile],
+    options: &LoadOptions,
+) -> Vec<(Vec<Job>, Diagnostics)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if threads <= 1 || sources.len() < 8 {
+        return sources.iter().map(|s| load_file(s, options)).collect();
+    }
+    let chunk = sources.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sources
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|s| load_file(s, options))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(sources.chunks(chunk))
+            .flat_map(|(h, part)| {
+                // A panicking worker is a bug; report it as a diagnostic rather than abort.
+                h.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|s| {
+                            let d =
+                                Diagnostic::new(Code::Io, "internal error while loading this file")
+                                    .at(s, Span::default());
+                            (Vec::new(), Diagnostics::from(d))
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
 }
 
 /// Loads one file: its valid jobs and the diagnostics of the others.
