@@ -208,3 +208,21 @@ pub const COMMANDS: &[&str] = &[
     "completions",
     "help",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_is_listed_for_the_bare_path_form() {
+        for sub in Cli::command().get_subcommands() {
+            assert!(COMMANDS.contains(&sub.get_name()), "{}", sub.get_name());
+        }
+    }
+}

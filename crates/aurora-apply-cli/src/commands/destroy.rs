@@ -30,7 +30,7 @@ pub struct DestroyArgs {
 pub struct KillArgs {
     /// Jobs to kill, as `cluster/role/environment/name`.
     #[arg(required = true, value_name = "JOBKEY")]
-    pub jobs: Vec<String>,
+    pub job_keys: Vec<String>,
     /// Engine options.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -55,7 +55,7 @@ pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
 /// Runs `kill`.
 pub fn exec_kill(global: &GlobalArgs, args: &KillArgs) -> Exit {
     let mut keys = Vec::new();
-    for text in &args.jobs {
+    for text in &args.job_keys {
         match aurora_apply::ops::parse_job_key(text) {
             Some(key) => keys.push(key),
             None => {

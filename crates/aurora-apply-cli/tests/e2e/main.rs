@@ -2,5 +2,6 @@
 //! on loopback. One test binary; a module per area.
 
 mod harness;
+mod lifecycle;
 mod safety;
 mod seed;
