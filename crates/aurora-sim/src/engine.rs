@@ -785,6 +785,46 @@ impl Core {
         out
     }
 
+    /// The order instances are worked on (UpdateFactory.UpdateOrdering): instances to
+    /// create, then to update, then to kill, by id within each group; reversed for a rollback.
+    fn update_order(u: &UpdateRec, forward: bool) -> Vec<i32> {
+        let Some(instr) = u
+            .details
+            .update
+            .as_ref()
+            .and_then(|x| x.instructions.as_ref())
+        else {
+            return Vec::new();
+        };
+        let current: BTreeSet<i32> = instr
+            .initial_state
+            .iter()
+            .flatten()
+            .flat_map(|g| from_ranges(g.instances.iter().flatten()))
+            .collect();
+        let desired: BTreeSet<i32> = instr
+            .desired_state
+            .as_ref()
+            .map(|d| from_ranges(d.instances.iter().flatten()))
+            .unwrap_or_default();
+        let mut order: Vec<(u8, i32)> = current
+            .union(&desired)
+            .map(|i| {
+                let priority = match (desired.contains(i), current.contains(i)) {
+                    (true, false) => 1,
+                    (true, true) => 2,
+                    _ => 3,
+                };
+                (priority, *i)
+            })
+            .collect();
+        order.sort_unstable();
+        if !forward {
+            order.reverse();
+        }
+        order.into_iter().map(|(_, i)| i).collect()
+    }
+
     fn instance_event(&mut self, idx: usize, instance: i32, action: JobUpdateAction) {
         let now = self.now();
         let Some(u) = self.state.updates.get_mut(idx) else {
@@ -974,9 +1014,8 @@ impl Core {
         }
 
         // Start more instances as the strategy allows.
-        let idle: Vec<i32> = targets
-            .keys()
-            .copied()
+        let idle: Vec<i32> = Self::update_order(u, forward)
+            .into_iter()
             .filter(|i| u.insts.get(i).is_none_or(|p| p.phase == InstPhase::Idle))
             .collect();
         let working_now = u
@@ -1002,10 +1041,15 @@ impl Core {
                             vec![b.group_size.unwrap_or(1)],
                             b.autopause_after_batch == Some(true),
                         ),
-                        JobUpdateStrategy::VarBatchStrategy(v) => (
-                            v.group_sizes.clone().unwrap_or_default(),
-                            v.autopause_after_batch == Some(true),
-                        ),
+                        // VariableBatchStrategy is told the direction; a rollback walks
+                        // the batches in reverse (inferred from UpdateFactory).
+                        JobUpdateStrategy::VarBatchStrategy(v) => {
+                            let mut sizes = v.group_sizes.clone().unwrap_or_default();
+                            if !forward {
+                                sizes.reverse();
+                            }
+                            (sizes, v.autopause_after_batch == Some(true))
+                        }
                         JobUpdateStrategy::QueueStrategy(_) => (vec![1], false),
                     };
                     let batch_no = u.batch_no;

@@ -263,15 +263,16 @@ fn rolling_update_rolls_forward_with_instance_events() {
         ]
     );
     use JobUpdateAction as A;
+    // New instances first, then updated ones (UpdateFactory.UpdateOrdering).
     assert_eq!(
         instance_events(&d),
         vec![
+            (2, A::INSTANCE_UPDATING),
+            (2, A::INSTANCE_UPDATED),
             (0, A::INSTANCE_UPDATING),
             (0, A::INSTANCE_UPDATED),
             (1, A::INSTANCE_UPDATING),
             (1, A::INSTANCE_UPDATED),
-            (2, A::INSTANCE_UPDATING),
-            (2, A::INSTANCE_UPDATED),
         ]
     );
     // Every instance runs the new config.
@@ -310,6 +311,8 @@ fn failing_update_rolls_back_with_realistic_events() {
     let env = env();
     let k = key("rollback");
     running_job(&env, &k, 3);
+    // Let the instances become stable (minWaitInInstanceRunningMs) before the update.
+    env.advance_secs(30);
     let bad = with_metadata(task(&k), FAIL_AFTER_KEY, "2000");
     let key = env.start_update(&request(bad, 3, settings(1, 10_000)));
     assert!(env.step_until(300, |e| e.update_status(&key)
@@ -736,6 +739,7 @@ fn rollback_after_a_later_instance_fails_reverts_the_updated_ones() {
     let env = env();
     let k = key("partial");
     running_job(&env, &k, 3);
+    env.advance_secs(30);
     let bad = with_metadata(
         with_metadata(task(&k), FAIL_AFTER_KEY, "2000"),
         FAIL_INSTANCES_KEY,
@@ -747,15 +751,16 @@ fn rollback_after_a_later_instance_fails_reverts_the_updated_ones() {
     use JobUpdateAction as A;
     assert_eq!(
         instance_events(&details(&env, &key)),
+        // A rollback walks the instances in reverse order (UpdateFactory).
         vec![
             (0, A::INSTANCE_UPDATING),
             (0, A::INSTANCE_UPDATED),
             (1, A::INSTANCE_UPDATING),
             (1, A::INSTANCE_UPDATE_FAILED),
-            (0, A::INSTANCE_ROLLING_BACK),
-            (0, A::INSTANCE_ROLLED_BACK),
             (1, A::INSTANCE_ROLLING_BACK),
             (1, A::INSTANCE_ROLLED_BACK),
+            (0, A::INSTANCE_ROLLING_BACK),
+            (0, A::INSTANCE_ROLLED_BACK),
         ]
     );
 }
@@ -869,6 +874,31 @@ fn user_transitions_from_every_active_state() {
             S::ROLLING_BACK,
             S::ROLL_BACK_PAUSED,
             S::ABORTED,
+        ]
+    );
+}
+
+#[test]
+fn instances_not_yet_stable_are_rolled_back_too() {
+    // appearsStable: an instance counts as in its target state only after
+    // minWaitInInstanceRunningMs in RUNNING, so a rollback shortly after a start touches it.
+    let env = env();
+    let k = key("unstable");
+    running_job(&env, &k, 2);
+    let bad = with_metadata(task(&k), FAIL_AFTER_KEY, "1000");
+    let key = env.start_update(&request(bad, 2, settings(1, 60_000)));
+    assert!(env.step_until(300, |e| e.update_status(&key)
+        == JobUpdateStatus::ROLLED_BACK));
+    use JobUpdateAction as A;
+    assert_eq!(
+        instance_events(&details(&env, &key)),
+        vec![
+            (0, A::INSTANCE_UPDATING),
+            (0, A::INSTANCE_UPDATE_FAILED),
+            (1, A::INSTANCE_ROLLING_BACK),
+            (1, A::INSTANCE_ROLLED_BACK),
+            (0, A::INSTANCE_ROLLING_BACK),
+            (0, A::INSTANCE_ROLLED_BACK),
         ]
     );
 }
