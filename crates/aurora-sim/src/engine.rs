@@ -563,10 +563,19 @@ impl Core {
         let failures = t.task.failure_count.unwrap_or(0);
         let is_service = config.is_service == Some(true);
         let is_cron_run = t.job().is_some_and(|j| self.is_cron(j));
+        // InstanceUpdater: the desired task terminating is a failure of that instance's
+        // update, unless it was killed (a task that went through KILLING is "permanently
+        // killed" and simply absent).
+        let was_killing = t
+            .task
+            .task_events
+            .iter()
+            .flatten()
+            .any(|e| e.status == Some(ScheduleStatus::KILLING));
+        if !was_killing && let Some(job) = t.job().cloned() {
+            self.note_instance_failure(&job, t.instance(), &config);
+        }
         if status == ScheduleStatus::FAILED || status == ScheduleStatus::LOST {
-            if let Some(job) = t.job().cloned() {
-                self.note_instance_failure(&job, t.instance(), &config);
-            }
             let max = config.max_task_failures.unwrap_or(1);
             let retry = is_service || max < 0 || failures + 1 < max;
             if retry && !is_cron_run {

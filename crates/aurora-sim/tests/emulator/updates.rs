@@ -902,3 +902,17 @@ fn instances_not_yet_stable_are_rolled_back_too() {
         ]
     );
 }
+
+#[test]
+fn a_service_that_exits_during_its_update_counts_as_failed() {
+    let env = env();
+    let k = key("exits");
+    running_job(&env, &k, 1);
+    env.advance_secs(30);
+    let exits = with_metadata(task(&k), aurora_sim::FINISH_AFTER_KEY, "2000");
+    let key = env.start_update(&request(exits, 1, settings(1, 10_000)));
+    assert!(env.step_until(300, |e| e.update_status(&key)
+        == JobUpdateStatus::ROLLED_BACK));
+    let d = details(&env, &key);
+    assert!(instance_events(&d).contains(&(0, JobUpdateAction::INSTANCE_UPDATE_FAILED)));
+}
