@@ -332,6 +332,15 @@ impl SimConfig {
         }
     }
 
+    /// A configuration for an embedded emulator keeping its state in `state_file` (a CLI's
+    /// `sim://PATH` cluster): ephemeral loopback port, real-time clock.
+    pub fn embedded(state_file: impl Into<PathBuf>) -> Self {
+        SimConfig {
+            state_file: Some(state_file.into()),
+            ..SimConfig::default()
+        }
+    }
+
     /// Loads `-custom_executor_config` from a file.
     pub fn load_custom_executors(&mut self, path: &std::path::Path) -> Result<(), ConfigError> {
         let text = std::fs::read_to_string(path)

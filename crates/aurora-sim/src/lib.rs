@@ -28,6 +28,7 @@ mod config;
 mod cron;
 mod engine;
 mod faults;
+pub mod flags;
 mod http;
 mod scheduler;
 mod server;
