@@ -54,7 +54,10 @@ fn field(text: &str, lo: u32, hi: u32, names: &[&str], name_base: u32) -> Option
         let mut v = a;
         while v <= b {
             out.insert(v);
-            v += step;
+            match v.checked_add(step) {
+                Some(next) => v = next,
+                None => break,
+            }
         }
     }
     (!out.is_empty()).then_some(out)
@@ -97,7 +100,7 @@ impl Crontab {
             let h = u32::try_from(in_day / 60).unwrap_or(0);
             let mi = u32::try_from(in_day % 60).unwrap_or(0);
             if self.hours.contains(&h) && self.minutes.contains(&mi) {
-                return Some(minute * 60_000);
+                return minute.checked_mul(60_000);
             }
             minute += 1;
         }
@@ -136,6 +139,13 @@ mod tests {
         assert!(Crontab::parse("@hourly").is_none());
         assert!(Crontab::parse("60 * * * *").is_none());
         assert!(Crontab::parse("* * * *").is_none());
+        // Absurd steps and ranges never overflow.
+        assert!(Crontab::parse("1-59/4294967295 * * * *").is_some());
+        assert!(Crontab::parse("*/99999999999 * * * *").is_none());
+        assert_eq!(
+            Crontab::parse("* * * * *").and_then(|c| c.next_after(i64::MAX - 10)),
+            None
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub const FAIL_INSTANCES_KEY: &str = "aurora-sim/fail-instances";
 pub const FINISH_AFTER_KEY: &str = "aurora-sim/finish-after-ms";
 /// Terminal tasks kept per job (Aurora `-history_max_per_job_threshold`, default 100).
 pub const HISTORY_PER_JOB: usize = 100;
+/// Events replayed per call before a time jump is compressed (see [`Core::advance_to`]).
+pub const MAX_EVENT_STEPS: usize = 10_000;
 /// The audit user without authentication (reference §2.3).
 pub const AUDIT_USER: &str = "UNSECURE";
 /// Event message of an expired pulse (`JobUpdateControllerImpl.PULSE_TIMEOUT_MESSAGE`).
@@ -301,7 +303,7 @@ impl Core {
             id.clone(),
             SimTask {
                 task,
-                due_ms: Some(now + self.cfg.timings.assign_ms),
+                due_ms: Some(now.saturating_add(self.cfg.timings.assign_ms)),
                 running_since: None,
                 pending_reason: None,
                 seq,
@@ -318,7 +320,7 @@ impl Core {
     fn reschedule(&mut self, old: &SimTask, config: &TaskConfig, failure_count: i32) {
         let now = self.now();
         let timings = self.cfg.timings;
-        let ran_ms = old.running_since.map(|s| now - s);
+        let ran_ms = old.running_since.map(|s| now.saturating_sub(s));
         let flapping = ran_ms.is_none_or(|r| r < timings.flapping_task_threshold_ms);
         let id = self.add_task(
             config,
@@ -337,7 +339,7 @@ impl Core {
             .min(timings.max_flapping_task_delay_ms);
         if let Some(t) = self.state.tasks.get_mut(&id) {
             t.flaps = flaps;
-            t.due_ms = Some(now + penalty);
+            t.due_ms = Some(now.saturating_add(penalty));
             t.task.status = Some(ScheduleStatus::THROTTLED);
             if let Some(events) = t.task.task_events.as_mut() {
                 events.push(TaskEvent {
@@ -383,7 +385,7 @@ impl Core {
             self.dirty = true;
         } else {
             self.set_status(id, ScheduleStatus::KILLING, message);
-            let due = self.now() + self.cfg.timings.kill_ms;
+            let due = self.now().saturating_add(self.cfg.timings.kill_ms);
             if let Some(t) = self.state.tasks.get_mut(id) {
                 t.due_ms = Some(due);
             }
@@ -400,7 +402,7 @@ impl Core {
             return;
         }
         self.set_status(id, ScheduleStatus::RESTARTING, message);
-        let due = self.now() + self.cfg.timings.kill_ms;
+        let due = self.now().saturating_add(self.cfg.timings.kill_ms);
         if let Some(t) = self.state.tasks.get_mut(id) {
             t.due_ms = Some(due);
         }
@@ -446,7 +448,7 @@ impl Core {
         match status {
             ScheduleStatus::THROTTLED => {
                 if let Some(t) = self.state.tasks.get_mut(id) {
-                    t.due_ms = Some(now + timings.assign_ms);
+                    t.due_ms = Some(now.saturating_add(timings.assign_ms));
                 }
                 self.set_status(id, ScheduleStatus::PENDING, None);
             }
@@ -470,7 +472,7 @@ impl Core {
                     .collect();
                 if let Some(t) = self.state.tasks.get_mut(id) {
                     t.pending_reason = None;
-                    t.due_ms = Some(now + timings.starting_ms);
+                    t.due_ms = Some(now.saturating_add(timings.starting_ms));
                     if let Some(a) = t.task.assigned_task.as_mut() {
                         a.slave_host = Some(host.clone());
                         a.slave_id = Some(format!("{host}-S0"));
@@ -481,7 +483,7 @@ impl Core {
             }
             ScheduleStatus::ASSIGNED => {
                 if let Some(t) = self.state.tasks.get_mut(id) {
-                    t.due_ms = Some(now + timings.running_ms);
+                    t.due_ms = Some(now.saturating_add(timings.running_ms));
                 }
                 self.set_status(id, ScheduleStatus::STARTING, None);
             }
@@ -490,8 +492,8 @@ impl Core {
                 let finish = metadata_ms(&config, FINISH_AFTER_KEY)
                     .or_else(|| (config.is_service != Some(true)).then_some(timings.adhoc_run_ms));
                 let due = match (fail, finish) {
-                    (Some(a), Some(b)) => Some(now + a.min(b)),
-                    (Some(a), None) | (None, Some(a)) => Some(now + a),
+                    (Some(a), Some(b)) => Some(now.saturating_add(a.min(b))),
+                    (Some(a), None) | (None, Some(a)) => Some(now.saturating_add(a)),
                     (None, None) => None,
                 };
                 if let Some(t) = self.state.tasks.get_mut(id) {
@@ -503,7 +505,7 @@ impl Core {
             ScheduleStatus::RUNNING => {
                 let since = t.running_since.unwrap_or(now);
                 let fail = fail_after(&config, t.instance());
-                let failing = fail.is_some_and(|f| since + f <= now);
+                let failing = fail.is_some_and(|f| since.saturating_add(f) <= now);
                 if let Some(t) = self.state.tasks.get_mut(id) {
                     t.due_ms = None;
                 }
@@ -634,38 +636,63 @@ impl Core {
 
     /// Replays every event due up to `target` in time order, then evaluates updates.
     pub fn advance_to(&mut self, target: i64) {
-        for _ in 0..1_000_000 {
-            match self.next_due() {
-                Some(t) if t <= target => {
-                    if t > self.state.now_ms {
-                        self.state.now_ms = t;
-                    }
-                    let now = self.state.now_ms;
-                    let due: Vec<String> = self
-                        .state
-                        .tasks
-                        .iter()
-                        .filter(|(_, t)| t.due_ms.is_some_and(|d| d <= now))
-                        .map(|(id, _)| id.clone())
-                        .collect();
-                    for u in &mut self.state.updates {
-                        if u.wake_ms.is_some_and(|w| w <= now) {
-                            u.wake_ms = None;
-                        }
-                    }
-                    for id in due {
-                        self.fire_task(&id);
-                    }
-                    self.fire_crons();
-                    self.evaluate_updates();
-                }
-                _ => break,
+        let mut steps = 0;
+        while let Some(t) = self.next_due().filter(|t| *t <= target) {
+            if steps == MAX_EVENT_STEPS {
+                // A jump that needs more steps is compressed: whatever is still due happens
+                // at `target`, as if the scheduler had been asleep (cron misfires run once).
+                self.compress_to(target);
+                break;
             }
+            steps += 1;
+            if t > self.state.now_ms {
+                self.state.now_ms = t;
+            }
+            self.fire_due();
         }
         if target > self.state.now_ms {
             self.state.now_ms = target;
         }
         self.evaluate_updates();
+    }
+
+    /// Fires every task transition, update wake-up and cron run due at the current time.
+    fn fire_due(&mut self) {
+        let now = self.state.now_ms;
+        let due: Vec<String> = self
+            .state
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.due_ms.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for u in &mut self.state.updates {
+            if u.wake_ms.is_some_and(|w| w <= now) {
+                u.wake_ms = None;
+            }
+        }
+        for id in due {
+            self.fire_task(&id);
+        }
+        self.fire_crons();
+        self.evaluate_updates();
+    }
+
+    fn compress_to(&mut self, target: i64) {
+        self.state.now_ms = self.state.now_ms.max(target);
+        let now = self.state.now_ms;
+        for c in self.state.crons.values_mut() {
+            if c.next_run_ms.is_some_and(|t| t < now) {
+                c.next_run_ms = Some(now);
+            }
+        }
+        for t in self.state.tasks.values_mut() {
+            if t.due_ms.is_some_and(|d| d < now) {
+                t.due_ms = Some(now);
+            }
+        }
+        self.fire_due();
+        self.dirty = true;
     }
 
     /// Starts the cron runs that are due (Aurora `CronJobManager` / Quartz trigger).
@@ -934,7 +961,7 @@ impl Core {
             _ => return false,
         };
         // Coordinated updates block when no pulse arrived in time.
-        if pulse_timeout > 0 && now - u.last_pulse_ms >= pulse_timeout {
+        if pulse_timeout > 0 && now.saturating_sub(u.last_pulse_ms) >= pulse_timeout {
             {
                 let blocked = if forward {
                     JobUpdateStatus::ROLL_FORWARD_AWAITING_PULSE
@@ -955,7 +982,8 @@ impl Core {
         };
         let targets = Self::targets(u, forward);
         let min_wait = i64::from(settings.min_wait_in_instance_running_ms.unwrap_or(0).max(0));
-        let mut wake: Option<i64> = (pulse_timeout > 0).then(|| u.last_pulse_ms + pulse_timeout);
+        let mut wake: Option<i64> =
+            (pulse_timeout > 0).then(|| u.last_pulse_ms.saturating_add(pulse_timeout));
         let (working_action, done_action) = if forward {
             (
                 JobUpdateAction::INSTANCE_UPDATING,
@@ -1179,10 +1207,10 @@ impl Core {
                 }
                 if status == ScheduleStatus::RUNNING {
                     let since = since.unwrap_or(now);
-                    if now - since >= min_wait {
+                    if now.saturating_sub(since) >= min_wait {
                         return None;
                     }
-                    return Some(since + min_wait);
+                    return Some(since.saturating_add(min_wait));
                 }
                 Some(i64::MAX)
             }

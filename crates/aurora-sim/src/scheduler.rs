@@ -1394,7 +1394,7 @@ impl Core {
     fn pulse_expired(&self, idx: usize) -> bool {
         let u = &self.state.updates[idx];
         let timeout = i64::from(u.settings().block_if_no_pulses_after_ms.unwrap_or(0));
-        timeout > 0 && self.now() - u.last_pulse_ms >= timeout
+        timeout > 0 && self.now().saturating_sub(u.last_pulse_ms) >= timeout
     }
 
     fn control_update(

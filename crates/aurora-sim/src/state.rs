@@ -33,7 +33,14 @@ pub mod b64 {
         let bytes = STANDARD
             .decode(text.as_bytes())
             .map_err(serde::de::Error::custom)?;
-        aurora_api::wire::decode_struct(&bytes).map_err(serde::de::Error::custom)
+        // The generated union readers panic on an empty union; a damaged file is an error.
+        std::panic::catch_unwind(|| aurora_api::wire::decode_struct::<T>(&bytes))
+            .unwrap_or_else(|_| {
+                Err(aurora_api::wire::WireError::Protocol(
+                    "a union without a value".to_string(),
+                ))
+            })
+            .map_err(serde::de::Error::custom)
     }
 }
 

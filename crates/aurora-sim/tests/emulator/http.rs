@@ -412,3 +412,30 @@ fn basic_authentication_for_write_rpcs() {
     let bad = aurora_api::Client::new(bad).expect("client");
     assert!(matches!(bad.get_jobs(None), Err(ApiError::Auth { .. })));
 }
+
+#[test]
+fn extreme_values_do_not_crash_the_emulator() {
+    let env = env();
+    let k = key("extreme");
+    let t = with_metadata(task(&k), aurora_sim::FAIL_AFTER_KEY, "9223372036854775807");
+    env.client
+        .create_job(&job_with(&k, 1, t))
+        .expect("createJob");
+    env.advance_secs(10);
+    let mut c = job(&key("cronx"), 1);
+    c.task_config.as_mut().expect("task").is_service = Some(false);
+    c.task_config.as_mut().expect("task").job = Some(key("cronx"));
+    c.cron_schedule = Some("1-59/4294967295 * * * *".to_string());
+    env.client.schedule_cron_job(&c).expect("cron");
+    // Jump simulated time to the end of the representable range.
+    let mut r = raw_agent()
+        .post(&format!(
+            "{}/sim/advance?ms=9223372036854775807",
+            env.sim.url()
+        ))
+        .send(&b""[..])
+        .expect("advance");
+    assert_eq!(r.status().as_u16(), 200);
+    let _ = r.body_mut().read_to_string();
+    env.client.get_jobs(None).expect("still answering");
+}
