@@ -192,3 +192,19 @@ fn defaults_errors_are_reported_once() {
     let out = errors("defaults.yaml", text);
     assert_eq!(out.matches("defaults.yaml:7:9: ").count(), 1, "{out}");
 }
+
+#[test]
+fn every_wrong_key_of_a_job_is_reported() {
+    let text = format!(
+        "{HEAD}  - key: devcluster/www-data/prod/a\n    kind: servic\n    instances: -2\n    resources: {{ cpu: 1, ram: 1GiB, dsk: 1GiB }}\n    task: {{ processes: [{{ name: a }}] }}\n"
+    );
+    let out = errors("many.yaml", &text);
+    for needle in [
+        "many.yaml:4:11: jobs[0].kind: unknown value `servic`",
+        "many.yaml:5:16: jobs[0].instances: invalid value integer `-2`: expected u32",
+        "many.yaml:6:37: jobs[0].resources.dsk: unknown key `dsk`",
+        "jobs[0].task.processes[0]: missing required key `cmdline`",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+}

@@ -190,6 +190,25 @@ pub fn load_sources(
         .collect())
 }
 
+/// serde stops at a job's first error; to report every wrong key of the job at once, each
+/// top-level key is deserialized on its own (all job keys are optional and independent).
+fn field_errors(merged: &Node, path: &str, first: de::DeError) -> Vec<de::DeError> {
+    let Value::Map(entries) = &merged.value else {
+        return vec![first];
+    };
+    let mut out: Vec<de::DeError> = entries
+        .iter()
+        .filter_map(|entry| {
+            let single = Node::new(merged.span, Value::Map(vec![entry.clone()]));
+            de::from_node::<JobSpec>(&single, path).err()
+        })
+        .collect();
+    if out.is_empty() {
+        out.push(first);
+    }
+    out
+}
+
 /// Loads files on all available cores (each file is independent until the duplicate-key
 /// check), keeping the input order in the result.
 fn load_files_parallel(
@@ -371,11 +390,13 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
         let spec: JobSpec = match de::from_node(&merged, &path) {
             Ok(s) => s,
             Err(e) => {
-                let mut d = Diagnostic::new(e.code, e.message)
-                    .with_path(e.path.unwrap_or(path))
-                    .at(file, e.span.unwrap_or(node.span));
-                d.help = e.help;
-                diags.push(d);
+                for e in field_errors(&merged, &path, e) {
+                    let mut d = Diagnostic::new(e.code, e.message)
+                        .with_path(e.path.unwrap_or_else(|| path.clone()))
+                        .at(file, e.span.unwrap_or(node.span));
+                    d.help = e.help;
+                    diags.push(d);
+                }
                 continue;
             }
         };
