@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -347,11 +346,6 @@ impl SimConfig {
             .map_err(|e| ConfigError::Executors(format!("{}: {e}", path.display())))?;
         self.custom_executors = parse_custom_executors(&text)?;
         Ok(())
-    }
-
-    /// A sleep-free description of the added latency, for logs.
-    pub fn latency(&self) -> Duration {
-        self.faults.latency
     }
 }
 
