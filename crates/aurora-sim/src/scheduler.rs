@@ -1372,10 +1372,16 @@ impl Core {
         });
         self.dirty = true;
         self.evaluate_updates();
+        // The reply carries the summary as built before the update started: key, user and
+        // metadata, no state (SchedulerThriftInterface.startJobUpdate).
+        let reply_summary = JobUpdateSummary {
+            state: None,
+            ..summary
+        };
         ok(Some(t::Result::StartJobUpdateResult(
             StartJobUpdateResult {
                 key: Some(key),
-                update_summary: Some(summary),
+                update_summary: Some(reply_summary),
             },
         )))
     }
