@@ -77,6 +77,13 @@ pub enum SimError {
         /// Cause.
         source: std::io::Error,
     },
+    /// Another emulator (e.g. a concurrent CLI run on the same `sim://PATH`) holds the
+    /// state file.
+    #[error("state file {path} is in use by another emulator")]
+    StateInUse {
+        /// The state file.
+        path: String,
+    },
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -93,6 +100,12 @@ impl Sim {
         if let Err(e) = regex::Regex::new(&config.allowed_job_environments) {
             return Err(ConfigError::Pattern(e.to_string()).into());
         }
+        // One emulator per state file: an exclusive lock on `<file>.lock` for the handle's
+        // lifetime (released by the OS even if the process dies).
+        let state_lock = match &config.state_file {
+            Some(p) => Some(lock_state_file(p)?),
+            None => None,
+        };
         let state = match &config.state_file {
             Some(p) => State::load(p)?,
             None => State {
@@ -133,6 +146,7 @@ impl Sim {
             shared,
             addr,
             accept: Some(accept),
+            _state_lock: state_lock,
         })
     }
 }
@@ -143,6 +157,32 @@ pub struct SimHandle {
     shared: Arc<Shared>,
     addr: SocketAddr,
     accept: Option<JoinHandle<()>>,
+    _state_lock: Option<std::fs::File>,
+}
+
+fn lock_state_file(path: &std::path::Path) -> Result<std::fs::File, SimError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = std::path::PathBuf::from(name);
+    let io = |source| {
+        SimError::State(StateError::Io {
+            path: lock_path.display().to_string(),
+            source,
+        })
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SimError::StateInUse {
+            path: path.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
 }
 
 impl SimHandle {

@@ -107,3 +107,16 @@ fn a_broken_state_file_is_an_error() {
     .expect("write");
     assert!(matches!(Sim::start(cfg(&path)), Err(SimError::State(_))));
 }
+
+#[test]
+fn one_emulator_per_state_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let first = Sim::start(cfg(&path)).expect("first");
+    match Sim::start(cfg(&path)) {
+        Err(SimError::StateInUse { .. }) => {}
+        other => panic!("expected StateInUse, got {other:?}"),
+    }
+    first.shutdown();
+    Sim::start(cfg(&path)).expect("free again").shutdown();
+}
