@@ -51,6 +51,46 @@ fn validate_reports_every_problem_with_exit_3() {
 }
 
 #[test]
+fn validate_json_gives_diagnostics_as_data() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = dir.path().join("a.aurora.yaml");
+    std::fs::write(
+        &a,
+        "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    kind: srvice\n",
+    )
+    .expect("write");
+    let out = cmd()
+        .args(["validate", "-o", "json"])
+        .arg(&a)
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["valid"], false);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "aurora_spec::invalid_value");
+    assert_eq!(d["path"], "jobs[0].kind");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(4), Some(11))
+    );
+    assert!(d["help"].as_str().is_some_and(|h| h.contains("service")));
+
+    let ok = cmd()
+        .args(["validate", "-o", "json", "specs"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&ok).expect("json");
+    assert_eq!(v["valid"], true);
+    assert!(v["jobs"].as_array().is_some_and(|j| j.len() >= 5));
+}
+
+#[test]
 fn render_json_is_an_array_of_job_configurations() {
     let out = cmd()
         .args(["render", "-o", "json", "specs/hello.aurora.yaml"])

@@ -155,6 +155,34 @@ impl Diagnostic {
         }
     }
 
+    /// The diagnostic as JSON, for editors and CI (`validate -o json`): `code`, `message`,
+    /// `path`, `file`, 1-based `line`/`column`, byte `span` {start, len}, `label`, `help`,
+    /// `related` (same fields). Absent values are `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (line, column) = self.line_col().unzip();
+        serde_json::json!({
+            "code": self.code.as_str(),
+            "message": self.message,
+            "path": self.path,
+            "file": self.file.as_ref().map(|f| f.name.to_string()),
+            "line": line,
+            "column": column,
+            "span": self.span.map(|s| serde_json::json!({"start": s.start, "len": s.len})),
+            "label": self.label,
+            "help": self.help,
+            "related": self.related.iter().map(|r| {
+                let (line, column) = r.file.line_col(r.span.start);
+                serde_json::json!({
+                    "message": r.label,
+                    "file": r.file.name.to_string(),
+                    "line": line,
+                    "column": column,
+                    "span": {"start": r.span.start, "len": r.span.len},
+                })
+            }).collect::<Vec<_>>(),
+        })
+    }
+
     /// The 1-based line and column, when located.
     pub fn line_col(&self) -> Option<(usize, usize)> {
         Some(self.file.as_ref()?.line_col(self.span?.start))
@@ -430,6 +458,20 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_form() {
+        let f = SourceFile::new("a.yaml", "x: 1\ny: 2\n", crate::source::Format::Yaml);
+        let d = Diagnostic::new(Code::UnknownField, "unknown key `y`")
+            .with_path("y")
+            .at(&f, Span::new(5, 1))
+            .with_help("did you mean `x`?");
+        let v = d.to_json();
+        assert_eq!(v["line"], 2);
+        assert_eq!(v["column"], 1);
+        assert_eq!(v["code"], "aurora_spec::unknown_field");
+        assert_eq!(v["help"], "did you mean `x`?");
+    }
 
     #[test]
     fn suggestions() {

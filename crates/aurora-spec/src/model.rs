@@ -162,7 +162,7 @@ pub struct Resources {
 }
 
 /// Ports to allocate.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, JsonSchema)]
 #[serde(untagged)]
 pub enum Ports {
     /// A number of anonymous ports (named `org.apache.aurora.port.0`, `…1`, …, as gorealis does).
@@ -553,7 +553,7 @@ pub struct Announce {
 }
 
 /// An announcer portmap value.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(untagged)]
 pub enum PortTarget {
     /// A static port number.
@@ -612,4 +612,65 @@ pub struct CoordinatorSla {
     pub url: String,
     /// The key in the coordinator's answer. Default `drain`.
     pub status_key: Option<String>,
+}
+
+// `Ports` and `PortTarget` are read by hand instead of `#[serde(untagged)]`, whose error is
+// "data did not match any variant"; these say what is accepted.
+
+struct PortsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PortsVisitor {
+    type Value = Ports;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a number of ports or a list of port names")
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Ports, E> {
+        u32::try_from(v)
+            .map(Ports::Count)
+            .map_err(|_| E::custom("too many ports"))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Ports, E> {
+        u64::try_from(v)
+            .map_err(|_| E::custom("the number of ports cannot be negative"))
+            .and_then(|v| self.visit_u64(v))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Ports, A::Error> {
+        let mut names = Vec::new();
+        while let Some(n) = seq.next_element::<String>()? {
+            names.push(n);
+        }
+        Ok(Ports::Names(names))
+    }
+}
+
+impl<'de> Deserialize<'de> for Ports {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PortsVisitor)
+    }
+}
+
+struct PortTargetVisitor;
+
+impl serde::de::Visitor<'_> for PortTargetVisitor {
+    type Value = PortTarget;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a port name or a static port number")
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PortTarget, E> {
+        u16::try_from(v)
+            .map(PortTarget::Static)
+            .map_err(|_| E::custom(format!("port {v} is out of range (0-65535)")))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PortTarget, E> {
+        Err(E::custom(format!("port {v} is out of range (0-65535)")))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PortTarget, E> {
+        Ok(PortTarget::Name(v.to_string()))
+    }
+}
+
+impl<'de> Deserialize<'de> for PortTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PortTargetVisitor)
+    }
 }

@@ -201,7 +201,7 @@ fn every_wrong_key_of_a_job_is_reported() {
     let out = errors("many.yaml", &text);
     for needle in [
         "many.yaml:4:11: jobs[0].kind: unknown value `servic`",
-        "many.yaml:5:16: jobs[0].instances: invalid value integer `-2`: expected u32",
+        "many.yaml:5:16: jobs[0].instances: invalid value integer `-2`: expected a whole number ≥ 0",
         "many.yaml:6:37: jobs[0].resources.dsk: unknown key `dsk`",
         "jobs[0].task.processes[0]: missing required key `cmdline`",
     ] {

@@ -1,10 +1,11 @@
-//! `aurora-apply validate PATH...`: offline checks; exit 0, or 3 with every diagnostic.
+//! `aurora-apply validate PATH... [-o json]`: offline checks; exit 0, or 3 with every
+//! diagnostic (on stderr as text, or on stdout as one JSON document with `-o json`).
 
 use std::io::Write;
 
 use clap::Args;
 
-use crate::cli::{GlobalArgs, SpecPaths};
+use crate::cli::{GlobalArgs, OutputFormat, SpecPaths};
 use crate::exit::Exit;
 
 /// Arguments of `validate`.
@@ -13,10 +14,17 @@ pub struct ValidateArgs {
     /// What to check.
     #[command(flatten)]
     pub paths: SpecPaths,
+    /// Output format. `json` prints `{"valid", "jobs", "diagnostics"}` on stdout (each
+    /// diagnostic with code, message, path, file, line, column, span, label, help, related).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 /// Runs `validate`.
 pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
+    if args.output == OutputFormat::Json {
+        return exec_json(args);
+    }
     match super::load_or_report(global, &args.paths.paths) {
         Err(code) => code,
         Ok(jobs) => {
@@ -26,5 +34,41 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
                 Err(_) => Exit::Error,
             }
         }
+    }
+}
+
+fn exec_json(args: &ValidateArgs) -> Exit {
+    let (doc, code) = match aurora_spec::load_paths(
+        &args.paths.paths,
+        &aurora_spec::LoadOptions::default(),
+    ) {
+        Ok(jobs) => (
+            serde_json::json!({
+                "valid": true,
+                "jobs": jobs.iter().map(|j| serde_json::json!({
+                    "key": j.job.key.to_string(),
+                    "file": j.job.origin.file.name.to_string(),
+                    "location": j.job.origin.location(),
+                })).collect::<Vec<_>>(),
+                "diagnostics": [],
+            }),
+            Exit::Success,
+        ),
+        Err(diags) => (
+            serde_json::json!({
+                "valid": false,
+                "jobs": [],
+                "diagnostics": diags.sorted().iter().map(aurora_spec::Diagnostic::to_json).collect::<Vec<_>>(),
+            }),
+            Exit::Invalid,
+        ),
+    };
+    let mut out = anstream::stdout();
+    match serde_json::to_string_pretty(&doc)
+        .map_err(std::io::Error::other)
+        .and_then(|s| writeln!(out, "{s}"))
+    {
+        Ok(()) => code,
+        Err(_) => Exit::Error,
     }
 }

@@ -78,7 +78,11 @@ impl de::Error for DeError {
     fn invalid_type(unexp: de::Unexpected, exp: &dyn de::Expected) -> Self {
         let mut e = Self::new(
             Code::InvalidValue,
-            format!("expected {exp}, found {}", describe(&unexp)),
+            format!(
+                "expected {}, found {}",
+                expected_words(&exp.to_string()),
+                describe(&unexp)
+            ),
         );
         if matches!(
             unexp,
@@ -96,7 +100,11 @@ impl de::Error for DeError {
     fn invalid_value(unexp: de::Unexpected, exp: &dyn de::Expected) -> Self {
         Self::new(
             Code::InvalidValue,
-            format!("invalid value {}: expected {exp}", describe(&unexp)),
+            format!(
+                "invalid value {}: expected {}",
+                describe(&unexp),
+                expected_words(&exp.to_string())
+            ),
         )
     }
 
@@ -127,6 +135,17 @@ impl de::Error for DeError {
 
     fn duplicate_field(field: &'static str) -> Self {
         Self::new(Code::InvalidValue, format!("key `{field}` given twice"))
+    }
+}
+
+/// serde names primitive targets by their Rust type; say it in words.
+fn expected_words(exp: &str) -> String {
+    match exp {
+        "f64" | "f32" => "a number".to_string(),
+        "u8" | "u16" | "u32" | "u64" => "a whole number ≥ 0".to_string(),
+        "i8" | "i16" | "i32" | "i64" => "a whole number".to_string(),
+        "a boolean" | "a string" => exp.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -605,7 +624,7 @@ mod tests {
     #[test]
     fn wrong_type_names_both_sides() {
         let e = load("cpu: lots\n").expect_err("bad");
-        assert_eq!(e.message, "expected f64, found string \"lots\"");
+        assert_eq!(e.message, "expected a number, found string \"lots\"");
         assert_eq!(e.path.as_deref(), Some("jobs[0].resources.cpu"));
         let e = load("cpu: 1\nname: 12\n").expect_err("bad");
         assert!(e.help.is_some());
