@@ -284,6 +284,8 @@ pub struct SimConfig {
     pub call_log: Option<PathBuf>,
     /// Faults active from the start.
     pub faults: FaultSettings,
+    /// Record each call's arguments (JSON view) in the call log.
+    pub log_call_args: bool,
     /// `-http_authentication_mechanism=BASIC` users (name → password, Shiro `[users]`);
     /// empty = `NONE` (every caller is `UNSECURE`).
     pub basic_auth_users: BTreeMap<String, String>,
@@ -318,6 +320,7 @@ impl Default for SimConfig {
             call_log: None,
             faults: FaultSettings::default(),
             basic_auth_users: BTreeMap::new(),
+            log_call_args: false,
         }
     }
 }

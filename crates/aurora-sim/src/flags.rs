@@ -100,6 +100,9 @@ pub struct ServeArgs {
     /// Append one JSON line per API call to this file.
     #[arg(long = "call-log")]
     call_log: Option<PathBuf>,
+    /// Include each call's arguments (JSON) in the call log.
+    #[arg(long = "call-log-args")]
+    call_log_args: bool,
     /// Added latency per call, in ms.
     #[arg(long = "latency-ms", default_value_t = 0)]
     latency_ms: u64,
@@ -168,6 +171,7 @@ pub fn config(a: ServeArgs) -> Result<SimConfig, String> {
         clock: ClockMode::Scaled(a.time_scale),
         state_file: a.state_file,
         call_log: a.call_log,
+        log_call_args: a.call_log_args,
         faults: FaultSettings {
             latency: Duration::from_millis(a.latency_ms),
             transient_errors: a.transient_errors,

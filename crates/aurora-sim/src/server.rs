@@ -240,13 +240,26 @@ fn route(shared: &Shared, req: &HttpRequest) -> HttpResponse {
 }
 
 fn api(shared: &Shared, req: &HttpRequest) -> HttpResponse {
-    let method = IncomingCall::parse(&req.body).ok().map(|c| c.method);
+    let call = IncomingCall::parse(&req.body).ok();
+    let args = if shared.cfg.log_call_args {
+        call.as_ref().and_then(|c| {
+            // The generated union readers may panic on malformed input.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                aurora_api::rpc::call_args_json(c).and_then(Result::ok)
+            }))
+            .ok()
+            .flatten()
+        })
+    } else {
+        None
+    };
     let mut record = CallRecord {
         time_ms: shared.clock.now_ms(),
-        method: method.clone(),
+        method: call.map(|c| c.method),
         response_code: None,
         http_status: 200,
         fault: None,
+        args,
     };
     let resp = api_inner(shared, req, &mut record);
     record.http_status = resp.status;

@@ -439,3 +439,20 @@ fn extreme_values_do_not_crash_the_emulator() {
     let _ = r.body_mut().read_to_string();
     env.client.get_jobs(None).expect("still answering");
 }
+
+#[test]
+fn call_log_can_record_arguments() {
+    let env = env_with(SimConfig {
+        log_call_args: true,
+        ..SimConfig::for_tests()
+    });
+    let k = key("args");
+    env.client
+        .kill_tasks(&k, Some(&[3].into_iter().collect()), Some("why"))
+        .expect("kill");
+    let calls = env.sim.calls();
+    let args = calls[0].args.clone().expect("arguments logged");
+    assert_eq!(args["job"]["name"], "args");
+    assert_eq!(args["instances"], serde_json::json!([3]));
+    assert_eq!(args["message"], "why");
+}
