@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod fixtures;
 mod http;
 mod jobs;
 mod state;
