@@ -123,3 +123,41 @@ fn docker_jobs_follow_the_container_flags() {
     let r = send(&env, "hello_docker_image.createJob.request.bin");
     assert_eq!(r.response_code, Some(ResponseCode::OK), "{r:?}");
 }
+
+#[test]
+fn aurora_clients_update_start_and_retry_match_the_recordings() {
+    let env = env();
+    let mut hello: aurora_api::types::JobConfiguration =
+        aurora_api::wire::decode_struct(&fixture("hello_world.job_configuration.bin"))
+            .expect("JobConfiguration");
+    // Two instances live, so the client's one-instance update is not a no-op.
+    hello.instance_count = Some(2);
+    env.client.create_job(&hello).expect("createJob");
+    env.advance_secs(10);
+
+    let started = send(&env, "hello_world.startJobUpdate.request.bin");
+    let expected = recorded("startJobUpdate.reply.ok.bin");
+    assert_eq!(started.response_code, expected.response_code);
+    assert_eq!(started.details, expected.details);
+    let summary = |r: &Response| match &r.result {
+        Some(ApiResult::StartJobUpdateResult(s)) => s.update_summary.clone().expect("summary"),
+        other => panic!("unexpected {other:?}"),
+    };
+    let (ours, theirs) = (summary(&started), summary(&expected));
+    assert_eq!(ours.user, theirs.user);
+    assert_eq!(ours.metadata, theirs.metadata);
+    assert_eq!(ours.state, None, "built from the request, no state");
+
+    // The client retrying the same request: INVALID_REQUEST carrying the update in progress,
+    // whose metadata has the same update_id.
+    let retry = send(&env, "hello_world.startJobUpdate.request.bin");
+    let expected = recorded("startJobUpdate.reply.invalid_request_update_in_progress.bin");
+    assert_eq!(retry.response_code, expected.response_code);
+    assert_eq!(retry.details, expected.details);
+    let (ours, theirs) = (summary(&retry), summary(&expected));
+    assert_eq!(ours.metadata, theirs.metadata);
+    assert_eq!(
+        ours.state.and_then(|s| s.status),
+        theirs.state.and_then(|s| s.status)
+    );
+}
