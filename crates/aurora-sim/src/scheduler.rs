@@ -378,6 +378,7 @@ impl Core {
 
     // ------------------------------------------------------------------ reads
 
+    /// getRoleSummary (reference §1.6).
     fn get_role_summary(&self) -> R {
         // jobCount = job keys with any task in the store; cronJobCount = cron templates
         // (reference §1.6 getRoleSummary).
@@ -466,6 +467,8 @@ impl Core {
         out
     }
 
+    /// getJobs (reference §1.6; ReadOnlySchedulerImpl.getJobs): services synthesised from
+    /// active tasks, cron jobs from their templates.
     fn get_jobs(&self, role: Option<String>) -> R {
         let configs = self.synthesize_jobs(&role, false).into_values().collect();
         ok(Some(t::Result::GetJobsResult(GetJobsResult {
@@ -473,6 +476,8 @@ impl Core {
         })))
     }
 
+    /// getJobSummary (reference §1.6): synthesised from all stored tasks, with JobStats and
+    /// the next cron run.
     fn get_job_summary(&self, role: Option<String>) -> R {
         // Synthesised from all tasks still in the store, terminal ones included (the
         // documented quirk: instanceCount may exceed the real instance count).
@@ -517,6 +522,8 @@ impl Core {
         })))
     }
 
+    /// getTasksStatus / getTasksWithoutConfigs (reference §1.4 TaskQuery, §1.6): filters
+    /// AND-ed, then offset and limit (0 = unlimited).
     fn get_tasks(&self, query: Option<TaskQuery>, strip: bool) -> R {
         let q = query.unwrap_or_default();
         let mut tasks: Vec<(String, i32, u64, ScheduledTask)> = self
@@ -558,6 +565,7 @@ impl Core {
         )))
     }
 
+    /// getPendingReason (ReadOnlySchedulerImpl): PENDING tasks with their scheduling vetoes.
     fn get_pending_reason(&self, query: Option<TaskQuery>) -> R {
         let Some(q) = query else {
             return error(None);
@@ -585,6 +593,7 @@ impl Core {
         )))
     }
 
+    /// getConfigSummary (reference §1.6): active tasks grouped by identical TaskConfig.
     fn get_config_summary(&self, job: Option<JobKey>) -> R {
         let Some(job) = job.filter(|j| valid_key(Some(j))) else {
             return error(None);
@@ -627,6 +636,7 @@ impl Core {
         out
     }
 
+    /// getQuota (reference §1.6): the role's quota and its consumption per tier kind.
     fn get_quota(&self, role: Option<String>) -> R {
         // checkNotBlank(ownerRole) → ERROR.
         let Some(role) = role.filter(|r| !r.trim().is_empty()) else {
@@ -692,6 +702,7 @@ impl Core {
         }
     }
 
+    /// `-max_tasks_per_job` (SchedulerThriftInterface.validateTaskLimits).
     fn check_instance_count(&self, count: i32) -> Result<(), String> {
         if count < 1 || count > self.cfg.max_tasks_per_job {
             return Err(format!(
@@ -702,6 +713,7 @@ impl Core {
         Ok(())
     }
 
+    /// populateJobConfig (reference §1.6): validate-and-populate as a dry run.
     fn populate_job_config(&self, job: Option<JobConfiguration>) -> R {
         let Some(job) = job else {
             return error(None);
@@ -714,6 +726,7 @@ impl Core {
         }
     }
 
+    /// getTierConfigs (reference §1.6): the `-tier_config` tiers and the default tier.
     fn get_tier_configs(&self) -> R {
         let tiers = self
             .cfg
@@ -738,6 +751,7 @@ impl Core {
         })))
     }
 
+    /// JobUpdateQuery matching (reference §1.4): set fields AND-ed; no environment filter.
     fn update_matches(u: &UpdateRec, q: &JobUpdateQuery) -> bool {
         let summary = u
             .details
@@ -788,6 +802,7 @@ impl Core {
         page(list, q.offset, q.limit)
     }
 
+    /// getJobUpdateSummaries (reference §1.6): newest first.
     fn get_job_update_summaries(&self, q: Option<JobUpdateQuery>) -> R {
         let Some(q) = q else {
             return error(None);
@@ -804,6 +819,8 @@ impl Core {
         )))
     }
 
+    /// getJobUpdateDetails (reference §1.6): `query` → detailsList; only the deprecated `key`
+    /// → details plus a deprecation message; neither → ERROR.
     fn get_job_update_details(&self, key: Option<JobUpdateKey>, q: Option<JobUpdateQuery>) -> R {
         match (key, q) {
             (_, Some(q)) => {
@@ -845,6 +862,8 @@ impl Core {
         }
     }
 
+    /// JobDiff (reference §1.6 getJobUpdateDiff): desired {0..count-1 → config} against the
+    /// active tasks, by full TaskConfig equality, restricted to `scope` when given.
     fn diff(&self, job: &JobKey, desired: &TaskConfig, count: i32, scope: &BTreeSet<i32>) -> Diff {
         let current: BTreeMap<i32, TaskConfig> = self
             .active_tasks(job)
@@ -877,6 +896,7 @@ impl Core {
         d
     }
 
+    /// getJobUpdateDiff (reference §1.6).
     fn get_job_update_diff(&self, request: Option<JobUpdateRequest>) -> R {
         let Some(req) = request else {
             return error(None);
@@ -913,6 +933,7 @@ impl Core {
 
     // ------------------------------------------------------------------ writes
 
+    /// createJob (reference §1.6; SchedulerThriftInterface.createJob).
     fn create_job(&mut self, job: Option<JobConfiguration>) -> R {
         let Some(job) = job else {
             return error(None);
@@ -949,6 +970,8 @@ impl Core {
         ok(None)
     }
 
+    /// scheduleCronJob (upsert) / replaceCronTemplate (update only) (reference §1.6;
+    /// SchedulerThriftInterface.createOrUpdateCronTemplate).
     fn schedule_cron(&mut self, job: Option<JobConfiguration>, replace_only: bool) -> R {
         // createOrUpdateCronTemplate: JobKeys.assertValid(job.getKey()) first → ERROR.
         let Some(job) = job.filter(|j| valid_key(j.key.as_ref())) else {
@@ -1009,6 +1032,7 @@ impl Core {
         ok(None)
     }
 
+    /// descheduleCronJob (reference §1.6): OK with a message when not a cron job.
     fn deschedule_cron(&mut self, job: Option<JobKey>) -> R {
         let Some(job) = job.filter(|j| valid_key(Some(j))) else {
             return error(None);
@@ -1058,6 +1082,7 @@ impl Core {
         true
     }
 
+    /// startCronJob (reference §1.6): a run now; not blocked by updates.
     fn start_cron(&mut self, job: Option<JobKey>) -> R {
         let Some(job) = job.filter(|j| valid_key(Some(j))) else {
             return error(None);
@@ -1071,6 +1096,7 @@ impl Core {
         ok(None)
     }
 
+    /// restartShards (reference §1.6): every requested shard must be active.
     fn restart_shards(&mut self, job: Option<JobKey>, shards: Option<BTreeSet<i32>>) -> R {
         let Some(job) = job.filter(|j| valid_key(Some(j))) else {
             return error(None);
@@ -1096,6 +1122,7 @@ impl Core {
         ok(None)
     }
 
+    /// killTasks (reference §1.6): active tasks of the job (or the given instances).
     fn kill_tasks(
         &mut self,
         job: Option<JobKey>,
@@ -1133,6 +1160,7 @@ impl Core {
         ok(None)
     }
 
+    /// addInstances (reference §1.6; SchedulerThriftInterface.addInstances).
     fn add_instances(&mut self, key: Option<InstanceKey>, count: Option<i32>) -> R {
         let Some(key) = key else {
             return error(None);
@@ -1176,6 +1204,7 @@ impl Core {
         u.details.update.as_ref().and_then(|x| x.summary.clone())
     }
 
+    /// startJobUpdate (reference §1.6, checks 1-8 in order).
     fn start_job_update(
         &mut self,
         request: Option<JobUpdateRequest>,
@@ -1403,6 +1432,8 @@ impl Core {
         timeout > 0 && self.now().saturating_sub(u.last_pulse_ms) >= timeout
     }
 
+    /// pause/resume/abort/rollbackJobUpdate (reference §1.6; JobUpdateControllerImpl,
+    /// JobUpdateStateMachine).
     fn control_update(
         &mut self,
         key: Option<JobUpdateKey>,
@@ -1494,6 +1525,8 @@ impl Core {
         ok(None)
     }
 
+    /// pulseJobUpdate (reference §1.6; JobUpdateControllerImpl.pulse): OK for an active
+    /// coordinated update (unblocking it), FINISHED otherwise.
     fn pulse_job_update(&mut self, key: Option<JobUpdateKey>) -> R {
         use JobUpdateStatus as S;
         // validateJobUpdateKey: valid job key and a non-blank id, else ERROR.
