@@ -691,3 +691,43 @@ fn flapping_services_are_throttled() {
     env.advance_secs(1);
     assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::PENDING));
 }
+
+#[test]
+fn tasks_without_configs_fails_for_executorless_docker_tasks() {
+    use aurora_api::types::{Container, DockerContainer};
+    let env = env_with(SimConfig {
+        allowed_container_types: ["MESOS".to_string(), "DOCKER".to_string()]
+            .into_iter()
+            .collect(),
+        require_docker_use_executor: false,
+        ..SimConfig::for_tests()
+    });
+    let k = key("bare-docker");
+    let mut t = task(&k);
+    t.executor_config = None;
+    t.container = Some(Container::Docker(DockerContainer {
+        image: Some("nginx".to_string()),
+        parameters: None,
+    }));
+    env.client
+        .create_job(&job_with(&k, 1, t))
+        .expect("createJob");
+    let q = TaskQuery {
+        job_keys: Some([k.clone()].into_iter().collect()),
+        ..TaskQuery::default()
+    };
+    assert_eq!(
+        env.client
+            .get_tasks_status(&q)
+            .expect("full")
+            .value
+            .tasks
+            .map(|t| t.len()),
+        Some(1)
+    );
+    // The documented quirk: unsetting executorConfig.data of a task without one throws.
+    assert_eq!(
+        sched_err(env.client.get_tasks_without_configs(&q).expect_err("ERROR")).code,
+        ResponseCode::ERROR
+    );
+}
