@@ -343,18 +343,16 @@ pub fn canonical_json(v: &Value) -> String {
 fn write_canonical(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
+                write_json_string(k, out);
                 out.push(':');
-                if let Some(v) = m.get(k) {
-                    write_canonical(v, out);
-                }
+                write_canonical(v, out);
             }
             out.push('}');
         }
@@ -368,8 +366,30 @@ fn write_canonical(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        Value::String(s) => write_json_string(s, out),
         other => out.push_str(&other.to_string()),
     }
+}
+
+/// A JSON string literal, escaped exactly as serde_json escapes it.
+fn write_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// The port names the job requests (`Resource.namedPort`), as Aurora's client computes them:
@@ -459,6 +479,15 @@ mod tests {
             vec!["http".to_string(), "admin".to_string()]
         );
         assert!(port_refs("{{thermos.ports[x]").is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_escape_like_serde_json(s in "\\PC*|[\\x00-\\x1f\"\\\\]{0,8}") {
+            let mut out = String::new();
+            write_json_string(&s, &mut out);
+            proptest::prop_assert_eq!(out, Value::String(s.clone()).to_string());
+        }
     }
 
     #[test]

@@ -147,13 +147,13 @@ pub fn load_sources(
     options: &LoadOptions,
 ) -> Result<Vec<LoadedJob>, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let mut jobs = Vec::new();
+    let mut jobs: Vec<LoadedJob> = Vec::new();
     for (found, d) in load_files_parallel(sources, options) {
         diags.extend(d);
         jobs.extend(found);
     }
     let mut seen: BTreeMap<String, &Job> = BTreeMap::new();
-    for job in &jobs {
+    for job in jobs.iter().map(|j| &j.job) {
         let key = job.key.to_string();
         match seen.get(&key) {
             Some(first) => diags.push(
@@ -173,10 +173,13 @@ pub fn load_sources(
             }
         }
     }
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    Ok(jobs
+    diags.into_result(jobs)
+}
+
+/// One file's jobs, converted (conversion runs in the file's worker, so it is parallel too).
+fn load_and_convert(file: &SourceFile, options: &LoadOptions) -> (Vec<LoadedJob>, Diagnostics) {
+    let (jobs, diags) = load_file(file, options);
+    let loaded = jobs
         .into_iter()
         .map(|job| {
             let config = convert::job_configuration(&job);
@@ -187,7 +190,8 @@ pub fn load_sources(
                 update,
             }
         })
-        .collect())
+        .collect();
+    (loaded, diags)
 }
 
 /// serde stops at a job's first error; to report every wrong key of the job at once, each
@@ -214,12 +218,15 @@ fn field_errors(merged: &Node, path: &str, first: de::DeError) -> Vec<de::DeErro
 fn load_files_parallel(
     sources: &[SourceFile],
     options: &LoadOptions,
-) -> Vec<(Vec<Job>, Diagnostics)> {
+) -> Vec<(Vec<LoadedJob>, Diagnostics)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(8);
     if threads <= 1 || sources.len() < 8 {
-        return sources.iter().map(|s| load_file(s, options)).collect();
+        return sources
+            .iter()
+            .map(|s| load_and_convert(s, options))
+            .collect();
     }
     let chunk = sources.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -228,7 +235,7 @@ fn load_files_parallel(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|s| load_file(s, options))
+                        .map(|s| load_and_convert(s, options))
                         .collect::<Vec<_>>()
                 })
             })
