@@ -33,6 +33,7 @@ mod http;
 mod scheduler;
 mod server;
 mod state;
+pub mod tjson;
 mod validate;
 
 use std::net::{SocketAddr, TcpListener};

@@ -77,22 +77,49 @@ fn updating(_job: &JobKey) -> R {
     )
 }
 
-fn decode<C: TSerializable>(call: &IncomingCall<'_>) -> Result<C, Reply> {
+/// A CALL in either protocol the endpoint speaks (reference §2.2).
+#[derive(Debug)]
+pub enum CallBody<'a> {
+    /// TBinaryProtocol.
+    Binary(IncomingCall<'a>),
+    /// TJSONProtocol.
+    Json(crate::tjson::JsonCall),
+}
+
+impl CallBody<'_> {
+    /// The method name.
+    pub fn method(&self) -> &str {
+        match self {
+            CallBody::Binary(c) => &c.method,
+            CallBody::Json(c) => &c.method,
+        }
+    }
+
+    /// The sequence id.
+    pub fn seq(&self) -> i32 {
+        match self {
+            CallBody::Binary(c) => c.seq,
+            CallBody::Json(c) => c.seq,
+        }
+    }
+
+    fn args<C: TSerializable>(&self) -> Result<C, String> {
+        match self {
+            CallBody::Binary(c) => c.args::<C>().map_err(|e| match e {
+                WireError::Exception { message, .. } => message,
+                other => other.to_string(),
+            }),
+            CallBody::Json(c) => c.args::<C>().map_err(|e| e.to_string()),
+        }
+    }
+}
+
+fn decode<C: TSerializable>(call: &CallBody<'_>) -> Result<C, Reply> {
     // The generated union readers panic on a union with no field set ("return value should
     // have been constructed"); a malformed request must get a Thrift exception instead.
-    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.args::<C>()))
-        .unwrap_or_else(|_| {
-            Err(WireError::Protocol(
-                "malformed Thrift data: a union without a value".to_string(),
-            ))
-        });
-    decoded.map_err(|e| {
-        let msg = match e {
-            WireError::Exception { message, .. } => message,
-            other => other.to_string(),
-        };
-        Reply::Exception(thrift::ApplicationErrorKind::ProtocolError, msg)
-    })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.args::<C>()))
+        .unwrap_or_else(|_| Err("malformed Thrift data: a union without a value".to_string()))
+        .map_err(|msg| Reply::Exception(thrift::ApplicationErrorKind::ProtocolError, msg))
 }
 
 /// Methods of `ReadOnlyScheduler` (they need no authentication, reference §2.3).
@@ -113,7 +140,7 @@ pub const READ_ONLY_METHODS: &[&str] = &[
 ];
 
 /// Runs one decoded call against the core; `user` is the audit user (reference §2.3).
-pub fn dispatch(core: &mut Core, call: &IncomingCall<'_>, user: &str) -> Reply {
+pub fn dispatch(core: &mut Core, call: &CallBody<'_>, user: &str) -> Reply {
     core.audit_user = user.to_string();
     macro_rules! run {
         ($ty:ty, |$a:ident| $body:expr) => {
@@ -123,7 +150,7 @@ pub fn dispatch(core: &mut Core, call: &IncomingCall<'_>, user: &str) -> Reply {
             }
         };
     }
-    match call.method.as_str() {
+    match call.method() {
         "getRoleSummary" => run!(t::GetRoleSummaryCall, |_a| core.get_role_summary()),
         "getJobSummary" => run!(t::GetJobSummaryCall, |a| core.get_job_summary(a.role)),
         "getTasksStatus" => run!(t::GetTasksStatusCall, |a| core.get_tasks(a.query, false)),

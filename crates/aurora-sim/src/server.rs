@@ -16,7 +16,8 @@ use crate::config::SimConfig;
 use crate::engine::Core;
 use crate::faults::{CallRecord, FaultPatch, FaultSettings};
 use crate::http::{HttpRequest, HttpResponse, read_request, write_response};
-use crate::scheduler::{READ_ONLY_METHODS, Reply, dispatch};
+use crate::scheduler::{CallBody, READ_ONLY_METHODS, Reply, dispatch};
+use crate::tjson::JsonCall;
 
 enum Auth {
     /// Authentication is off (`NONE`).
@@ -57,7 +58,10 @@ const MAX_CALLS_IN_MEMORY: usize = 100_000;
 /// The binary protocol's content type (reference §2.2).
 pub const THRIFT_BINARY: &str = "application/vnd.apache.thrift.binary";
 
-/// Content types the scheduler reads as TJSON (§2.2), which the emulator cannot speak.
+/// The TJSON protocol's reply content type (reference §2.2).
+pub const THRIFT_JSON: &str = "application/vnd.apache.thrift.json";
+
+/// Content types the scheduler reads as TJSON (§2.2).
 const TJSON_TYPES: &[&str] = &[
     "application/x-thrift",
     "application/json",
@@ -296,36 +300,35 @@ fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> Htt
         std::thread::sleep(faults.latency);
     }
     // TContentAwareServlet: the protocol follows the Content-Type, matched exactly (§2.2).
-    let content_type = req.header("Content-Type");
-    match content_type {
-        Some(THRIFT_BINARY) => {}
-        None => {
-            return HttpResponse::text(
-                415,
-                "Unsupported Content-Type: <none> (TJSON; aurora-sim speaks only application/vnd.apache.thrift.binary)",
-            );
-        }
-        Some(ct) if TJSON_TYPES.contains(&ct) => {
-            return HttpResponse::text(
-                415,
-                format!(
-                    "Unsupported Content-Type: {ct} (TJSON; aurora-sim speaks only application/vnd.apache.thrift.binary)"
-                ),
-            );
-        }
+    // TContentAwareServlet: the request protocol follows the Content-Type, matched exactly;
+    // absent counts as `application/x-thrift` (TJSON). A message that cannot be read at all
+    // surfaces as HTTP 500 (ServletException).
+    let call = match req.header("Content-Type") {
+        Some(THRIFT_BINARY) => match IncomingCall::parse(&req.body) {
+            Ok(c) => CallBody::Binary(c),
+            Err(e) => return HttpResponse::text(500, format!("Cannot read Thrift message: {e}")),
+        },
+        None => match JsonCall::parse(&req.body) {
+            Ok(c) => CallBody::Json(c),
+            Err(e) => return HttpResponse::text(500, format!("Cannot read Thrift message: {e}")),
+        },
+        Some(ct) if TJSON_TYPES.contains(&ct) => match JsonCall::parse(&req.body) {
+            Ok(c) => CallBody::Json(c),
+            Err(e) => return HttpResponse::text(500, format!("Cannot read Thrift message: {e}")),
+        },
         Some(ct) => return HttpResponse::text(415, format!("Unsupported Content-Type: {ct}")),
-    }
-    // A message that cannot be read at all surfaces as HTTP 500 (ServletException).
-    let call = match IncomingCall::parse(&req.body) {
-        Ok(c) => c,
-        Err(e) => return HttpResponse::text(500, format!("Cannot read Thrift message: {e}")),
     };
+    if record.method.is_none() {
+        record.method = Some(call.method().to_string());
+    }
+    // The reply protocol follows Accept: exactly the binary type → binary, else TJSON.
+    let binary_reply = req.header("Accept") == Some(THRIFT_BINARY);
     // BASIC authentication (Shiro authcBasic + permissive, reference §2.3): bad credentials
     // are always refused; write RPCs need credentials; reads work without.
     let user = match authenticate(shared, req) {
         Auth::Unsecure => crate::engine::AUDIT_USER.to_string(),
         Auth::User(u) => u,
-        Auth::Anonymous if READ_ONLY_METHODS.contains(&call.method.as_str()) => {
+        Auth::Anonymous if READ_ONLY_METHODS.contains(&call.method()) => {
             crate::engine::AUDIT_USER.to_string()
         }
         Auth::Anonymous | Auth::Rejected => {
@@ -352,15 +355,31 @@ fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> Htt
     } else {
         shared.with_core(|core| dispatch(core, &call, &user))
     };
+    let (method, seq) = (call.method(), call.seq());
     let body = match reply {
         Reply::Response(mut r) => {
             r.server_info = Some(shared.server_info());
             record.response_code = r.response_code.and_then(|c| c.name()).map(str::to_string);
-            encode_reply(&call.method, call.seq, &r)
+            if binary_reply {
+                encode_reply(method, seq, &r)
+            } else {
+                crate::tjson::encode_reply(method, seq, &r)
+            }
         }
-        Reply::Exception(kind, msg) => encode_exception(&call.method, call.seq, kind, &msg),
+        Reply::Exception(kind, msg) => {
+            if binary_reply {
+                encode_exception(method, seq, kind, &msg)
+            } else {
+                crate::tjson::encode_exception(method, seq, kind, &msg)
+            }
+        }
     };
-    let mut resp = HttpResponse::new(200, THRIFT_BINARY, body);
+    let content_type = if binary_reply {
+        THRIFT_BINARY
+    } else {
+        THRIFT_JSON
+    };
+    let mut resp = HttpResponse::new(200, content_type, body);
     if faults.drop_connections > 0 {
         {
             let mut f = lock(&shared.faults);

@@ -40,27 +40,111 @@ fn get(url: &str) -> (u16, String) {
     (status, resp.body_mut().read_to_string().unwrap_or_default())
 }
 
+/// POSTs with explicit Content-Type and Accept headers; returns status, reply type, body.
+fn post_with(
+    url: &str,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
+    let agent = raw_agent();
+    let mut req = agent.post(url);
+    if let Some(ct) = content_type {
+        req = req.header("Content-Type", ct);
+    }
+    if let Some(a) = accept {
+        req = req.header("Accept", a);
+    }
+    let mut resp = req.send(body).expect("http");
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("Content-Type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (
+        status,
+        ct,
+        resp.body_mut().read_to_vec().unwrap_or_default(),
+    )
+}
+
 #[test]
 fn content_types_are_answered_as_the_scheduler_does() {
+    const JSON: &str = "application/vnd.apache.thrift.json";
     let env = env();
     let api = format!("{}/api", env.sim.url());
-    let call = encode_call("getTierConfigs", 7, &GetTierConfigsCall::default());
-    let (status, body) = post(&api, Some(BINARY), &call);
-    assert_eq!(status, 200);
+    let binary_call = encode_call("getTierConfigs", 7, &GetTierConfigsCall::default());
+    // Binary in, binary out.
+    let (status, ct, body) = post_with(&api, Some(BINARY), Some(BINARY), &binary_call);
+    assert_eq!((status, ct.as_str()), (200, BINARY));
     let r = decode_reply("getTierConfigs", 7, &body).expect("reply");
     assert_eq!(r.response_code, Some(ResponseCode::OK));
-    // TJSON content types (which the emulator cannot speak) and unknown ones: 415.
+    // Binary in, any other Accept: TJSON out.
+    let (status, ct, body) = post_with(&api, Some(BINARY), None, &binary_call);
+    assert_eq!((status, ct.as_str()), (200, JSON));
+    assert!(
+        String::from_utf8_lossy(&body)
+            .starts_with(r#"[1,"getTierConfigs",2,7,{"0":{"rec":{"1":{"i32":1}"#)
+    );
+    // TJSON in, for every content type the scheduler reads as TJSON (absent included).
+    let json_call =
+        aurora_sim::tjson::encode_call("getTierConfigs", 3, &GetTierConfigsCall::default());
     for ct in [
         None,
         Some("application/x-thrift"),
         Some("application/json"),
-        Some("application/json; charset=utf-8"),
-        Some("text/plain"),
+        Some("application/vnd.apache.thrift.json"),
+        Some("application/vnd.apache.thrift.json; charset=utf-8"),
     ] {
-        let (status, body) = post(&api, ct, &call);
-        assert_eq!(status, 415, "{ct:?}");
-        assert!(String::from_utf8_lossy(&body).starts_with("Unsupported Content-Type: "));
+        let (status, reply_ct, body) = post_with(&api, ct, Some(BINARY), &json_call);
+        assert_eq!((status, reply_ct.as_str()), (200, BINARY), "{ct:?}");
+        let r = decode_reply("getTierConfigs", 3, &body).expect("reply");
+        assert_eq!(r.response_code, Some(ResponseCode::OK));
     }
+    // Anything else: 415.
+    for ct in ["application/json; charset=utf-8", "text/plain"] {
+        let (status, _, body) = post_with(&api, Some(ct), None, &json_call);
+        assert_eq!(status, 415, "{ct}");
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            format!("Unsupported Content-Type: {ct}")
+        );
+    }
+    // A TJSON document that is not a message: HTTP 500.
+    let (status, _, _) = post_with(&api, Some("application/json"), None, b"{\"no\": 1}");
+    assert_eq!(status, 500);
+}
+
+#[test]
+fn a_tjson_client_can_create_and_kill_jobs() {
+    let env = env();
+    let api = format!("{}/api", env.sim.url());
+    let k = key("tjson");
+    let create = aurora_sim::tjson::encode_call(
+        "createJob",
+        1,
+        &aurora_api::types::CreateJobCall {
+            description: Some(job(&k, 2)),
+        },
+    );
+    let (status, ct, body) = post_with(&api, Some("application/x-thrift"), None, &create);
+    assert_eq!(
+        (status, ct.as_str()),
+        (200, "application/vnd.apache.thrift.json")
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        r#"[1,"createJob",2,1,{"0":{"rec":{"1":{"i32":1},"5":{"rec":{"1":{"str":"devcluster"},"3":{"str":""}}},"6":{"lst":["rec",0]}}}}]"#
+    );
+    assert_eq!(env.active(&k).len(), 2);
+    let (_, _, body) = post_with(&api, Some("application/x-thrift"), None, &create);
+    assert!(String::from_utf8_lossy(&body).contains("Job www-data/prod/tjson already exists"));
+    // Unknown methods get a TJSON exception (message type 3).
+    let bogus = aurora_sim::tjson::encode_call("bogus", 5, &GetTierConfigsCall::default());
+    let (_, _, body) = post_with(&api, None, None, &bogus);
+    assert!(String::from_utf8_lossy(&body).starts_with(r#"[1,"bogus",3,5,"#));
 }
 
 #[test]
