@@ -38,7 +38,13 @@ pub fn render_diagnostic(d: &Diagnostic, color: bool) -> String {
         GraphicalTheme::unicode_nocolor()
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let mut out = format!("{}: error: {d}\n", d.location());
+    // Located problems start with `file:line:col:` (what editors and CI logs pick up);
+    // others (a path that does not exist) name what they are about in the message.
+    let mut out = if d.file.is_some() {
+        format!("{}: error: {d}\n", d.location())
+    } else {
+        format!("error: {d}\n")
+    };
     let mut snippet = String::new();
     if handler.render_report(&mut snippet, d).is_ok() {
         out.push_str(&snippet);
