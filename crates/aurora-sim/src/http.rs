@@ -145,6 +145,15 @@ pub fn read_request(stream: &TcpStream) -> Result<HttpRequest, Option<u16>> {
                 .push((n.trim().to_string(), v.trim().to_string()));
         }
     }
+    // curl and others wait for a go-ahead before sending a large body.
+    if req
+        .header("Expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+    {
+        let mut w = stream;
+        let _ = w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+        let _ = w.flush();
+    }
     let chunked = req
         .header("Transfer-Encoding")
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));

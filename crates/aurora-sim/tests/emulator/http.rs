@@ -540,3 +540,23 @@ fn call_log_can_record_arguments() {
     assert_eq!(args["instances"], serde_json::json!([3]));
     assert_eq!(args["message"], "why");
 }
+
+#[test]
+fn expect_100_continue_is_honoured() {
+    use std::io::{Read, Write};
+    let env = env();
+    let call = encode_call("getTierConfigs", 4, &GetTierConfigsCall::default());
+    let mut s = std::net::TcpStream::connect(env.sim.addr()).expect("connect");
+    let head = format!(
+        "POST /api HTTP/1.1\r\nHost: x\r\nContent-Type: {BINARY}\r\nAccept: {BINARY}\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        call.len()
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).expect("100 Continue");
+    assert_eq!(&interim[..], b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(&call).expect("body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("reply");
+    assert!(raw.starts_with(b"HTTP/1.1 200 OK"));
+}
