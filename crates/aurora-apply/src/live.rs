@@ -6,6 +6,7 @@
 //! `getConfigSummary` would do per job, without a round trip per job.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use aurora_api::types::{JobConfiguration, JobKey, JobUpdateSummary, ScheduledTask, TaskConfig};
 use sha2::{Digest, Sha256};
@@ -18,12 +19,13 @@ use crate::ranges::{InstanceRange, to_ranges};
 pub struct LiveJob {
     /// The job key.
     pub key: JobKey,
-    /// Active tasks by instance id (their stored, populated configs).
-    pub instances: BTreeMap<i32, TaskConfig>,
-    /// The cron template, for cron jobs.
-    pub cron: Option<JobConfiguration>,
-    /// The update in progress, if any.
-    pub active_update: Option<JobUpdateSummary>,
+    /// Active tasks by instance id (their stored, populated configs). Instances with equal
+    /// configs share one allocation: a 1,000-instance job holds one config, not 1,000.
+    pub instances: BTreeMap<i32, Arc<TaskConfig>>,
+    /// The cron template, for cron jobs (boxed: most jobs have none).
+    pub cron: Option<Box<JobConfiguration>>,
+    /// The update in progress, if any (boxed: most jobs have none).
+    pub active_update: Option<Box<JobUpdateSummary>>,
 }
 
 /// Instances sharing one config.
@@ -40,11 +42,11 @@ impl LiveJob {
     pub fn groups(&self) -> Vec<LiveGroup> {
         let mut by_config: Vec<(TaskConfig, BTreeSet<i32>)> = Vec::new();
         for (id, config) in &self.instances {
-            match by_config.iter_mut().find(|(c, _)| c == config) {
+            match by_config.iter_mut().find(|(c, _)| c == config.as_ref()) {
                 Some((_, ids)) => {
                     ids.insert(*id);
                 }
-                None => by_config.push((config.clone(), BTreeSet::from([*id]))),
+                None => by_config.push((TaskConfig::clone(config), BTreeSet::from([*id]))),
             }
         }
         by_config.sort_by_key(|(_, ids)| std::cmp::Reverse(ids.len()));
@@ -76,11 +78,11 @@ impl LiveJob {
         let mut hasher = Sha256::new();
         for (id, config) in &self.instances {
             hasher.update(id.to_be_bytes());
-            hasher.update(aurora_api::wire::encode_struct(config));
+            hasher.update(aurora_api::wire::encode_struct(config.as_ref()));
         }
         if let Some(cron) = &self.cron {
             hasher.update(b"cron");
-            hasher.update(aurora_api::wire::encode_struct(cron));
+            hasher.update(aurora_api::wire::encode_struct(cron.as_ref()));
         }
         if let Some(update) = self.active_update.as_ref().and_then(|u| u.key.as_ref()) {
             hasher.update(b"update");
@@ -123,7 +125,16 @@ impl LiveState {
             let Some(key) = config.job.clone() else {
                 continue;
             };
-            self.job_mut(&key).instances.insert(id, config);
+            let job = self.job_mut(&key);
+            // Checking the first and last configs keeps this linear; instances of a job
+            // mostly share one config (or two, mid-update).
+            let values = &job.instances;
+            let shared = [values.values().next(), values.values().next_back()]
+                .into_iter()
+                .flatten()
+                .find(|c| c.as_ref() == &config)
+                .map_or_else(|| Arc::new(config), Arc::clone);
+            job.instances.insert(id, shared);
         }
     }
 
@@ -137,7 +148,7 @@ impl LiveState {
             let Some(key) = config.key.clone() else {
                 continue;
             };
-            self.job_mut(&key).cron = Some(config);
+            self.job_mut(&key).cron = Some(Box::new(config));
         }
     }
 
@@ -149,7 +160,7 @@ impl LiveState {
             };
             let job = self.job_mut(&key);
             if job.active_update.is_none() {
-                job.active_update = Some(summary);
+                job.active_update = Some(Box::new(summary));
             }
         }
     }

@@ -152,6 +152,17 @@ fn count_change(before: Option<i32>, after: Option<i32>) -> Option<FieldChange> 
 
 /// Plans one job that the specs describe.
 pub fn plan_desired(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tiers) -> Draft {
+    match plan_desired_inner(desired, live, tiers) {
+        // A no-op has nothing to execute: keep plans of big unchanged sets small.
+        Draft::Done(mut change) if change.is_noop() => {
+            change.execution = Execution::default();
+            Draft::Done(change)
+        }
+        other => other,
+    }
+}
+
+fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tiers) -> Draft {
     let live = live.filter(|l| l.exists());
     let config = config_to_send(desired, live);
     let kind = kind_of(&config);
@@ -256,7 +267,7 @@ pub fn plan_desired(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tiers)
             Draft::ConfirmUpdate { change, request }
         }
         JobKind::Cron => {
-            let template = live.cron.clone().unwrap_or_default();
+            let template = live.cron.as_deref().cloned().unwrap_or_default();
             let live_task = template
                 .task_config
                 .as_ref()
@@ -370,7 +381,7 @@ pub fn plan_absent(cluster: &str, live: &LiveJob, prune: bool) -> Option<JobChan
             job_configuration: live
                 .cron
                 .as_ref()
-                .map(|c| b64(aurora_api::wire::encode_struct(c))),
+                .map(|c| b64(aurora_api::wire::encode_struct(c.as_ref()))),
             update_settings: None,
         },
     })

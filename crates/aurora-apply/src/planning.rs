@@ -66,14 +66,24 @@ pub fn plan_cluster(
         .collect();
     let observed = observe(client, cluster, &roles, &options.observe)?;
     let mut calls = observed.calls;
+    let described: BTreeSet<String> = desired.iter().map(DesiredJob::key_string).collect();
+    let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> = desired
+        .iter()
+        .map(|job| {
+            let live = observed.live.get(&job.key());
+            (job, live, plan_desired(job, live, &observed.tiers))
+        })
+        .collect();
+    // Confirmations are independent round trips: run them with the same bounded parallelism
+    // as observing, so 50 changed jobs cost about 50 / parallelism call latencies.
+    let confirmed = parallel_map(
+        &drafts,
+        options.observe.parallelism,
+        |(job, live, draft)| confirm(client, job, *live, draft.clone(), &observed.tiers),
+    );
     let mut changes = Vec::new();
-    let mut described = BTreeSet::new();
-    for job in desired {
-        let key = job.key();
-        described.insert(job.key_string());
-        let live = observed.live.get(&key);
-        let draft = plan_desired(job, live, &observed.tiers);
-        let (change, n) = confirm(client, job, live, draft, &observed.tiers)?;
+    for result in confirmed {
+        let (change, n) = result?;
         calls += n;
         changes.push(change);
     }
@@ -88,6 +98,35 @@ pub fn plan_cluster(
     }
     changes.sort_by(|a, b| a.job_key.cmp(&b.job_key));
     Ok(ClusterPlan { changes, calls })
+}
+
+/// `f` over `items` on at most `workers` threads, results in input order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .filter_map(|m| m.into_inner().ok().flatten())
+        .collect()
 }
 
 fn group_ranges(groups: Option<&BTreeSet<ConfigGroup>>) -> Vec<InstanceRange> {
@@ -125,6 +164,7 @@ fn confirm(
                 {
                     change.actions = vec![Action::Noop];
                     change.instances.add.clear();
+                    change.execution = Default::default();
                     return Ok((change, 1));
                 }
             }
@@ -153,6 +193,7 @@ fn confirm(
             {
                 change.actions = vec![Action::Noop];
                 change.fields.clear();
+                change.execution = Default::default();
             } else if !change.instances.remove.is_empty() {
                 change.destructive = true;
                 change.action_reason = Some(ActionReason::FewerInstances);
@@ -170,11 +211,14 @@ fn confirm(
                 .value
                 .task_config
                 .unwrap_or_default();
-            let template = live.and_then(|l| l.cron.clone()).unwrap_or_default();
+            let template = live
+                .and_then(|l| l.cron.as_deref().cloned())
+                .unwrap_or_default();
             let job_fields = crate::planner::cron_fields(&template, &config);
             if same_task(&live_task, &task_config(&populated, tiers)) && job_fields.is_empty() {
                 change.actions = vec![Action::Noop];
                 change.fields.clear();
+                change.execution = Default::default();
             }
             Ok((change, 1))
         }
