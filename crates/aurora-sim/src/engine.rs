@@ -466,7 +466,7 @@ impl Core {
                     .into_iter()
                     .enumerate()
                     .map(|(i, p)| {
-                        let base = 31_000 + i32::try_from((seq * 7) % 2000).unwrap_or(0);
+                        let base = 31_000 + i32::try_from(seq.wrapping_mul(7) % 2000).unwrap_or(0);
                         (p, base + i32::try_from(i).unwrap_or(0))
                     })
                     .collect();

@@ -299,7 +299,7 @@ impl State {
 
     /// A fresh id number.
     pub fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
+        self.seq = self.seq.wrapping_add(1);
         self.seq
     }
 }
