@@ -61,7 +61,10 @@ pub fn good_identifier(s: &str) -> bool {
 /// Collects located diagnostics for one job.
 pub(crate) struct Ctx<'a> {
     pub file: &'a SourceFile,
+    /// The job merged over the file's defaults (what was deserialized).
     pub tree: &'a Node,
+    /// The job as written, before merging: a default never conflicts with the job's own `key`.
+    pub job: &'a Node,
     pub prefix: String,
     pub diags: Vec<Diagnostic>,
 }
@@ -188,11 +191,7 @@ fn check_key(ctx: &mut Ctx<'_>, spec: &JobSpec, rules: &Rules) -> Option<JobKey>
         }
         for (i, p) in split.iter().enumerate() {
             match &parts[i] {
-                Some(given)
-                    if given != p
-                        && ctx.tree.get(NAMES[i]).is_some()
-                        && ctx.tree.get("key").is_some() =>
-                {
+                Some(given) if given != p && ctx.job.get(NAMES[i]).is_some() => {
                     let msg = format!(
                         "`key` says {} `{p}` but `{}` is `{given}`",
                         NAMES[i], NAMES[i]
@@ -738,6 +737,127 @@ fn check_thermos_fields(ctx: &mut Ctx<'_>, spec: &JobSpec) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load(text: &str) -> Result<Vec<crate::LoadedJob>, crate::Diagnostics> {
+        let f = crate::SourceFile::new("t.yaml", text, crate::Format::Yaml);
+        crate::load_sources(&[f], &crate::LoadOptions::default())
+    }
+
+    const JOB: &str = "    kind: adhoc\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n    task: { processes: [{ name: a, cmdline: x }] }\n";
+
+    #[test]
+    fn key_wins_over_defaults_but_conflicts_within_a_job() {
+        let ok = format!(
+            "apiVersion: aurora-apply/v1\ndefaults: {{ cluster: a, role: r, environment: prod }}\njobs:\n  - key: b/s/test/x\n{JOB}"
+        );
+        let jobs = load(&ok).expect("valid");
+        assert_eq!(jobs[0].job.key.to_string(), "b/s/test/x");
+        let bad =
+            format!("apiVersion: aurora-apply/v1\njobs:\n  - key: b/s/test/x\n    role: t\n{JOB}");
+        let err = load(&bad).expect_err("conflict").sorted();
+        assert_eq!(err[0].message, "`key` says role `s` but `role` is `t`");
+        assert_eq!(err[0].path, "jobs[0].role");
+    }
+
+    #[test]
+    fn dedicated_constraints() {
+        let spec = |v: &str| {
+            format!(
+                "apiVersion: aurora-apply/v1\njobs:\n  - key: c/www-data/prod/x\n    constraints: {{ dedicated: {v} }}\n{JOB}"
+            )
+        };
+        assert!(load(&spec("{ values: ['www-data/db'] }")).is_ok());
+        assert!(load(&spec("{ values: ['*/db'] }")).is_ok());
+        let e = load(&spec("{ values: ['other/db'] }"))
+            .expect_err("foreign")
+            .sorted();
+        assert_eq!(
+            e[0].message,
+            "Only other may use hosts dedicated for that role."
+        );
+        assert!(load(&spec("{ values: [a/x, b/y] }")).is_err());
+        assert!(load(&spec("{ limit: 1 }")).is_err());
+    }
+
+    #[test]
+    fn sla_rules() {
+        let spec = |n: u32, sla: &str| {
+            format!(
+                "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    instances: {n}\n    sla_policy: {sla}\n    update: {{ sla_aware: true }}\n{JOB}"
+            )
+        };
+        assert!(load(&spec(20, "{ count: { count: 19, duration: 30m } }")).is_ok());
+        assert!(load(&spec(19, "{ count: { count: 10, duration: 30m } }")).is_err());
+        assert!(load(&spec(20, "{ count: { count: 20, duration: 30m } }")).is_err());
+        assert!(
+            load(&spec(
+                20,
+                "{ percentage: { percentage: 95, duration: 3h } }"
+            ))
+            .is_err()
+        );
+        assert!(
+            load(&spec(
+                20,
+                "{ percentage: { percentage: 99, duration: 1h } }"
+            ))
+            .is_err()
+        );
+        assert!(load(&spec(2, "{ coordinator: { url: 'http://c' } }")).is_ok());
+    }
+
+    #[test]
+    fn executor_and_task_combinations() {
+        let head = "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    kind: adhoc\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n";
+        let task = "    task: { processes: [{ name: a, cmdline: x }] }\n";
+        assert!(load(head).is_err(), "neither task nor executor");
+        assert!(
+            load(&format!(
+                "{head}    executor: {{ name: X, data: '{{}}' }}\n{task}"
+            ))
+            .is_err()
+        );
+        assert!(
+            load(&format!(
+                "{head}    executor: {{ name: AuroraExecutor }}\n{task}"
+            ))
+            .is_ok()
+        );
+        assert!(load(&format!("{head}    executor: {{ name: X, data: '{{}}' }}\n    health_check: {{ interval: 5s }}\n")).is_err());
+        assert!(
+            load(&format!(
+                "{head}    container: {{ docker: {{ image: busybox }} }}\n"
+            ))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn task_ordering_rules() {
+        let spec = |t: &str| {
+            format!(
+                "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    kind: adhoc\n    resources: {{ cpu: 1, ram: 1GiB, disk: 1GiB }}\n    task: {t}\n"
+            )
+        };
+        let procs = "processes: [{ name: a, cmdline: x }, { name: b, cmdline: y }]";
+        assert!(load(&spec(&format!("{{ {procs}, order: [[a, b]] }}"))).is_ok());
+        assert!(load(&spec(&format!("{{ {procs}, order: [[a, b], [b, a]] }}"))).is_err());
+        assert!(load(&spec(&format!("{{ {procs}, order: [[a, c]] }}"))).is_err());
+        assert!(
+            load(&spec(&format!(
+                "{{ {procs}, order: [[a, b]], sequential: true }}"
+            )))
+            .is_err()
+        );
+        assert!(
+            load(&spec(
+                "{ processes: [{ name: a, cmdline: x }, { name: a, cmdline: y }] }"
+            ))
+            .is_err()
+        );
+        assert!(load(&spec("{ processes: [{ name: a/b, cmdline: x }] }")).is_err());
+        assert!(load(&spec("{ processes: [] }")).is_err());
+    }
 
     #[test]
     fn environments() {

@@ -410,6 +410,7 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
         let mut ctx = Ctx {
             file,
             tree: &merged,
+            job: node,
             prefix: path.clone(),
             diags: Vec::new(),
         };

@@ -113,9 +113,15 @@ impl<'de> Deserialize<'de> for YNode {
     }
 }
 
+/// YAML 1.2 core schema, as editors and the JSON Schema see the file: only `true`/`false`
+/// are booleans (`y`, `on`, `no` stay strings: a `cmdline: y` must not become `true`), and
+/// `0755` or `1_000` stay strings rather than octal or underscored numbers.
 fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
+    options.strict_booleans = true;
+    options.leading_zero_numbers_as_strings = true;
+    options.underscored_numbers_as_strings = true;
     if let Some(budget) = options.budget.as_mut() {
         budget.max_depth = MAX_DEPTH;
     }
@@ -316,6 +322,21 @@ mod tests {
             .and_then(|a| a.get_key("c"))
             .expect("key c");
         assert_eq!(&text[key.span.start..key.span.start + key.span.len], "c");
+    }
+
+    #[test]
+    fn yaml_1_2_scalars() {
+        let node = yaml("a: y\nb: on\nc: 0755\nd: 1_000\ne: True\nf: 0x10\ng: ~\nh: 1.10\n")
+            .expect("parses");
+        let v = |k: &str| node.at_path(k).map(|n| n.value.clone());
+        assert_eq!(v("a"), Some(Value::Str("y".into())));
+        assert_eq!(v("b"), Some(Value::Str("on".into())));
+        assert_eq!(v("c"), Some(Value::Str("0755".into())));
+        assert_eq!(v("d"), Some(Value::Str("1_000".into())));
+        assert_eq!(v("e"), Some(Value::Bool(true)));
+        assert_eq!(v("f"), Some(Value::Int(16)));
+        assert_eq!(v("g"), Some(Value::Null));
+        assert_eq!(v("h"), Some(Value::Float(1.1)));
     }
 
     #[test]
