@@ -164,6 +164,10 @@ fn alias_bomb_and_deep_nesting() {
     let start = std::time::Instant::now();
     let out = errors("bomb.yaml", &bomb);
     assert!(out.contains("bomb.yaml:"), "{out}");
+    assert!(
+        out.contains("too many values (aliases of aliases: an alias bomb?)"),
+        "{out}"
+    );
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 
     let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));

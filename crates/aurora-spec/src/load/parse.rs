@@ -152,7 +152,17 @@ fn yaml_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
     {
         message = rest;
     }
-    let message = message.lines().next().unwrap_or("").trim().to_string();
+    // Alias and snippet wrappers carry the underlying error.
+    let mut inner = err;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = inner
+    {
+        inner = error;
+    }
+    let message = match inner {
+        serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
+        _ => message.lines().next().unwrap_or("").trim().to_string(),
+    };
     let what = if file.format == Format::Json {
         "JSON"
     } else {
@@ -175,6 +185,21 @@ fn yaml_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
         d = d.at(file, Span::default());
     }
     d
+}
+
+/// Says which limit protecting the parser was hit, in words (serde-saphyr's `Debug` form is
+/// `Nodes { nodes: 250001 }`).
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Depth { .. } => format!("nesting deeper than {MAX_DEPTH} levels"),
+        B::Nodes { .. } | B::Events { .. } | B::Aliases { .. } => {
+            "the document expands to too many values (aliases of aliases: an alias bomb?)".into()
+        }
+        B::Anchors { .. } => "too many anchors".into(),
+        B::Documents { .. } => "too many documents".into(),
+        other => format!("a parser limit was exceeded ({other:?})"),
+    }
 }
 
 fn parse_toml(file: &SourceFile) -> Result<Node, Diagnostic> {
