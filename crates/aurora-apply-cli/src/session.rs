@@ -221,6 +221,7 @@ pub fn run(
             user: std::env::var("USER")
                 .or_else(|_| std::env::var("LOGNAME"))
                 .unwrap_or_else(|_| "unknown".into()),
+            git_commit: git_commit(&plan.inputs.files),
         },
         interrupted: Some(interrupted),
         ..ExecuteOptions::default()
@@ -253,6 +254,40 @@ pub fn run(
         results.extend(execute(&client, &changes, &execute_options, sink));
     }
     Ok(results)
+}
+
+/// The commit checked out where the specs live (`git rev-parse HEAD`), if they are in a git
+/// repository and git is installed; a dirty tree is marked `-dirty`.
+fn git_commit(files: &[String]) -> Option<String> {
+    let first = std::path::Path::new(files.first()?);
+    let dir = if first.is_dir() {
+        first
+    } else {
+        first.parent()?
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = run(&["rev-parse", "HEAD"])?;
+    let dirty = run(&["status", "--porcelain", "--", "."]).is_some_and(|s| !s.is_empty());
+    Some(if dirty {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    })
 }
 
 /// The exit code of an apply from its jobs' outcomes.

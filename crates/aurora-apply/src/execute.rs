@@ -27,7 +27,9 @@ use aurora_api::{ApiError, Client};
 use base64::Engine as _;
 
 use crate::events::{Event, EventSink, Outcome};
-use crate::marker::{SPEC_HASH_KEY, TOOL_KEY, UPDATE_ID_KEY, USER_KEY, has_update_id};
+use crate::marker::{
+    GIT_COMMIT_KEY, SPEC_HASH_KEY, TOOL_KEY, UPDATE_ID_KEY, USER_KEY, has_update_id,
+};
 use crate::plan::{Action, JobChange};
 use crate::ranges::{MAX_INSTANCES, ids_of};
 
@@ -48,6 +50,8 @@ pub struct Provenance {
     pub spec_hash: String,
     /// The local user.
     pub user: String,
+    /// The git commit of the specs, if any.
+    pub git_commit: Option<String>,
 }
 
 /// How to execute.
@@ -490,19 +494,23 @@ fn start_update(
         key: Some(k.to_string()),
         value: Some(v.to_string()),
     };
+    let mut metadata = BTreeSet::from([
+        meta(UPDATE_ID_KEY, &update_id),
+        meta(
+            TOOL_KEY,
+            concat!("aurora-apply/", env!("CARGO_PKG_VERSION")),
+        ),
+        meta(SPEC_HASH_KEY, &options.provenance.spec_hash),
+        meta(USER_KEY, &options.provenance.user),
+    ]);
+    if let Some(commit) = &options.provenance.git_commit {
+        metadata.insert(meta(GIT_COMMIT_KEY, commit));
+    }
     let request = JobUpdateRequest {
         task_config: config.task_config.clone(),
         instance_count: config.instance_count,
         settings: Some(settings.clone()),
-        metadata: Some(BTreeSet::from([
-            meta(UPDATE_ID_KEY, &update_id),
-            meta(
-                TOOL_KEY,
-                concat!("aurora-apply/", env!("CARGO_PKG_VERSION")),
-            ),
-            meta(SPEC_HASH_KEY, &options.provenance.spec_hash),
-            meta(USER_KEY, &options.provenance.user),
-        ])),
+        metadata: Some(metadata),
     };
     let key = match client.start_job_update(&request, options.message.as_deref()) {
         Ok(reply) => match reply.value {

@@ -30,6 +30,8 @@ pub const TOOL_KEY: &str = "aurora-apply.tool";
 pub const SPEC_HASH_KEY: &str = "aurora-apply.spec_hash";
 /// Provenance: the local user who applied.
 pub const USER_KEY: &str = "aurora-apply.user";
+/// Provenance: the git commit of the specs, when they are in a repository.
+pub const GIT_COMMIT_KEY: &str = "aurora-apply.git_commit";
 
 fn has(task: &TaskConfig, key: &str) -> bool {
     task.metadata

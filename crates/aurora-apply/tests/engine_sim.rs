@@ -134,6 +134,30 @@ fn create_then_noop_then_rolling_update() {
     let results = execute(&client, &changes, &options(), &sink);
     assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
     assert!(plan(&client, std::slice::from_ref(&bigger), false)[0].is_noop());
+    // The update carries provenance (restarting nothing) and our update id.
+    let summaries = client
+        .get_job_update_summaries(&aurora_api::types::JobUpdateQuery {
+            job_key: bigger.config.key.clone(),
+            ..Default::default()
+        })
+        .expect("summaries")
+        .value
+        .update_summaries
+        .unwrap_or_default();
+    let keys: Vec<String> = summaries[0]
+        .metadata
+        .iter()
+        .flatten()
+        .filter_map(|m| m.key.clone())
+        .collect();
+    for key in [
+        aurora_apply::marker::UPDATE_ID_KEY,
+        aurora_apply::marker::TOOL_KEY,
+        aurora_apply::marker::SPEC_HASH_KEY,
+        aurora_apply::marker::USER_KEY,
+    ] {
+        assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
+    }
 }
 
 #[test]
@@ -253,5 +277,47 @@ fn scheduler_rejection_fails_the_plan() {
             assert!(message.contains("no-such-executor"), "{message}");
         }
         other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn normaliser_agrees_with_the_schedulers_populate() {
+    let config = SimConfig {
+        clock: ClockMode::Manual,
+        allowed_container_types: ["MESOS".to_string(), "DOCKER".to_string()].into(),
+        allow_docker_parameters: true,
+        ..SimConfig::default()
+    };
+    let sim = Sim::start(config).expect("emulator starts");
+    let client = Client::new(ClientConfig::new(sim.url())).expect("client");
+    let tiers = aurora_apply::normalize::Tiers::from_thrift(
+        &client.get_tier_configs().expect("tiers").value,
+    );
+    for name in [
+        "hello_world",
+        "cron_hello_world",
+        "docker_app",
+        "hello_docker_image",
+    ] {
+        let mut job = fixture(name);
+        // Exercise the default task links: a port named http.
+        if let Some(task) = job.task_config.as_mut() {
+            task.resources
+                .get_or_insert_with(BTreeSet::new)
+                .insert(Resource::NamedPort("http".into()));
+            task.task_links = None;
+            task.tier = None;
+        }
+        let populated = client
+            .populate_job_config(&job)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .value
+            .task_config
+            .expect("populated task");
+        let ours =
+            aurora_apply::normalize::task_config(job.task_config.as_ref().expect("task"), &tiers);
+        let theirs = aurora_apply::normalize::task_config(&populated, &tiers);
+        assert_eq!(ours, theirs, "{name}");
+        assert!(aurora_apply::compare::same_task(&ours, &theirs), "{name}");
     }
 }

@@ -30,8 +30,9 @@ fn second_apply_of_unchanged_specs_sends_no_write() {
         !methods.iter().any(|m| WRITES.contains(&m.as_str())),
         "{methods:?}"
     );
-    // Observing costs 1 + 3 per role (two roles), plus one look at the finished ad-hoc job.
-    assert_eq!(methods.len(), 8, "{methods:?}");
+    // Observing costs 1 + 3 per role (two roles), plus one look at the ad-hoc job's finished
+    // tasks once it has run to completion (it may still be running).
+    assert!((7..=8).contains(&methods.len()), "{methods:?}");
 }
 
 #[test]
