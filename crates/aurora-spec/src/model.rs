@@ -19,7 +19,7 @@ pub const API_VERSION_V1: &str = "aurora-apply/v1";
 /// A spec file: a list of Aurora jobs plus values shared by all of them.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "aurora-apply spec (format v1)")]
+#[schemars(title = "aurora-apply spec (format v1)", example = example_spec())]
 pub struct SpecFile {
     /// The format version. Must be `aurora-apply/v1`.
     #[serde(rename = "apiVersion")]
@@ -30,6 +30,20 @@ pub struct SpecFile {
     pub defaults: Option<JobSpec>,
     /// The jobs.
     pub jobs: Vec<JobSpec>,
+}
+
+/// The example shown by editors for a whole file (the Thermos hello world).
+fn example_spec() -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": API_VERSION_V1,
+        "jobs": [{
+            "key": "devcluster/www-data/prod/hello",
+            "kind": "service",
+            "instances": 1,
+            "resources": {"cpu": 1, "ram": "128MiB", "disk": "128MiB"},
+            "task": {"processes": [{"name": "hello", "cmdline": "echo hello world; sleep 10"}]}
+        }]
+    })
 }
 
 /// The spec format version.

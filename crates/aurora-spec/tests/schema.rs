@@ -70,6 +70,17 @@ fn every_example_spec_validates_against_the_schema() {
     }
 }
 
+#[test]
+fn schema_examples_are_valid_specs() {
+    let schema = aurora_spec::schema::json_schema();
+    let examples = schema["examples"].as_array().expect("root examples");
+    assert!(!examples.is_empty());
+    for e in examples {
+        assert!(validator().is_valid(e), "{e}");
+        assert!(parser_accepts(e), "{e}");
+    }
+}
+
 fn parser_accepts(doc: &Value) -> bool {
     let text = serde_json::to_string(doc).expect("json");
     load_sources(
