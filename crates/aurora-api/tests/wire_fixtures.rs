@@ -129,3 +129,13 @@ fn compare_dirs(original: &Path, copy: &Path) {
         }
     }
 }
+
+#[test]
+fn a_union_with_an_unknown_variant_is_an_error_not_a_panic() {
+    // struct Resource { 9: i64 } — a variant this IDL does not know.
+    let bytes = [0x0a, 0x00, 0x09, 0, 0, 0, 0, 0, 0, 0, 7, 0x00];
+    let result = decode_struct::<aurora_api::types::Resource>(&bytes);
+    assert!(result.is_err(), "{result:?}");
+    // And an empty union.
+    assert!(decode_struct::<aurora_api::types::Resource>(&[0x00]).is_err());
+}

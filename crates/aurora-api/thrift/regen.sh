@@ -6,7 +6,9 @@
 #     they are turned into raw strings (upstream THRIFT-6236);
 #   * `Default` of an all-optional struct sets base-type and container fields to
 #     Some(zero) (0.17's opt_in_req_out_value); every field of our IDL is optional and
-#     "absent" must stay absent, so those impls are made to return None for every field.
+#     "absent" must stay absent, so those impls are made to return None for every field;
+#   * a union holding exactly one field this IDL does not know makes the generated reader
+#     panic (`ret.expect(...)`); a hostile or newer peer must get an error instead.
 # With --check, regenerates into a temporary directory and fails if the committed file differs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +27,7 @@ trap 'rm -rf "$tmp"' EXIT
 thrift --gen rs -out "$tmp" "$here/aurora.thrift"
 sed -E -i 's/^(pub const [A-Z_]+: &str = )"(.*\\.*)";$/\1r"\2";/' "$tmp/aurora.rs"
 sed -E -i '/^impl Default for /,/^}/ s/^( +[a-z_0-9]+): Some\(.*\),$/\1: None,/' "$tmp/aurora.rs"
+sed -i 's/Ok(ret.expect("return value should have been constructed"))/ret.ok_or_else(|| thrift::Error::Protocol(ProtocolError::new(ProtocolErrorKind::InvalidData, "received an unknown union variant")))/' "$tmp/aurora.rs"
 # Enum names and enum-typed fields, which the Thrift compiler does not emit.
 python3 "$here/enum_table.py" "$here/aurora.thrift" > "$tmp/enum_names.rs"
 rustfmt --edition 2024 "$tmp/enum_names.rs"
