@@ -147,3 +147,94 @@ fn rendering_is_deterministic() {
         .collect();
     assert_eq!(a, b);
 }
+
+#[test]
+fn rendered_structs_survive_the_wire() {
+    let jobs = load_paths(&[root().join("specs")], &LoadOptions::default()).expect("valid");
+    for j in &jobs {
+        let bytes = aurora_api::wire::encode_struct(&j.config);
+        let back: aurora_api::types::JobConfiguration =
+            aurora_api::wire::decode_struct(&bytes).expect("decodes");
+        assert_eq!(back, j.config, "{}", j.job.key);
+        if let Some(u) = &j.update {
+            let bytes = aurora_api::wire::encode_struct(u);
+            let back: aurora_api::types::JobUpdateRequest =
+                aurora_api::wire::decode_struct(&bytes).expect("decodes");
+            assert_eq!(&back, u, "{}", j.job.key);
+        }
+    }
+}
+
+#[test]
+fn seed_jobs_render_as_the_seed_describes() {
+    let jobs = load_paths(&[root().join("specs")], &LoadOptions::default()).expect("valid");
+    let by_key = |k: &str| {
+        jobs.iter()
+            .find(|j| j.job.key.to_string() == k)
+            .unwrap_or_else(|| panic!("{k}"))
+    };
+    let compose = aurora_spec::render::job_configuration_json(
+        &by_key("devcluster/vagrant/prod/docker-compose").config,
+    );
+    assert_eq!(
+        compose["taskConfig"]["executorConfig"]["name"],
+        "docker-compose-executor"
+    );
+    assert_eq!(compose["taskConfig"]["executorConfig"]["data"], "{}");
+    assert_eq!(compose["taskConfig"]["isService"], false);
+    assert_eq!(
+        compose["taskConfig"]["metadata"],
+        serde_json::json!([{"key": "fileName", "value": "sample-app/docker-compose.yml"}])
+    );
+    assert_eq!(
+        compose["taskConfig"]["mesosFetcherUris"],
+        serde_json::json!([{"cache": true, "extract": true, "value": "https://github.com/mesos/docker-compose-executor/releases/download/0.1.0/sample-app.tar.gz"}])
+    );
+    assert_eq!(
+        compose["taskConfig"]["resources"],
+        serde_json::json!([{"diskMb": 100}, {"namedPort": "org.apache.aurora.port.0"}, {"numCpus": 1.0}, {"ramMb": 64}])
+    );
+
+    let payload = by_key("devcluster/www-data/prod/hello_payload");
+    let data = payload
+        .config
+        .task_config
+        .as_ref()
+        .and_then(|t| t.executor_config.as_ref())
+        .and_then(|e| e.data.clone())
+        .expect("data");
+    let file = std::fs::read_to_string(root().join("specs/payloads/thermos_payload.json"))
+        .expect("payload");
+    assert_eq!(data, file.trim_end());
+
+    let web =
+        aurora_spec::render::job_configuration_json(&by_key("devcluster/www-data/prod/web").config);
+    assert_eq!(
+        web["taskConfig"]["constraints"],
+        serde_json::json!([
+            {"constraint": {"limit": {"limit": 1}}, "name": "host"},
+            {"constraint": {"value": {"negated": false, "values": ["r1", "r2"]}}, "name": "rack"}
+        ])
+    );
+    let web_update = by_key("devcluster/www-data/prod/web")
+        .update
+        .as_ref()
+        .expect("update");
+    let settings = aurora_spec::render::job_update_request_json(web_update)["settings"].clone();
+    assert_eq!(
+        settings["updateStrategy"],
+        serde_json::json!({"batchStrategy": {"autopauseAfterBatch": false, "groupSize": 2}})
+    );
+    assert_eq!(
+        (
+            settings["updateGroupSize"].clone(),
+            settings["waitForBatchCompletion"].clone()
+        ),
+        (serde_json::json!(2), serde_json::json!(true))
+    );
+    assert_eq!(settings["maxFailedInstances"], 1);
+
+    let cron = by_key("devcluster/www-data/prod/nightly-report");
+    assert_eq!(cron.config.cron_schedule.as_deref(), Some("0 2 * * *"));
+    assert!(cron.update.is_none());
+}
