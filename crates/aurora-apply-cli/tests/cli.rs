@@ -107,6 +107,32 @@ fn render_json_is_an_array_of_job_configurations() {
 }
 
 #[test]
+fn render_update_gives_the_update_requests_of_services() {
+    let out = cmd()
+        .args([
+            "render",
+            "-o",
+            "json",
+            "--update",
+            "specs/web.aurora.toml",
+            "specs/cron.aurora.yaml",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let all = v.as_array().expect("array");
+    assert_eq!(all.len(), 1, "the cron job has no update request");
+    assert_eq!(all[0]["instanceCount"], 4);
+    assert_eq!(
+        all[0]["settings"]["updateStrategy"]["batchStrategy"]["groupSize"],
+        2
+    );
+}
+
+#[test]
 fn render_text_expands_executor_data() {
     cmd()
         .args(["render", "specs/hello.aurora.yaml"])

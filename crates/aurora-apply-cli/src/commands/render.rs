@@ -1,11 +1,14 @@
-//! `aurora-apply render PATH... [-o json]`: what would be sent for each job.
+//! `aurora-apply render PATH... [-o json] [--update]`: what would be sent for each job.
 //!
-//! `-o json` is a JSON array of JobConfigurations in exactly the shape of Aurora's client
-//! fixtures (Thrift field names, enums by name, sets as sorted lists, executor data as the
-//! exact string sent). The text form shows the same with the executor data expanded.
+//! `-o json` is a JSON array of JobConfigurations (createJob / scheduleCronJob) in exactly
+//! the shape of Aurora's client fixtures (Thrift field names, enums by name, sets as sorted
+//! lists, executor data as the exact string sent). With `--update`, the JobUpdateRequests
+//! (getJobUpdateDiff / startJobUpdate) of the services and ad-hoc jobs instead; cron jobs have
+//! none. The text form shows the same with the executor data expanded for reading.
 
 use std::io::Write;
 
+use aurora_spec::LoadedJob;
 use clap::Args;
 use serde_json::Value;
 
@@ -21,6 +24,10 @@ pub struct RenderArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Render the JobUpdateRequests (update settings included) instead of the
+    /// JobConfigurations; cron jobs are left out (they are never updated, only replaced).
+    #[arg(long)]
+    pub update: bool,
 }
 
 /// Runs `render`.
@@ -29,19 +36,27 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
         Ok(jobs) => jobs,
         Err(code) => return code,
     };
+    let rendered: Vec<(&LoadedJob, Value)> = jobs
+        .iter()
+        .filter_map(|j| {
+            if args.update {
+                j.update
+                    .as_ref()
+                    .map(|u| (j, aurora_spec::render::job_update_request_json(u)))
+            } else {
+                Some((j, aurora_spec::render::job_configuration_json(&j.config)))
+            }
+        })
+        .collect();
     let mut out = anstream::stdout();
     let result = match args.output {
         OutputFormat::Json => {
-            let all: Vec<Value> = jobs
-                .iter()
-                .map(|j| aurora_spec::render::job_configuration_json(&j.config))
-                .collect();
+            let all: Vec<&Value> = rendered.iter().map(|(_, v)| v).collect();
             serde_json::to_string_pretty(&all)
                 .map_err(std::io::Error::other)
                 .and_then(|s| writeln!(out, "{s}"))
         }
-        OutputFormat::Text => jobs.iter().try_for_each(|j| {
-            let mut v = aurora_spec::render::job_configuration_json(&j.config);
+        OutputFormat::Text => rendered.into_iter().try_for_each(|(j, mut v)| {
             expand_executor_data(&mut v);
             let text = serde_json::to_string_pretty(&v).map_err(std::io::Error::other)?;
             writeln!(
@@ -59,7 +74,7 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
     }
 }
 
-fn kind(j: &aurora_spec::LoadedJob) -> &'static str {
+fn kind(j: &LoadedJob) -> &'static str {
     match j.job.kind {
         aurora_spec::model::JobKind::Service => "service",
         aurora_spec::model::JobKind::Adhoc => "adhoc",
