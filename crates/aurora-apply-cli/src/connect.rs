@@ -9,12 +9,10 @@
 //!
 //! A `sim://PATH` cluster runs `aurora-sim` in this process with its state in PATH (a
 //! `.json` file, or a directory holding `state.json`), so state survives between runs. The
-//! cluster entry's optional `sim` object sets the emulator's scheduler flags, with Aurora's
-//! flag names: `enable_mesos_fetcher`, `custom_executor_config` (a path relative to the
-//! clusters.json file), `allowed_container_types` (a list), `allow_docker_parameters`,
-//! `allow_container_volumes`, `allow_gpu_resource`, `quotas` (role → `"CPUS,RAM_MB,DISK_MB"`,
-//! what the admin RPC `setQuota` sets on a real cluster), plus `time_scale` (simulated seconds
-//! per real second, default 1).
+//! cluster entry's optional `sim_flags` list holds `aurora-sim serve` flags with Aurora's
+//! spelling (`-enable_mesos_fetcher=true`, `-custom_executor_config=FILE` relative to the
+//! clusters.json, `--quota=ROLE=CPUS,RAM_MB,DISK_MB`, `--time-scale=20`…); the listen address
+//! and the state file come from the URI.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -145,60 +143,35 @@ impl Connections {
         let state_file = if path.extension().is_some_and(|e| e == "json") {
             path.to_path_buf()
         } else {
-            std::fs::create_dir_all(path).map_err(|e| fail(e.to_string()))?;
             path.join("state.json")
         };
         if let Some(parent) = state_file.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
         }
-        let mut config = aurora_sim::SimConfig {
-            cluster_name: entry.name().to_string(),
-            state_file: Some(state_file),
-            ..aurora_sim::SimConfig::default()
-        };
-        if let Some(Value::Object(flags)) = entry.get("sim") {
-            let base = entry
-                .source()
-                .and_then(Path::parent)
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let flag = |name: &str| flags.get(name).and_then(Value::as_bool);
-            if let Some(v) = flag("enable_mesos_fetcher") {
-                config.enable_mesos_fetcher = v;
-            }
-            if let Some(v) = flag("allow_docker_parameters") {
-                config.allow_docker_parameters = v;
-            }
-            if let Some(v) = flag("allow_container_volumes") {
-                config.allow_container_volumes = v;
-            }
-            if let Some(v) = flag("allow_gpu_resource") {
-                config.allow_gpu_resource = v;
-            }
-            if let Some(Value::Array(types)) = flags.get("allowed_container_types") {
-                config.allowed_container_types = types
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect();
-            }
-            if let Some(scale) = flags.get("time_scale").and_then(Value::as_f64) {
-                config.clock = aurora_sim::ClockMode::Scaled(scale.max(0.001));
-            }
-            if let Some(Value::Object(quotas)) = flags.get("quotas") {
-                for (role, quota) in quotas {
-                    let text = quota.as_str().unwrap_or_default();
-                    let resources =
-                        aurora_sim::Resources::parse(text).map_err(|e| fail(e.to_string()))?;
-                    config.quotas.insert(role.clone(), resources);
-                }
-            }
-            if let Some(file) = flags.get("custom_executor_config").and_then(Value::as_str) {
-                config
-                    .load_custom_executors(&base.join(file))
-                    .map_err(|e| fail(e.to_string()))?;
-            }
+        // The emulator's own flag parser reads the entry's `sim_flags`; file flags are
+        // relative to the clusters.json that names them.
+        let base = entry
+            .source()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let mut flags = vec![format!("--cluster_name={}", entry.name())];
+        for flag in entry
+            .get("sim_flags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(flag) = flag.as_str() else {
+                return Err(fail(format!(
+                    "sim_flags entries must be strings, found {flag}"
+                )));
+            };
+            flags.push(resolve_file_flag(flag, &base));
         }
+        let mut config = aurora_sim::SimConfig::from_flags(flags).map_err(fail)?;
+        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        config.state_file = Some(state_file);
         let sim = aurora_sim::Sim::start(config).map_err(|e| fail(e.to_string()))?;
         let url = sim.url();
         self.sims.push(sim);
@@ -212,4 +185,17 @@ impl Connections {
             sim.shutdown();
         }
     }
+}
+
+/// Makes the path of a file-valued emulator flag relative to `base`.
+#[cfg(feature = "sim")]
+fn resolve_file_flag(flag: &str, base: &Path) -> String {
+    for name in ["custom_executor_config", "tier_config"] {
+        for prefix in [format!("-{name}="), format!("--{name}=")] {
+            if let Some(value) = flag.strip_prefix(&prefix) {
+                return format!("{prefix}{}", base.join(value).display());
+            }
+        }
+    }
+    flag.to_string()
 }
