@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use aurora_api::clusters::{Cluster, Clusters, ResolveOptions, SchedulerEndpoint, SearchPath};
 use aurora_api::{Client, ClientConfig};
+#[cfg(feature = "sim")]
 use serde_json::Value;
 
 /// A cluster could not be reached.
