@@ -7,6 +7,19 @@
 //! Thermos payload; [`convert`] produces `JobConfiguration` and `JobUpdateRequest`. Problems
 //! come back as [`Diagnostics`]: every one of the run, each with file, span and path.
 //!
+//! For the engine and the CLI, the surface is small:
+//!
+//! * [`load_paths`] (files and directories) or [`load_sources`] (in-memory text) → every
+//!   [`LoadedJob`] of the run, or [`Diagnostics`] with every problem (each a [`Diagnostic`]:
+//!   code, message, document path, file, span; `Diagnostic::to_json` for machines).
+//! * [`LoadedJob`]: `job` ([`Job`]: [`JobKey`] with the cluster, kind, merged spec,
+//!   [`Origin`] = file:line:col of the definition), `config` (the desired `JobConfiguration`)
+//!   and `update` (the desired `JobUpdateRequest`, `None` for cron jobs).
+//! * [`convert::add_metadata`] for markers the engine adds (conversion itself adds nothing the
+//!   spec does not say); [`render`] for the fixture-shaped JSON view; [`schema`] for the JSON
+//!   Schema; [`Rules`] (in [`LoadOptions`]) for scheduler settings such as
+//!   `-allowed_job_environments`.
+//!
 //! ```
 //! use aurora_spec::{Format, LoadOptions, SourceFile, load_sources};
 //!

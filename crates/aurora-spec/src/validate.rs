@@ -29,6 +29,8 @@ pub struct Rules {
     pub max_sla_duration_secs: u64,
     /// `-max_update_instance_failures` (default 4000 × 5).
     pub max_update_instance_failures: u64,
+    /// `-max_tasks_per_job` (default 4000).
+    pub max_tasks_per_job: u32,
 }
 
 impl Default for Rules {
@@ -38,6 +40,7 @@ impl Default for Rules {
             min_instances_for_sla: 20,
             max_sla_duration_secs: 7200,
             max_update_instance_failures: 20_000,
+            max_tasks_per_job: 4000,
         }
     }
 }
@@ -128,6 +131,14 @@ pub(crate) fn check_job(
     let instances = spec.instances.unwrap_or(1);
     if instances == 0 {
         ctx.sched("instances", "Instance count must be positive.");
+    } else if instances > rules.max_tasks_per_job {
+        ctx.sched(
+            "instances",
+            format!(
+                "{instances} instances exceed the scheduler's maximum of {} tasks per job (-max_tasks_per_job).",
+                rules.max_tasks_per_job
+            ),
+        );
     }
     if let Some(owner) = &spec.owner
         && !good_identifier(owner)
