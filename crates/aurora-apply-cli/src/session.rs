@@ -67,6 +67,27 @@ pub fn connect(global: &crate::cli::GlobalArgs, paths: &[PathBuf]) -> Result<Con
     })
 }
 
+/// The client of a cluster, or the error printed and exit 1.
+pub fn client_for(
+    connections: &mut Connections,
+    cluster: &str,
+) -> Result<Arc<aurora_api::Client>, Exit> {
+    connections.client(cluster).map_err(|e| {
+        error(e);
+        Exit::Error
+    })
+}
+
+/// Specs and clusters for an engine command: the desired jobs and their connections.
+pub fn prepare(
+    global: &crate::cli::GlobalArgs,
+    paths: &[PathBuf],
+) -> Result<(Vec<DesiredJob>, Connections), Exit> {
+    let desired = desired_jobs(global, paths)?;
+    let connections = connect(global, paths)?;
+    Ok((desired, connections))
+}
+
 /// Plans every cluster of `desired`.
 pub fn plan_all(
     connections: &mut Connections,
@@ -76,10 +97,7 @@ pub fn plan_all(
 ) -> Result<Plan, Exit> {
     let mut changes = Vec::new();
     for (cluster, jobs) in aurora_apply::ops::by_cluster(desired) {
-        let client = connections.client(&cluster).map_err(|e| {
-            error(e);
-            Exit::Error
-        })?;
+        let client = client_for(connections, &cluster)?;
         let planned = plan_cluster(&client, &cluster, &jobs, options).map_err(|e| {
             error(&e);
             engine_exit(&e)
@@ -230,27 +248,11 @@ pub fn run(
         summary: plan.summary.clone(),
     });
     let mut results = Vec::new();
-    let mut clusters: Vec<&str> = plan
-        .changes
-        .iter()
-        .map(|c| c.job_key.split('/').next().unwrap_or(""))
-        .collect();
-    clusters.sort();
-    clusters.dedup();
-    for cluster in clusters {
-        let changes: Vec<JobChange> = plan
-            .changes
-            .iter()
-            .filter(|c| c.job_key.split('/').next() == Some(cluster))
-            .cloned()
-            .collect();
+    for (cluster, changes) in plan.by_cluster() {
         if changes.iter().all(JobChange::is_noop) {
             continue;
         }
-        let client = connections.client(cluster).map_err(|e| {
-            error(e);
-            Exit::Error
-        })?;
+        let client = client_for(connections, &cluster)?;
         results.extend(execute(&client, &changes, &execute_options, sink));
     }
     Ok(results)

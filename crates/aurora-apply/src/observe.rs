@@ -43,6 +43,15 @@ pub struct Observed {
     pub calls: usize,
 }
 
+/// The distinct roles of some job keys, sorted: the unit observing works in.
+pub fn roles_of<'a>(keys: impl IntoIterator<Item = &'a aurora_api::types::JobKey>) -> Vec<String> {
+    keys.into_iter()
+        .filter_map(|k| k.role.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Reads `roles` of the cluster behind `client`. `cluster` names it in errors.
 pub fn observe(
     client: &Client,

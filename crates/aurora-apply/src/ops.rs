@@ -2,8 +2,6 @@
 //! plan staleness, finding a job's active update. Plan and apply themselves are
 //! [`crate::planning::plan_cluster`] and [`crate::execute::execute`].
 
-use std::collections::BTreeSet;
-
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, JobKey, JobUpdateQuery, JobUpdateSummary};
 
@@ -11,7 +9,7 @@ use crate::desired::{DesiredJob, job_key_string};
 use crate::error::EngineError;
 use crate::live::LiveJob;
 use crate::marker::is_protected;
-use crate::observe::{ObserveOptions, observe};
+use crate::observe::{ObserveOptions, observe, roles_of};
 use crate::plan::{Action, ActionReason, Execution, InstanceImpact, JobChange};
 use crate::planner::plan_absent;
 
@@ -39,13 +37,7 @@ pub fn destroy_cluster(
     keys: &[JobKey],
     observe_options: &ObserveOptions,
 ) -> Result<Vec<JobChange>, EngineError> {
-    let roles: Vec<String> = keys
-        .iter()
-        .filter_map(|k| k.role.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let observed = observe(client, cluster, &roles, observe_options)?;
+    let observed = observe(client, cluster, &roles_of(keys), observe_options)?;
     let mut changes = Vec::new();
     for key in keys {
         let Some(live) = observed.live.get(key).filter(|l| l.exists()) else {
@@ -115,13 +107,7 @@ pub fn stale_jobs(
         .iter()
         .filter_map(|c| parse_job_key(&c.job_key).map(|(_, k)| k))
         .collect();
-    let roles: Vec<String> = keys
-        .iter()
-        .filter_map(|k| k.role.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let observed = observe(client, cluster, &roles, observe_options)?;
+    let observed = observe(client, cluster, &roles_of(&keys), observe_options)?;
     Ok(changes
         .iter()
         .filter(|c| {

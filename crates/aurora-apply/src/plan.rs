@@ -265,6 +265,17 @@ pub enum PlanFormatError {
 }
 
 impl Plan {
+    /// The changes grouped by cluster (the first part of the job key), clusters sorted.
+    pub fn by_cluster(&self) -> Vec<(String, Vec<JobChange>)> {
+        let mut groups: std::collections::BTreeMap<String, Vec<JobChange>> =
+            std::collections::BTreeMap::new();
+        for change in &self.changes {
+            let cluster = change.job_key.split('/').next().unwrap_or("").to_string();
+            groups.entry(cluster).or_default().push(change.clone());
+        }
+        groups.into_iter().collect()
+    }
+
     /// Reads a plan document, rejecting unknown major versions.
     pub fn from_json(text: &str) -> Result<Plan, PlanFormatError> {
         let value: serde_json::Value =

@@ -16,7 +16,7 @@ use crate::desired::{DesiredJob, spec_hash};
 use crate::error::EngineError;
 use crate::live::LiveJob;
 use crate::normalize::{Tiers, task_config};
-use crate::observe::{ObserveOptions, observe};
+use crate::observe::{ObserveOptions, observe, roles_of};
 use crate::plan::{
     Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
@@ -58,13 +58,8 @@ pub fn plan_cluster(
     desired: &[DesiredJob],
     options: &PlanOptions,
 ) -> Result<ClusterPlan, EngineError> {
-    let roles: Vec<String> = desired
-        .iter()
-        .filter_map(|d| d.key().role)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let observed = observe(client, cluster, &roles, &options.observe)?;
+    let keys: Vec<_> = desired.iter().map(DesiredJob::key).collect();
+    let observed = observe(client, cluster, &roles_of(&keys), &options.observe)?;
     let mut calls = observed.calls;
     let described: BTreeSet<String> = desired.iter().map(DesiredJob::key_string).collect();
     let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> = desired

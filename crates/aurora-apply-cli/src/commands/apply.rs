@@ -66,12 +66,8 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             (plan, connections)
         }
         None => {
-            let desired = match session::desired_jobs(global, &args.paths) {
-                Ok(d) => d,
-                Err(code) => return code,
-            };
-            let mut connections = match session::connect(global, &args.paths) {
-                Ok(c) => c,
+            let (desired, mut connections) = match session::prepare(global, &args.paths) {
+                Ok(prepared) => prepared,
                 Err(code) => return code,
             };
             let files = args.paths.iter().map(|p| p.display().to_string()).collect();
@@ -100,27 +96,11 @@ fn check_fresh(
     plan: &Plan,
     engine: &EngineArgs,
 ) -> Result<(), Exit> {
-    let mut clusters: Vec<&str> = plan
-        .changes
-        .iter()
-        .map(|c| c.job_key.split('/').next().unwrap_or(""))
-        .collect();
-    clusters.sort();
-    clusters.dedup();
-    for cluster in clusters {
-        let changes: Vec<_> = plan
-            .changes
-            .iter()
-            .filter(|c| c.job_key.split('/').next() == Some(cluster))
-            .cloned()
-            .collect();
-        let client = connections.client(cluster).map_err(|e| {
-            session::error(e);
-            Exit::Error
-        })?;
+    for (cluster, changes) in plan.by_cluster() {
+        let client = session::client_for(connections, &cluster)?;
         let moved = aurora_apply::ops::stale_jobs(
             &client,
-            cluster,
+            &cluster,
             &changes,
             &engine.plan_options().observe,
         )

@@ -32,12 +32,8 @@ pub struct PlanArgs {
 
 /// Runs `plan`.
 pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
-    let desired = match session::desired_jobs(global, &args.paths.paths) {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    let mut connections = match session::connect(global, &args.paths.paths) {
-        Ok(c) => c,
+    let (desired, mut connections) = match session::prepare(global, &args.paths.paths) {
+        Ok(prepared) => prepared,
         Err(code) => return code,
     };
     let files = args

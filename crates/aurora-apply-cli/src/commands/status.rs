@@ -31,12 +31,8 @@ pub struct StatusArgs {
 
 /// Runs `status`.
 pub fn exec(global: &GlobalArgs, args: &StatusArgs) -> Exit {
-    let desired = match session::desired_jobs(global, &args.paths.paths) {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    let mut connections = match session::connect(global, &args.paths.paths) {
-        Ok(c) => c,
+    let (desired, mut connections) = match session::prepare(global, &args.paths.paths) {
+        Ok(prepared) => prepared,
         Err(code) => return code,
     };
     let mut options = args.engine.plan_options();
