@@ -167,3 +167,24 @@ fn missing_path_is_invalid_input() {
         .code(3)
         .stderr(predicate::str::contains("no such file"));
 }
+
+#[test]
+fn validate_stderr_is_pinned() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = dir.path().join("web.aurora.yaml");
+    std::fs::write(
+        &a,
+        "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/web\n    kind: service\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB, cpus: 2 }\n    task: { processes: [{ name: web, cmdline: ./server }] }\n  - key: devcluster/www-data/production/api\n    kind: cron\n    cron: { schedule: '0 0 * * 7' }\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n    task: { processes: [{ name: api, cmdline: ./api }] }\n",
+    )
+    .expect("write");
+    let out = cmd()
+        .arg("validate")
+        .arg(&a)
+        .assert()
+        .code(3)
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8_lossy(&out).replace(&dir.path().display().to_string(), "[TMP]");
+    insta::assert_snapshot!(text);
+}

@@ -574,7 +574,10 @@ fn check_kind(ctx: &mut Ctx<'_>, spec: &JobSpec, kind: JobKind) {
                 }
                 Some(s) => {
                     if let Err(e) = cron::check(s) {
-                        ctx.sched("cron.schedule", e);
+                        ctx.sched("cron.schedule", e).help = Some(
+                            "five fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12, JAN-DEC) day-of-week (0-6, SUN-SAT; 7 is not Sunday); `*`, `A-B`, `*/S`, `A-B/S`, lists; not both day fields"
+                                .into(),
+                        );
                     }
                 }
             }
