@@ -64,6 +64,10 @@ pub struct EngineArgs {
     /// specs only, plus `--scope`).
     #[arg(long)]
     pub prune: bool,
+    /// Take over jobs of the specs that exist without aurora-apply's ownership marker: the
+    /// marker is added, which rolls their instances (the plan shows it).
+    #[arg(long)]
+    pub adopt: bool,
     /// Roles read in parallel.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub parallelism: usize,

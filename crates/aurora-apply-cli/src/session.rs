@@ -41,6 +41,7 @@ pub fn engine_exit(e: &EngineError) -> Exit {
 pub fn desired_jobs(
     global: &crate::cli::GlobalArgs,
     paths: &[PathBuf],
+    adopt: bool,
 ) -> Result<Vec<DesiredJob>, Exit> {
     let loaded = crate::commands::load_or_report(global, paths)?;
     Ok(loaded
@@ -53,6 +54,7 @@ pub fn desired_jobs(
                 .and_then(|u| u.settings.clone())
                 .unwrap_or_default(),
             protect: l.job.spec.protect.unwrap_or(false),
+            adopt,
             source: Some(l.job.origin.location()),
             config: l.config,
         })
@@ -82,8 +84,9 @@ pub fn client_for(
 pub fn prepare(
     global: &crate::cli::GlobalArgs,
     paths: &[PathBuf],
+    engine: &crate::cli::EngineArgs,
 ) -> Result<(Vec<DesiredJob>, Connections), Exit> {
-    let desired = desired_jobs(global, paths)?;
+    let desired = desired_jobs(global, paths, engine.adopt)?;
     let connections = connect(global, paths)?;
     Ok((desired, connections))
 }

@@ -62,6 +62,7 @@ fn desired(jobs: usize, roles: usize, changed_count: usize) -> Vec<DesiredJob> {
                 },
                 update_settings: JobUpdateSettings::default(),
                 protect: false,
+                adopt: false,
                 source: None,
             }
         })

@@ -20,6 +20,10 @@ pub struct DesiredJob {
     pub update_settings: JobUpdateSettings,
     /// `protect: true`: the job may not be killed or replaced by this tool.
     pub protect: bool,
+    /// Take over a live job created elsewhere: add the ownership marker, which changes its
+    /// task config and so rolls its instances (`--adopt`). Without it a job found without
+    /// the marker is left without it.
+    pub adopt: bool,
     /// Where the job is declared, `file:line:col`.
     pub source: Option<String>,
 }

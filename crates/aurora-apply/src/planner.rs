@@ -55,13 +55,15 @@ pub enum Draft {
 
 /// The config the engine will send for `desired`: the spec's config plus our markers. The
 /// ownership marker goes on new jobs and on jobs that already carry it, never on a job found
-/// without it (that would restart it; adoption is explicit). Protection is written with it.
+/// without it (that would restart it) unless the spec asks to adopt it. Protection is written
+/// with it.
 pub fn config_to_send(desired: &DesiredJob, live: Option<&LiveJob>) -> JobConfiguration {
     let mut config = desired.config.clone();
-    let owned = match live.filter(|l| l.exists()) {
-        None => true,
-        Some(l) => l.representative_task().as_ref().is_some_and(is_managed),
-    };
+    let owned = desired.adopt
+        || match live.filter(|l| l.exists()) {
+            None => true,
+            Some(l) => l.representative_task().as_ref().is_some_and(is_managed),
+        };
     if let Some(task) = &mut config.task_config {
         set_marker(task, MANAGED_KEY, owned);
         set_marker(task, PROTECT_KEY, owned && desired.protect);
@@ -413,6 +415,7 @@ mod tests {
             config,
             update_settings: JobUpdateSettings::default(),
             protect: false,
+            adopt: false,
             source: None,
         }
     }

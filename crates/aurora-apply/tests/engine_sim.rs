@@ -57,6 +57,7 @@ fn desired(config: JobConfiguration) -> DesiredJob {
         config,
         update_settings: settings(),
         protect: false,
+        adopt: false,
         source: None,
     }
 }
@@ -320,4 +321,29 @@ fn normaliser_agrees_with_the_schedulers_populate() {
         assert_eq!(ours, theirs, "{name}");
         assert!(aurora_apply::compare::same_task(&ours, &theirs), "{name}");
     }
+}
+
+#[test]
+fn adopting_a_foreign_job_adds_the_marker_with_a_rolling_update() {
+    let (_sim, client) = start_sim();
+    client.create_job(&fixture("hello_world")).expect("created");
+    let mut adopt = desired(fixture("hello_world"));
+    adopt.adopt = true;
+    let changes = plan(&client, std::slice::from_ref(&adopt), false);
+    assert_eq!(changes[0].actions, [Action::Update]);
+    let paths: Vec<&str> = changes[0].fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["metadata.aurora-apply.managed"]);
+    let results = execute(&client, &changes, &options(), &CollectSink::default());
+    assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
+    // Now ours: a plain plan is a no-op and --prune may remove it once it leaves the specs.
+    assert!(plan(&client, &[desired(fixture("hello_world"))], false)[0].is_noop());
+    let mut other = fixture("hello_world");
+    other.key.as_mut().expect("key").name = Some("other".into());
+    other.task_config.as_mut().expect("task").job = other.key.clone();
+    let pruned = plan(&client, &[desired(other)], true);
+    assert!(
+        pruned
+            .iter()
+            .any(|c| c.job_key.ends_with("/hello") && c.actions == [Action::Kill])
+    );
 }

@@ -66,10 +66,11 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             (plan, connections)
         }
         None => {
-            let (desired, mut connections) = match session::prepare(global, &args.paths) {
-                Ok(prepared) => prepared,
-                Err(code) => return code,
-            };
+            let (desired, mut connections) =
+                match session::prepare(global, &args.paths, &args.engine) {
+                    Ok(prepared) => prepared,
+                    Err(code) => return code,
+                };
             let files = args.paths.iter().map(|p| p.display().to_string()).collect();
             match session::plan_all(
                 &mut connections,

@@ -41,7 +41,7 @@ pub struct KillArgs {
 
 /// Runs `destroy`.
 pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
-    let desired = match session::desired_jobs(global, &args.paths.paths) {
+    let desired = match session::desired_jobs(global, &args.paths.paths, false) {
         Ok(d) => d,
         Err(code) => return code,
     };

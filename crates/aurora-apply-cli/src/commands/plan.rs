@@ -32,7 +32,8 @@ pub struct PlanArgs {
 
 /// Runs `plan`.
 pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
-    let (desired, mut connections) = match session::prepare(global, &args.paths.paths) {
+    let (desired, mut connections) = match session::prepare(global, &args.paths.paths, &args.engine)
+    {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };

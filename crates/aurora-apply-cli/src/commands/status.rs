@@ -31,7 +31,8 @@ pub struct StatusArgs {
 
 /// Runs `status`.
 pub fn exec(global: &GlobalArgs, args: &StatusArgs) -> Exit {
-    let (desired, mut connections) = match session::prepare(global, &args.paths.paths) {
+    let (desired, mut connections) = match session::prepare(global, &args.paths.paths, &args.engine)
+    {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };

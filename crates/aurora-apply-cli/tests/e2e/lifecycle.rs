@@ -151,3 +151,61 @@ fn plan_json_document_shape() {
     let plan: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     insta::assert_json_snapshot!(stable(plan));
 }
+
+#[test]
+fn ctrl_c_detaches_with_exit_130_and_the_update_keeps_running() {
+    use std::io::{BufRead, BufReader};
+    let w = World::seed();
+    let hello = w.specs().join("hello.aurora.yaml");
+    let hello_s = hello.to_str().expect("utf-8").to_string();
+    expect_code(&w.run(&["apply", &hello_s, "--auto-approve"]), 0);
+    let yaml = std::fs::read_to_string(&hello).expect("read");
+    let slow = yaml.replace("cpu: 1,", "cpu: 2,").replace(
+        "    instances: 1\n",
+        "    instances: 1\n    update: { watch: 10h }\n",
+    );
+    std::fs::write(&hello, slow).expect("write");
+    let bin = assert_cmd::cargo::cargo_bin("aurora-apply");
+    let mut child = std::process::Command::new(bin)
+        .current_dir(w.dir.path())
+        .env("AURORA_CONFIG_ROOT", w.path("none"))
+        .env("HOME", w.dir.path())
+        .args([&hello_s, "--auto-approve", "--poll-interval", "20ms"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    // Read until the update has started (the child blocks on nothing else).
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("reads") == 0 {
+            panic!("apply ended before the update started:\n{seen}");
+        }
+        seen.push_str(&line);
+        if line.contains("update") && line.contains("started") {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("reads");
+    let code = child.wait().expect("exits").code();
+    assert_eq!(code, Some(130), "{seen}{rest}");
+    assert!(rest.contains("detached"), "{rest}");
+    // The update is still active on the scheduler.
+    let client =
+        aurora_api::Client::new(aurora_api::ClientConfig::new(w.sim.url())).expect("client");
+    let key = aurora_api::types::JobKey {
+        role: Some("www-data".into()),
+        environment: Some("prod".into()),
+        name: Some("hello".into()),
+    };
+    let active = aurora_apply::ops::active_update(&client, &key).expect("reads");
+    assert!(active.is_some(), "the update should keep running");
+}
