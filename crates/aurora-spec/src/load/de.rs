@@ -39,7 +39,7 @@ impl DeError {
         }
     }
 
-    fn locate(mut self, span: Span, path: &str) -> Self {
+    fn locate(mut self, span: Span, path: &Path<'_>) -> Self {
         if self.span.is_none() {
             self.span = Some(span);
             self.path = Some(path.to_string());
@@ -165,19 +165,42 @@ fn describe(u: &de::Unexpected) -> String {
 
 /// Deserializes `T` from a node; `path` is the node's document path (for messages).
 pub fn from_node<'a, T: serde::Deserialize<'a>>(node: &'a Node, path: &str) -> Result<T, DeError> {
-    T::deserialize(NodeDe {
-        node,
-        path: path.to_string(),
-    })
-    .map_err(|e| e.locate(node.span, path))
+    let path = Path::Root(path);
+    T::deserialize(NodeDe { node, path }).map_err(|e| e.locate(node.span, &path))
 }
 
-struct NodeDe<'a> {
+/// A document path built lazily: a chain of borrowed segments, turned into a string only
+/// when an error needs it (most values never do, so no string is formatted per value).
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    Root(&'p str),
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root(s) => f.write_str(s),
+            Path::Key(parent, key) => {
+                let parent = parent.to_string();
+                if parent.is_empty() {
+                    f.write_str(key)
+                } else {
+                    write!(f, "{parent}.{key}")
+                }
+            }
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+struct NodeDe<'a, 'p> {
     node: &'a Node,
-    path: String,
+    path: Path<'p>,
 }
 
-impl<'a> NodeDe<'a> {
+impl<'a> NodeDe<'a, '_> {
     fn unexpected(&self) -> de::Unexpected<'a> {
         match &self.node.value {
             Value::Null => de::Unexpected::Unit,
@@ -209,7 +232,7 @@ impl<'a> NodeDe<'a> {
     }
 }
 
-impl<'a> de::Deserializer<'a> for NodeDe<'a> {
+impl<'a> de::Deserializer<'a> for NodeDe<'a, '_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -221,12 +244,12 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
             Value::Str(s) => visitor.visit_borrowed_str(s),
             Value::Seq(items) => visitor.visit_seq(SeqDe {
                 items: items.iter().enumerate(),
-                path: &self.path,
+                parent: self.path,
             }),
             Value::Map(entries) => visitor.visit_map(MapDe {
                 entries: entries.iter(),
                 value: None,
-                path: &self.path,
+                parent: self.path,
             }),
         }
     }
@@ -379,12 +402,13 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
             Value::Str(s) => visitor.visit_enum(s.as_str().into_deserializer()),
             Value::Map(entries) if entries.len() == 1 => {
                 let (key, value) = &entries[0];
-                let path = format!("{}.{}", self.path, key.name);
+                let parent = self.path;
+                let path = Path::Key(&parent, &key.name);
                 visitor
                     .visit_enum(EnumDe {
                         key,
                         value,
-                        path: path.clone(),
+                        parent: &parent,
                     })
                     .map_err(|e| e.locate(value.span, &path))
             }
@@ -418,7 +442,7 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a> {
 
 struct SeqDe<'a, 'p> {
     items: std::iter::Enumerate<std::slice::Iter<'a, Node>>,
-    path: &'p str,
+    parent: Path<'p>,
 }
 
 impl<'a> de::SeqAccess<'a> for SeqDe<'a, '_> {
@@ -431,13 +455,10 @@ impl<'a> de::SeqAccess<'a> for SeqDe<'a, '_> {
         match self.items.next() {
             None => Ok(None),
             Some((i, node)) => {
-                let path = format!("{}[{i}]", self.path);
-                seed.deserialize(NodeDe {
-                    node,
-                    path: path.clone(),
-                })
-                .map(Some)
-                .map_err(|e| e.locate(node.span, &path))
+                let path = Path::Index(&self.parent, i);
+                seed.deserialize(NodeDe { node, path })
+                    .map(Some)
+                    .map_err(|e| e.locate(node.span, &path))
             }
         }
     }
@@ -450,15 +471,7 @@ impl<'a> de::SeqAccess<'a> for SeqDe<'a, '_> {
 struct MapDe<'a, 'p> {
     entries: std::slice::Iter<'a, (Key, Node)>,
     value: Option<(&'a Key, &'a Node)>,
-    path: &'p str,
-}
-
-fn child_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
-    }
+    parent: Path<'p>,
 }
 
 impl<'a> de::MapAccess<'a> for MapDe<'a, '_> {
@@ -472,7 +485,7 @@ impl<'a> de::MapAccess<'a> for MapDe<'a, '_> {
             None => Ok(None),
             Some((key, value)) => {
                 self.value = Some((key, value));
-                let path = child_path(self.path, &key.name);
+                let path = Path::Key(&self.parent, &key.name);
                 seed.deserialize(KeyDe(&key.name))
                     .map(Some)
                     .map_err(|e| e.locate(key.span, &path))
@@ -483,12 +496,9 @@ impl<'a> de::MapAccess<'a> for MapDe<'a, '_> {
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         match self.value.take() {
             Some((key, node)) => {
-                let path = child_path(self.path, &key.name);
-                seed.deserialize(NodeDe {
-                    node,
-                    path: path.clone(),
-                })
-                .map_err(|e| e.locate(node.span, &path))
+                let path = Path::Key(&self.parent, &key.name);
+                seed.deserialize(NodeDe { node, path })
+                    .map_err(|e| e.locate(node.span, &path))
             }
             None => Err(DeError::new(
                 Code::InvalidValue,
@@ -518,34 +528,35 @@ impl<'de> de::Deserializer<'de> for KeyDe<'de> {
     }
 }
 
-struct EnumDe<'a> {
+struct EnumDe<'a, 'p> {
     key: &'a Key,
     value: &'a Node,
-    path: String,
+    parent: &'p Path<'p>,
 }
 
-impl<'a> de::EnumAccess<'a> for EnumDe<'a> {
+impl<'a: 'p, 'p> de::EnumAccess<'a> for EnumDe<'a, 'p> {
     type Error = DeError;
-    type Variant = NodeDe<'a>;
+    type Variant = NodeDe<'a, 'p>;
 
     fn variant_seed<V: DeserializeSeed<'a>>(
         self,
         seed: V,
-    ) -> Result<(V::Value, NodeDe<'a>), DeError> {
+    ) -> Result<(V::Value, NodeDe<'a, 'p>), DeError> {
+        let path = Path::Key(self.parent, &self.key.name);
         let v = seed
             .deserialize(KeyDe(&self.key.name))
-            .map_err(|e| e.locate(self.key.span, &self.path))?;
+            .map_err(|e| e.locate(self.key.span, &path))?;
         Ok((
             v,
             NodeDe {
                 node: self.value,
-                path: self.path,
+                path,
             },
         ))
     }
 }
 
-impl<'a> de::VariantAccess<'a> for NodeDe<'a> {
+impl<'a> de::VariantAccess<'a> for NodeDe<'a, '_> {
     type Error = DeError;
 
     fn unit_variant(self) -> Result<(), DeError> {
