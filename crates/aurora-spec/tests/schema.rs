@@ -81,6 +81,41 @@ fn schema_examples_are_valid_specs() {
     }
 }
 
+#[test]
+fn every_field_is_in_the_spec_reference() {
+    let doc = std::fs::read_to_string(root().join("docs/spec-reference.md"))
+        .expect("docs/spec-reference.md");
+    let schema = aurora_spec::schema::json_schema();
+    let mut missing = Vec::new();
+    let mut check = |props: &Value| {
+        for name in props.as_object().into_iter().flat_map(|m| m.keys()) {
+            let word = regex::Regex::new(&format!(
+                r"(^|[^A-Za-z0-9_]){}([^A-Za-z0-9_]|$)",
+                regex::escape(name)
+            ))
+            .expect("regex");
+            if !word.is_match(&doc) {
+                missing.push(name.clone());
+            }
+        }
+    };
+    check(&schema["properties"]);
+    for def in schema["definitions"]
+        .as_object()
+        .expect("definitions")
+        .values()
+    {
+        check(&def["properties"]);
+        for alt in def["oneOf"].as_array().into_iter().flatten() {
+            check(&alt["properties"]);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "fields missing from docs/spec-reference.md: {missing:?}"
+    );
+}
+
 fn parser_accepts(doc: &Value) -> bool {
     let text = serde_json::to_string(doc).expect("json");
     load_sources(
