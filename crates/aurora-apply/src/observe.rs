@@ -105,6 +105,28 @@ fn observe_role(
 ) -> Result<(LiveState, usize), aurora_api::ApiError> {
     let mut state = LiveState::default();
     let mut calls = 0;
+    // Cron templates and updates first: getJobs also returns every service synthesised from
+    // its tasks, which is dropped at once; reading it before the tasks lets the tasks reuse
+    // that memory instead of growing the heap around it.
+    let jobs = client
+        .get_jobs(Some(role))?
+        .value
+        .configs
+        .unwrap_or_default();
+    calls += 1;
+    state.add_jobs(jobs);
+    let query = JobUpdateQuery {
+        role: Some(role.to_string()),
+        update_statuses: Some(ConstACTIVEJOBUPDATESTATES::const_value()),
+        ..JobUpdateQuery::default()
+    };
+    let updates = client
+        .get_job_update_summaries(&query)?
+        .value
+        .update_summaries
+        .unwrap_or_default();
+    calls += 1;
+    state.add_updates(updates);
     let mut offset = 0;
     loop {
         let query = TaskQuery {
@@ -127,24 +149,5 @@ fn observe_role(
         }
         offset = offset.saturating_add(n);
     }
-    let jobs = client
-        .get_jobs(Some(role))?
-        .value
-        .configs
-        .unwrap_or_default();
-    calls += 1;
-    state.add_jobs(jobs);
-    let query = JobUpdateQuery {
-        role: Some(role.to_string()),
-        update_statuses: Some(ConstACTIVEJOBUPDATESTATES::const_value()),
-        ..JobUpdateQuery::default()
-    };
-    let updates = client
-        .get_job_update_summaries(&query)?
-        .value
-        .update_summaries
-        .unwrap_or_default();
-    calls += 1;
-    state.add_updates(updates);
     Ok((state, calls))
 }

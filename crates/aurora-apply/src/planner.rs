@@ -30,24 +30,25 @@ use crate::ranges::{InstanceRange, to_ranges};
 
 /// A job's plan before the scheduler has confirmed it.
 #[derive(Debug, Clone, PartialEq)]
+/// Variants are boxed: a plan of 10,000 unchanged jobs holds 10,000 drafts at once.
 pub enum Draft {
     /// Settled locally.
-    Done(JobChange),
+    Done(Box<JobChange>),
     /// A service whose configs differ locally: `getJobUpdateDiff(request)` decides whether
     /// anything changes and which instances.
     ConfirmUpdate {
         /// The change if confirmed (actions `["update"]`).
-        change: JobChange,
+        change: Box<JobChange>,
         /// What to ask the scheduler.
-        request: JobUpdateRequest,
+        request: Box<JobUpdateRequest>,
     },
     /// A cron job whose template differs locally: `populateJobConfig(config)` gives the task
     /// config the scheduler would store.
     ConfirmCron {
         /// The change if confirmed (actions `["cron_schedule"]`).
-        change: JobChange,
+        change: Box<JobChange>,
         /// The desired job, to populate.
-        config: JobConfiguration,
+        config: Box<JobConfiguration>,
         /// The live template's task config, normalised.
         live_task: Box<TaskConfig>,
     },
@@ -201,7 +202,7 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
         if kind != JobKind::Cron {
             change.instances.add = all_ids(desired_count.unwrap_or(0));
         }
-        return Draft::Done(change);
+        return Draft::Done(Box::new(change));
     };
     let live_count = match live.cron.as_ref() {
         Some(cron) => cron.instance_count,
@@ -224,7 +225,7 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
             after: Some(to_json_kind(kind)),
             effect: Effect::Replace,
         });
-        return Draft::Done(change);
+        return Draft::Done(Box::new(change));
     }
 
     match kind {
@@ -238,7 +239,7 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
             let counts_match = live_count == desired_count;
             if same && counts_match {
                 change.instances.unchanged = live_ids(live);
-                return Draft::Done(change);
+                return Draft::Done(Box::new(change));
             }
             let effect = if kind == JobKind::Adhoc {
                 Effect::Replace
@@ -257,7 +258,7 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
                 change.destructive = true;
                 change.instances.remove = live_ids(live);
                 change.instances.add = all_ids(desired_count.unwrap_or(0));
-                return Draft::Done(change);
+                return Draft::Done(Box::new(change));
             }
             change.actions = vec![Action::Update];
             let request = JobUpdateRequest {
@@ -266,7 +267,10 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
                 settings: Some(desired.update_settings.clone()),
                 metadata: None,
             };
-            Draft::ConfirmUpdate { change, request }
+            Draft::ConfirmUpdate {
+                change: Box::new(change),
+                request: Box::new(request),
+            }
         }
         JobKind::Cron => {
             let template = live.cron.as_deref().cloned().unwrap_or_default();
@@ -277,14 +281,14 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
                 .unwrap_or_default();
             let job_fields = cron_fields(&template, &config);
             if same_task(&live_task, &desired_task) && job_fields.is_empty() {
-                return Draft::Done(change);
+                return Draft::Done(Box::new(change));
             }
             change.fields = task_changes(&live_task, &desired_task, Effect::CronNextRun);
             change.fields.extend(job_fields);
             change.actions = vec![Action::CronSchedule];
             Draft::ConfirmCron {
-                change,
-                config,
+                change: Box::new(change),
+                config: Box::new(config),
                 live_task: Box::new(live_task),
             }
         }
@@ -438,7 +442,7 @@ mod tests {
 
     fn done(draft: Draft) -> JobChange {
         match draft {
-            Draft::Done(change) => change,
+            Draft::Done(change) => *change,
             other => panic!("expected a settled change, got {other:?}"),
         }
     }

@@ -80,7 +80,7 @@ pub fn plan_cluster(
     for result in confirmed {
         let (change, n) = result?;
         calls += n;
-        changes.push(change);
+        changes.push(*change);
     }
     for live in observed.live.jobs.values() {
         let key = crate::desired::job_key_string(cluster, &live.key);
@@ -140,16 +140,17 @@ fn confirm(
     live: Option<&LiveJob>,
     draft: Draft,
     tiers: &Tiers,
-) -> Result<(JobChange, usize), EngineError> {
+) -> Result<(Box<JobChange>, usize), EngineError> {
     let name = job.key_string();
     match draft {
-        Draft::Done(mut change) => {
+        Draft::Done(change) => {
+            let mut change = *change;
             let creates = change
                 .actions
                 .iter()
                 .any(|a| matches!(a, Action::Create | Action::CronSchedule));
             if !creates {
-                return Ok((change, 0));
+                return Ok((Box::new(change), 0));
             }
             if change.job_kind == JobKind::Adhoc && change.actions == [Action::Create] {
                 // An ad-hoc job that already ran to completion with this config is done,
@@ -160,7 +161,7 @@ fn confirm(
                     change.actions = vec![Action::Noop];
                     change.instances.add.clear();
                     change.execution = Default::default();
-                    return Ok((change, 1));
+                    return Ok((Box::new(change), 1));
                 }
             }
             // Validate what will be created, as the scheduler would, before anything runs.
@@ -168,12 +169,10 @@ fn confirm(
             client
                 .populate_job_config(&config)
                 .map_err(|e| invalid_or_api(&name, "validating", e))?;
-            Ok((change, 1))
+            Ok((Box::new(change), 1))
         }
-        Draft::ConfirmUpdate {
-            mut change,
-            request,
-        } => {
+        Draft::ConfirmUpdate { change, request } => {
+            let mut change = *change;
             let diff = client
                 .get_job_update_diff(&request)
                 .map_err(|e| invalid_or_api(&name, "asking for the update diff", e))?
@@ -193,13 +192,14 @@ fn confirm(
                 change.destructive = true;
                 change.action_reason = Some(ActionReason::FewerInstances);
             }
-            Ok((change, 1))
+            Ok((Box::new(change), 1))
         }
         Draft::ConfirmCron {
-            mut change,
+            change,
             config,
             live_task,
         } => {
+            let mut change = *change;
             let populated = client
                 .populate_job_config(&config)
                 .map_err(|e| invalid_or_api(&name, "validating", e))?
@@ -215,7 +215,7 @@ fn confirm(
                 change.fields.clear();
                 change.execution = Default::default();
             }
-            Ok((change, 1))
+            Ok((Box::new(change), 1))
         }
     }
 }
