@@ -43,6 +43,15 @@ macro_rules! rpcs {
             }
         }
 
+        /// Whether `method` only reads state (a `ReadOnlyScheduler` method, which needs no
+        /// authentication); `None` for a method this API does not have.
+        pub fn is_read_only(method: &str) -> Option<bool> {
+            match method {
+                $($method => Some($ro),)*
+                _ => None,
+            }
+        }
+
         /// Whether `method` may be re-sent when its outcome is unknown; `None` for a method
         /// this API does not have.
         pub fn is_idempotent(method: &str) -> Option<bool> {

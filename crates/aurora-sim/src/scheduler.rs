@@ -122,23 +122,6 @@ fn decode<C: TSerializable>(call: &CallBody<'_>) -> Result<C, Reply> {
         .map_err(|msg| Reply::Exception(thrift::ApplicationErrorKind::ProtocolError, msg))
 }
 
-/// Methods of `ReadOnlyScheduler` (they need no authentication, reference §2.3).
-pub const READ_ONLY_METHODS: &[&str] = &[
-    "getRoleSummary",
-    "getJobSummary",
-    "getTasksStatus",
-    "getTasksWithoutConfigs",
-    "getPendingReason",
-    "getConfigSummary",
-    "getJobs",
-    "getQuota",
-    "populateJobConfig",
-    "getJobUpdateSummaries",
-    "getJobUpdateDetails",
-    "getJobUpdateDiff",
-    "getTierConfigs",
-];
-
 /// Runs one decoded call against the core; `user` is the audit user (reference §2.3).
 pub fn dispatch(core: &mut Core, call: &CallBody<'_>, user: &str) -> Reply {
     core.audit_user = user.to_string();

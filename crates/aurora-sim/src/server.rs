@@ -16,7 +16,7 @@ use crate::config::SimConfig;
 use crate::engine::Core;
 use crate::faults::{CallRecord, FaultPatch, FaultSettings};
 use crate::http::{HttpRequest, HttpResponse, read_request, write_response};
-use crate::scheduler::{CallBody, READ_ONLY_METHODS, Reply, dispatch};
+use crate::scheduler::{CallBody, Reply, dispatch};
 use crate::tjson::JsonCall;
 
 enum Auth {
@@ -328,7 +328,8 @@ fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> Htt
     let user = match authenticate(shared, req) {
         Auth::Unsecure => crate::engine::AUDIT_USER.to_string(),
         Auth::User(u) => u,
-        Auth::Anonymous if READ_ONLY_METHODS.contains(&call.method()) => {
+        // ReadOnlyScheduler methods need no authentication (reference §2.3).
+        Auth::Anonymous if aurora_api::rpc::is_read_only(call.method()) == Some(true) => {
             crate::engine::AUDIT_USER.to_string()
         }
         Auth::Anonymous | Auth::Rejected => {

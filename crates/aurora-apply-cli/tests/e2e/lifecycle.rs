@@ -82,19 +82,25 @@ fn cron_lifecycle_schedule_replace_deschedule() {
     assert!(w.sim.state().crons.is_empty());
 }
 
-#[test]
-fn rollout_past_the_timeout_exits_7() {
+/// The hello job applied, then its spec changed (cpu 2) with a watch of 10 simulated hours
+/// (3 minutes real at 200×): an update that will not end during a test.
+fn hello_with_a_slow_update() -> (World, String) {
     let w = World::seed();
     let hello = w.specs().join("hello.aurora.yaml");
     let hello_s = hello.to_str().expect("utf-8").to_string();
     expect_code(&w.run(&["apply", &hello_s, "--auto-approve"]), 0);
-    // A watch of 10 hours simulated (3 minutes real at 200x) cannot finish in 300 ms.
     let yaml = std::fs::read_to_string(&hello).expect("read");
     let slow = yaml.replace("cpu: 1,", "cpu: 2,").replace(
         "    instances: 1\n",
         "    instances: 1\n    update: { watch: 10h }\n",
     );
     std::fs::write(&hello, slow).expect("write");
+    (w, hello_s)
+}
+
+#[test]
+fn rollout_past_the_timeout_exits_7() {
+    let (w, hello_s) = hello_with_a_slow_update();
     let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary");
     let out = cmd
         .current_dir(w.dir.path())
@@ -155,16 +161,7 @@ fn plan_json_document_shape() {
 #[test]
 fn ctrl_c_detaches_with_exit_130_and_the_update_keeps_running() {
     use std::io::{BufRead, BufReader};
-    let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
-    let hello_s = hello.to_str().expect("utf-8").to_string();
-    expect_code(&w.run(&["apply", &hello_s, "--auto-approve"]), 0);
-    let yaml = std::fs::read_to_string(&hello).expect("read");
-    let slow = yaml.replace("cpu: 1,", "cpu: 2,").replace(
-        "    instances: 1\n",
-        "    instances: 1\n    update: { watch: 10h }\n",
-    );
-    std::fs::write(&hello, slow).expect("write");
+    let (w, hello_s) = hello_with_a_slow_update();
     let bin = assert_cmd::cargo::cargo_bin("aurora-apply");
     let mut child = std::process::Command::new(bin)
         .current_dir(w.dir.path())
