@@ -21,7 +21,7 @@ use aurora_api::client::StartJobUpdateOutcome;
 use aurora_api::types::{
     ConstACTIVESTATES, ConstAWAITNGPULSEJOBUPDATESTATES, JobConfiguration, JobKey, JobUpdateAction,
     JobUpdateDetails, JobUpdateKey, JobUpdateQuery, JobUpdateRequest, JobUpdateSettings,
-    JobUpdateStatus, Metadata, ResponseCode, ScheduleStatus, TaskQuery,
+    JobUpdateStatus, Metadata, ResponseCode, TaskQuery,
 };
 use aurora_api::{ApiError, Client};
 use base64::Engine as _;
@@ -743,9 +743,9 @@ fn poll(
         }
     }
     if !pending_keys.is_empty() {
+        // getPendingReason rejects queries with statuses: it adds PENDING itself.
         let query = TaskQuery {
             job_keys: Some(pending_keys),
-            statuses: Some(BTreeSet::from([ScheduleStatus::PENDING])),
             ..TaskQuery::default()
         };
         if let Ok(reply) = client.get_pending_reason(&query) {

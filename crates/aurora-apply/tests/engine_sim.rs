@@ -347,3 +347,92 @@ fn adopting_a_foreign_job_adds_the_marker_with_a_rolling_update() {
             .any(|c| c.job_key.ends_with("/hello") && c.actions == [Action::Kill])
     );
 }
+
+fn start_sim_with(config: SimConfig) -> (SimHandle, Client) {
+    let sim = Sim::start(config).expect("emulator starts");
+    let client = Client::new(ClientConfig::new(sim.url())).expect("client");
+    (sim, client)
+}
+
+#[test]
+fn pending_reasons_are_reported_while_an_update_waits_for_capacity() {
+    // Room for two hello instances (1 cpu each), not three.
+    let (_sim, client) = start_sim_with(SimConfig {
+        clock: ClockMode::Scaled(200.0),
+        capacity: Some(aurora_sim::Resources::parse("2,4096,4096").expect("capacity")),
+        ..SimConfig::default()
+    });
+    assert_eq!(
+        apply(&client, &[desired(fixture("hello_world"))], false),
+        [Outcome::Succeeded]
+    );
+    let mut bigger = fixture("hello_world");
+    bigger.instance_count = Some(3);
+    let changes = plan(&client, &[desired(bigger)], false);
+    assert_eq!(
+        aurora_apply::ranges::display(&changes[0].instances.add),
+        "1-2"
+    );
+    let sink = CollectSink::default();
+    let results = execute(
+        &client,
+        &changes,
+        &ExecuteOptions {
+            timeout: Duration::from_millis(600),
+            ..options()
+        },
+        &sink,
+    );
+    assert_eq!(results[0].outcome, Outcome::TimedOut, "{results:?}");
+    let reasons: Vec<String> = sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            aurora_apply::events::Event::PendingReason { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("Insufficient CPU")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn coordinated_updates_are_pulsed_while_watched() {
+    let (_sim, client) = start_sim();
+    assert_eq!(
+        apply(&client, &[desired(fixture("hello_world"))], false),
+        [Outcome::Succeeded]
+    );
+    let mut coordinated = desired(with_cpu(fixture("hello_world"), 2.0));
+    coordinated.update_settings.block_if_no_pulses_after_ms = Some(60_000);
+    let changes = plan(&client, std::slice::from_ref(&coordinated), false);
+
+    // Without pulses the update waits for one until the deadline: awaiting pulse.
+    let silent = ExecuteOptions {
+        pulse: false,
+        timeout: Duration::from_millis(400),
+        ..options()
+    };
+    let results = execute(&client, &changes, &silent, &CollectSink::default());
+    assert_eq!(results[0].outcome, Outcome::AwaitingPulse, "{results:?}");
+
+    // Watching it again with pulses lets it finish.
+    let key = coordinated.config.key.clone().expect("key");
+    let update = aurora_apply::ops::active_update(&client, &key)
+        .expect("reads")
+        .expect("still active");
+    client
+        .abort_job_update(update.key.as_ref().expect("key"), None)
+        .expect("aborted");
+    let changes = plan(&client, std::slice::from_ref(&coordinated), false);
+    let sink = CollectSink::default();
+    let results = execute(&client, &changes, &options(), &sink);
+    assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
+    assert!(
+        sink.events()
+            .iter()
+            .any(|e| matches!(e, aurora_apply::events::Event::Pulsed { .. }))
+    );
+}

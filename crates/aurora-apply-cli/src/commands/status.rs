@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use aurora_api::types::{ScheduleStatus, TaskQuery};
+use aurora_api::types::TaskQuery;
 use clap::Args;
 use serde_json::json;
 
@@ -58,9 +58,9 @@ pub fn exec(global: &GlobalArgs, args: &StatusArgs) -> Exit {
         if let Some((cluster, key)) = aurora_apply::ops::parse_job_key(&change.job_key)
             && let Ok(client) = connections.client(&cluster)
         {
+            // getPendingReason rejects queries with statuses: it adds PENDING itself.
             let query = TaskQuery {
                 job_keys: Some(BTreeSet::from([key])),
-                statuses: Some(BTreeSet::from([ScheduleStatus::PENDING])),
                 ..TaskQuery::default()
             };
             if let Ok(reply) = client.get_pending_reason(&query) {
