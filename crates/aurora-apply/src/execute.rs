@@ -755,12 +755,7 @@ fn poll(
                 if seen_reasons.insert((task_id.clone(), text.clone())) {
                     let job_key = jobs
                         .iter()
-                        .find(|j| {
-                            j.key
-                                .name
-                                .as_deref()
-                                .is_some_and(|n| task_id.contains(&format!("-{n}-")))
-                        })
+                        .find(|j| task_of_job(&task_id, &j.key))
                         .map(|j| j.change.job_key.clone())
                         .unwrap_or_default();
                     sink.event(&Event::PendingReason {
@@ -772,6 +767,24 @@ fn poll(
             }
         }
     }
+}
+
+/// Whether a task id belongs to a job. Aurora's task ids read
+/// `<millis>-<role>-<env>-<name>-<instance>-<uuid>`: the job's `<role>-<env>-<name>-` must be
+/// followed by an instance number, so `hello` does not claim the tasks of `hello-x`.
+fn task_of_job(task_id: &str, key: &JobKey) -> bool {
+    let prefix = format!(
+        "{}-{}-{}-",
+        key.role.as_deref().unwrap_or(""),
+        key.environment.as_deref().unwrap_or(""),
+        key.name.as_deref().unwrap_or("")
+    );
+    task_id.match_indices(&prefix).any(|(i, _)| {
+        let at_start = i == 0 || task_id[..i].ends_with('-');
+        let rest = &task_id[i + prefix.len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        at_start && digits > 0 && rest[digits..].starts_with('-')
+    })
 }
 
 /// The outcome of a terminal update state; `None` while the update is active.
@@ -833,6 +846,22 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(id.matches('-').count(), 4);
         assert_ne!(id, new_update_id());
+    }
+
+    #[test]
+    fn task_ids_are_matched_to_their_job() {
+        let key = |name: &str| JobKey {
+            role: Some("www-data".into()),
+            environment: Some("prod".into()),
+            name: Some(name.into()),
+        };
+        let real = "1700000000000-www-data-prod-hello-x-3-6a4f1c2e-0000-4000-8000-000000000001";
+        assert!(task_of_job(real, &key("hello-x")));
+        assert!(!task_of_job(real, &key("hello")));
+        assert!(task_of_job(
+            "www-data-prod-hello-0-00000001-0000",
+            &key("hello")
+        ));
     }
 
     #[test]

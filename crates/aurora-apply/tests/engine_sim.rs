@@ -388,12 +388,17 @@ fn pending_reasons_are_reported_while_an_update_waits_for_capacity() {
         .events()
         .into_iter()
         .filter_map(|e| match e {
-            aurora_apply::events::Event::PendingReason { reason, .. } => Some(reason),
+            aurora_apply::events::Event::PendingReason {
+                reason, job_key, ..
+            } => Some(format!("{job_key}: {reason}")),
             _ => None,
         })
         .collect();
     assert!(
-        reasons.iter().any(|r| r.contains("Insufficient CPU")),
+        reasons
+            .iter()
+            .any(|r| r.starts_with("devcluster/www-data/prod/hello: ")
+                && r.contains("Insufficient CPU")),
         "{reasons:?}"
     );
 }
