@@ -68,9 +68,18 @@ pub struct EngineArgs {
     /// marker is added, which rolls their instances (the plan shows it).
     #[arg(long)]
     pub adopt: bool,
+    /// Also look at (and, with --prune, prune in) this cluster or cluster/role, besides the
+    /// roles of the specs; repeatable. Needed to prune a role whose last job left the specs.
+    #[arg(long, value_name = "CLUSTER[/ROLE]", value_parser = parse_scope)]
+    pub scope: Vec<aurora_apply::planning::Scope>,
     /// Roles read in parallel.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub parallelism: usize,
+}
+
+fn parse_scope(text: &str) -> Result<aurora_apply::planning::Scope, String> {
+    aurora_apply::planning::Scope::parse(text)
+        .ok_or_else(|| format!("`{text}`: expected CLUSTER or CLUSTER/ROLE"))
 }
 
 impl EngineArgs {
@@ -78,6 +87,7 @@ impl EngineArgs {
     pub fn plan_options(&self) -> aurora_apply::planning::PlanOptions {
         aurora_apply::planning::PlanOptions {
             prune: self.prune,
+            scope: self.scope.clone(),
             observe: aurora_apply::observe::ObserveOptions {
                 parallelism: self.parallelism.max(1),
                 ..aurora_apply::observe::ObserveOptions::default()

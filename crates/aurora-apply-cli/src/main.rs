@@ -10,7 +10,7 @@ mod session;
 mod sink;
 mod view;
 
-use clap::Parser;
+use clap::Parser as _;
 
 /// `aurora-apply PATH...` means `aurora-apply apply PATH...`: insert `apply` when the first
 /// argument that is not an option is not a command name.
@@ -40,7 +40,19 @@ fn with_default_command(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse_from(with_default_command(std::env::args_os().collect()));
+    let cli = match cli::Cli::try_parse_from(with_default_command(std::env::args_os().collect())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are successes; every other usage error is invalid input
+            // (exit 3). Clap's own code, 2, would read as "changes present".
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() {
+                exit::Exit::Invalid.as_u8()
+            } else {
+                0
+            });
+        }
+    };
     let code = commands::run(cli);
     std::process::ExitCode::from(code.as_u8())
 }

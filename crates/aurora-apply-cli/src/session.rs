@@ -99,7 +99,13 @@ pub fn plan_all(
     options: &PlanOptions,
 ) -> Result<Plan, Exit> {
     let mut changes = Vec::new();
-    for (cluster, jobs) in aurora_apply::ops::by_cluster(desired) {
+    let mut clusters = aurora_apply::ops::by_cluster(desired);
+    for scope in &options.scope {
+        if !clusters.iter().any(|(c, _)| c == &scope.cluster) {
+            clusters.push((scope.cluster.clone(), Vec::new()));
+        }
+    }
+    for (cluster, jobs) in clusters {
         let client = client_for(connections, &cluster)?;
         let planned = plan_cluster(&client, &cluster, &jobs, options).map_err(|e| {
             error(&e);

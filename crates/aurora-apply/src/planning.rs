@@ -28,8 +28,69 @@ use crate::ranges::{InstanceRange, MAX_INSTANCES, ids_of, to_ranges};
 pub struct PlanOptions {
     /// Kill owned jobs of the roles in scope that no spec describes.
     pub prune: bool,
+    /// Where to look besides the roles of the specs: whole clusters or single roles. A role
+    /// whose last job was removed from the specs is only pruned when it is in scope.
+    pub scope: Vec<Scope>,
     /// How to read live state.
     pub observe: ObserveOptions,
+}
+
+/// Part of a cluster to observe (and prune).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// The cluster.
+    pub cluster: String,
+    /// One role, or `None` for every role that has jobs (from `getRoleSummary`).
+    pub role: Option<String>,
+}
+
+impl Scope {
+    /// Parses `CLUSTER` or `CLUSTER/ROLE`.
+    pub fn parse(text: &str) -> Option<Scope> {
+        let mut parts = text.split('/');
+        let cluster = parts.next().filter(|c| !c.is_empty())?.to_string();
+        let role = match parts.next() {
+            None => None,
+            Some(r) if !r.is_empty() => Some(r.to_string()),
+            Some(_) => return None,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Scope { cluster, role })
+    }
+}
+
+/// The roles of `cluster` to observe: those of the specs plus the scope's.
+fn roles_in_scope(
+    client: &Client,
+    cluster: &str,
+    desired: &[DesiredJob],
+    scope: &[Scope],
+) -> Result<Vec<String>, EngineError> {
+    let keys: Vec<_> = desired.iter().map(DesiredJob::key).collect();
+    let mut roles: BTreeSet<String> = roles_of(&keys).into_iter().collect();
+    for entry in scope.iter().filter(|s| s.cluster == cluster) {
+        match &entry.role {
+            Some(role) => {
+                roles.insert(role.clone());
+            }
+            None => {
+                let summary = client
+                    .get_role_summary()
+                    .map_err(|e| EngineError::api(format!("listing the roles of {cluster}"), e))?;
+                roles.extend(
+                    summary
+                        .value
+                        .summaries
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|r| r.role),
+                );
+            }
+        }
+    }
+    Ok(roles.into_iter().collect())
 }
 
 /// The changes for one cluster, and what it cost.
@@ -58,8 +119,8 @@ pub fn plan_cluster(
     desired: &[DesiredJob],
     options: &PlanOptions,
 ) -> Result<ClusterPlan, EngineError> {
-    let keys: Vec<_> = desired.iter().map(DesiredJob::key).collect();
-    let observed = observe(client, cluster, &roles_of(&keys), &options.observe)?;
+    let roles = roles_in_scope(client, cluster, desired, &options.scope)?;
+    let observed = observe(client, cluster, &roles, &options.observe)?;
     let mut calls = observed.calls;
     let described: BTreeSet<String> = desired.iter().map(DesiredJob::key_string).collect();
     let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> = desired
@@ -272,13 +333,16 @@ pub fn assemble(
     options: &PlanOptions,
     created_at: String,
 ) -> Plan {
-    let mut roles: Vec<String> = desired
+    let roles: Vec<String> = desired
         .iter()
         .map(|d| format!("{}/{}", d.cluster, d.key().role.unwrap_or_default()))
+        .chain(options.scope.iter().map(|s| match &s.role {
+            Some(role) => format!("{}/{role}", s.cluster),
+            None => format!("{}/*", s.cluster),
+        }))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    roles.dedup();
     Plan {
         format_version: FORMAT_VERSION.to_string(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -293,5 +357,28 @@ pub fn assemble(
         },
         summary: Summary::of(&changes),
         changes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_a_cluster_or_a_cluster_and_role() {
+        assert_eq!(
+            Scope::parse("devcluster"),
+            Some(Scope {
+                cluster: "devcluster".into(),
+                role: None
+            })
+        );
+        assert_eq!(
+            Scope::parse("devcluster/www-data").and_then(|s| s.role),
+            Some("www-data".into())
+        );
+        for bad in ["", "/www-data", "devcluster/", "a/b/c"] {
+            assert_eq!(Scope::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -122,3 +122,77 @@ fn foreign_active_update_is_a_conflict_with_exit_4() {
     expect_code(&out, 4);
     assert!(stderr(&out).contains("in progress"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_role_whose_last_job_left_the_specs_is_pruned_only_in_scope() {
+    let w = World::seed();
+    let hello = w.specs().join("hello.aurora.yaml");
+    let yaml = std::fs::read_to_string(&hello).expect("read");
+    w.write(
+        "specs/ops.aurora.yaml",
+        &yaml.replace(
+            "devcluster/www-data/prod/hello",
+            "devcluster/ops/prod/probe",
+        ),
+    );
+    let specs = w.specs();
+    let specs = specs.to_str().expect("utf-8");
+    expect_code(&w.run(&["apply", specs, "--auto-approve"]), 0);
+    std::fs::remove_file(w.path("specs/ops.aurora.yaml")).expect("rm");
+    // The ops role is no longer in the specs: --prune alone does not look there.
+    let out = w.run(&["plan", specs, "--prune", "--detailed-exitcode"]);
+    expect_code(&out, 0);
+    let out = w.run(&[
+        "plan",
+        specs,
+        "--prune",
+        "--scope",
+        "devcluster",
+        "--detailed-exitcode",
+    ]);
+    expect_code(&out, 2);
+    assert!(
+        stdout(&out).contains("-   devcluster/ops/prod/probe"),
+        "{}",
+        stdout(&out)
+    );
+    let out = w.run(&[
+        "apply",
+        specs,
+        "--prune",
+        "--scope",
+        "devcluster/ops",
+        "--auto-approve",
+        "--allow-destroy",
+    ]);
+    expect_code(&out, 0);
+    expect_code(
+        &w.run(&[
+            "plan",
+            specs,
+            "--prune",
+            "--scope",
+            "devcluster",
+            "--detailed-exitcode",
+        ]),
+        0,
+    );
+}
+
+#[test]
+/// Clap's usage errors would exit 2, which means "changes present" here.
+fn bad_usage_is_invalid_input_not_changes() {
+    let w = World::seed();
+    let out = w.run(&[
+        "plan",
+        w.specs().to_str().expect("utf-8"),
+        "--scope",
+        "a/b/c",
+    ]);
+    assert_eq!(crate::harness::code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expected CLUSTER or CLUSTER/ROLE"),
+        "{}",
+        stderr(&out)
+    );
+}
