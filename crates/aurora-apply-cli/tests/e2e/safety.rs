@@ -196,3 +196,59 @@ fn bad_usage_is_invalid_input_not_changes() {
         stderr(&out)
     );
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt.
+fn on_a_terminal(w: &World, args: &str, answer: &str) -> (i32, String) {
+    let bin = assert_cmd::cargo::cargo_bin("aurora-apply");
+    let command = format!("{} {args} --poll-interval 20ms", bin.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(w.dir.path())
+        .env("NO_COLOR", "1")
+        .env("AURORA_CONFIG_ROOT", w.path("none"))
+        .env("HOME", w.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("types");
+    }
+    let out = child.wait_with_output().expect("exits");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn on_a_terminal_apply_asks_and_only_yes_applies() {
+    let w = World::seed();
+    let hello = w.specs().join("hello.aurora.yaml");
+    let args = hello.to_str().expect("utf-8").to_string();
+
+    let (code, screen) = on_a_terminal(&w, &args, "no");
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("Apply this plan? Only 'yes' is accepted"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Apply cancelled; nothing was changed."),
+        "{screen}"
+    );
+    assert!(!w.methods().iter().any(|m| m == "createJob"));
+
+    let (code, screen) = on_a_terminal(&w, &args, "yes");
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(
+        w.methods().iter().filter(|m| *m == "createJob").count(),
+        1,
+        "{screen}"
+    );
+}
