@@ -21,37 +21,35 @@ pub fn verdict(summary: &Summary, jobs: usize) -> String {
         );
     }
     let mut parts = Vec::new();
-    if summary.create > 0 {
-        parts.push(format!("{} to create", summary.create));
-    }
-    if summary.update > 0 {
-        let mut extra = Vec::new();
-        if summary.instances_restarted > 0 {
-            extra.push(format!("{} instances restart", summary.instances_restarted));
+    for (n, what) in [
+        (summary.create, "to create"),
+        (summary.update, "to update"),
+        (summary.replace, "to replace"),
+        (summary.kill, "to kill"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
         }
-        if summary.instances_added > 0 {
-            extra.push(format!("{} added", summary.instances_added));
-        }
-        if summary.instances_removed > 0 {
-            extra.push(format!("{} removed", summary.instances_removed));
-        }
-        if extra.is_empty() {
-            parts.push(format!("{} to update", summary.update));
-        } else {
-            parts.push(format!(
-                "{} to update ({})",
-                summary.update,
-                extra.join(", ")
-            ));
-        }
-    }
-    if summary.replace > 0 {
-        parts.push(format!("{} to replace", summary.replace));
-    }
-    if summary.kill > 0 {
-        parts.push(format!("{} to kill", summary.kill));
     }
     parts.push(format!("{} unchanged", summary.noop));
+    // Instance counts are plan-wide, so they get their own clause.
+    let mut instances = Vec::new();
+    for (n, what) in [
+        (summary.instances_added, "added"),
+        (summary.instances_restarted, "restarted"),
+        (summary.instances_removed, "killed"),
+    ] {
+        if n > 0 {
+            instances.push(format!("{n} {what}"));
+        }
+    }
+    if !instances.is_empty() {
+        return format!(
+            "Plan: {}; instances: {}.",
+            parts.join(", "),
+            instances.join(", ")
+        );
+    }
     format!("Plan: {}.", parts.join(", "))
 }
 
@@ -132,6 +130,30 @@ pub fn value_text(value: Option<&Value>) -> String {
         Some(Value::String(s)) => format!("{:?}", s.trim_end()),
         Some(v) => v.to_string(),
     }
+}
+
+/// A line diff of two multi-line strings (`-`/`+`/` ` prefixed lines), or `None` when the
+/// values are not both strings or neither spans lines.
+pub fn multiline_diff(before: Option<&Value>, after: Option<&Value>) -> Option<Vec<String>> {
+    let (Some(Value::String(a)), Some(Value::String(b))) = (before, after) else {
+        return None;
+    };
+    if !a.contains('\n') && !b.contains('\n') {
+        return None;
+    }
+    let diff = similar::TextDiff::from_lines(a.as_str(), b.as_str());
+    Some(
+        diff.iter_all_changes()
+            .map(|change| {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                format!("{sign} {}", change.value().trim_end_matches('\n'))
+            })
+            .collect(),
+    )
 }
 
 /// The consequence comment of a field change.

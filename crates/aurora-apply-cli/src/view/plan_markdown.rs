@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use aurora_apply::plan::Plan;
 
-use super::{consequence, headline, reason, symbol, value_text, verdict};
+use super::{consequence, headline, multiline_diff, reason, symbol, value_text, verdict};
 
 /// Renders `plan` as GitHub-flavoured markdown.
 pub fn render(plan: &Plan) -> String {
@@ -45,6 +45,13 @@ pub fn render(plan: &Plan) -> String {
             if change.fields.len() == 1 { "" } else { "s" }
         );
         for field in &change.fields {
+            if let Some(lines) = multiline_diff(field.before.as_ref(), field.after.as_ref()) {
+                let _ = writeln!(out, "  {}:   # {}", field.path, consequence(field, change));
+                for line in lines {
+                    let _ = writeln!(out, "{}", line.trim_end());
+                }
+                continue;
+            }
             if field.before.is_some() {
                 let _ = writeln!(
                     out,

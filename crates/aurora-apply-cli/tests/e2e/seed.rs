@@ -14,7 +14,7 @@ fn apply_noop_update_prune_destroy() {
     expect_code(&out, 0);
     let text = stdout(&out);
     assert!(
-        text.starts_with("Plan: 5 to create, 0 unchanged."),
+        text.starts_with("Plan: 5 to create, 0 unchanged; instances: 7 added."),
         "{text}"
     );
     for job in ["hello", "hello_payload", "web", "nightly-report"] {
@@ -172,7 +172,7 @@ fn markdown_plan_for_pull_requests() {
     insta::assert_snapshot!(stdout(&out), @r"
     ### aurora-apply plan
 
-    **Plan: 1 to create, 0 unchanged.**
+    **Plan: 1 to create, 0 unchanged; instances: 1 added.**
 
     | | job | change |
     | --- | --- | --- |
