@@ -1,11 +1,11 @@
 //! From cluster names to scheduler clients: clusters.json, ZooKeeper, and the embedded
 //! emulator for `sim://PATH` clusters.
 //!
-//! Where clusters come from, later sources winning by name: Aurora's search path
-//! (`$AURORA_CONFIG_ROOT/clusters.json`, then `~/.aurora/clusters.json`), then a
-//! `clusters.json` in each spec directory given on the command line (so a repository of
-//! specs carries its own clusters; the example `specs/clusters.json` maps `devcluster` to the
-//! embedded emulator). `--clusters FILE` replaces all of that with one file.
+//! Which clusters.json files are read is `discover.rs`'s rule, the same for every command.
+//!
+//! TLS: a private CA for HTTPS schedulers comes from `--ca-file FILE`, else the environment
+//! variable `AURORA_CA_FILE`, else the cluster entry's `ca_file` (relative to the clusters.json
+//! that names it); without one, the system's roots are used.
 //!
 //! A `sim://PATH` cluster runs `aurora-sim` in this process with its state in PATH (a
 //! `.json` file, or a directory holding `state.json`), so state survives between runs. The
@@ -18,8 +18,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aurora_api::clusters::{Cluster, Clusters, ResolveOptions, SchedulerEndpoint, SearchPath};
+use aurora_api::clusters::{Cluster, ResolveOptions, SchedulerEndpoint};
 use aurora_api::{Client, ClientConfig};
+
+use crate::discover::Discovered;
 #[cfg(feature = "sim")]
 use serde_json::Value;
 
@@ -35,6 +37,9 @@ pub enum ConnectError {
     /// The client could not be built.
     #[error(transparent)]
     Client(#[from] aurora_api::ApiError),
+    /// No clusters.json defines the cluster.
+    #[error(transparent)]
+    Unknown(#[from] crate::discover::UnknownCluster),
     /// The embedded emulator could not start.
     #[error("cluster {cluster}: cannot start the embedded emulator at {path}: {message}")]
     Sim {
@@ -49,7 +54,8 @@ pub enum ConnectError {
 
 /// Every cluster known, and the clients opened so far.
 pub struct Connections {
-    clusters: Clusters,
+    clusters: Discovered,
+    ca_file: Option<PathBuf>,
     clients: BTreeMap<String, Arc<Client>>,
     #[cfg(feature = "sim")]
     sims: Vec<aurora_sim::SimHandle>,
@@ -58,53 +64,34 @@ pub struct Connections {
 impl std::fmt::Debug for Connections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connections")
-            .field("clusters", &self.clusters.names().collect::<Vec<_>>())
+            .field(
+                "clusters",
+                &self.clusters.clusters.names().collect::<Vec<_>>(),
+            )
             .field("open", &self.clients.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
-/// The directories whose `clusters.json` joins the search path: each directory argument, and
-/// the directory of each file argument.
-pub fn spec_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = paths
-        .iter()
-        .map(|p| {
-            if p.is_dir() {
-                p.clone()
-            } else {
-                p.parent().map(Path::to_path_buf).unwrap_or_default()
-            }
-        })
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    dirs
-}
-
 impl Connections {
-    /// Loads clusters: `explicit` alone if given, else Aurora's search path plus
-    /// `clusters.json` in `dirs`.
-    pub fn load(explicit: Option<&Path>, dirs: &[PathBuf]) -> Result<Self, ConnectError> {
-        let clusters = match explicit {
-            Some(file) => Clusters::from_file(file)?,
-            None => {
-                let mut clusters = Clusters::load_from(&SearchPath::from_env())?;
-                for dir in dirs {
-                    let file = dir.join("clusters.json");
-                    if file.is_file() {
-                        clusters.merge(Clusters::from_file(&file)?);
-                    }
-                }
-                clusters
-            }
-        };
+    /// Finds the clusters for these spec paths (`discover.rs`'s rule); nothing is opened
+    /// until a cluster is asked for.
+    pub fn load(options: &ConnectOptions, spec_paths: &[PathBuf]) -> Result<Self, ConnectError> {
+        let clusters = Discovered::find(options.clusters.as_deref(), spec_paths)?;
+        // `--ca-file` (clap also reads AURORA_CA_FILE into it).
+        let ca_file = options.ca_file.clone();
         Ok(Connections {
             clusters,
+            ca_file,
             clients: BTreeMap::new(),
             #[cfg(feature = "sim")]
             sims: Vec::new(),
         })
+    }
+
+    /// The cluster names to check specs against (`None`: no clusters.json found).
+    pub fn known_names(&self) -> Option<Vec<String>> {
+        self.clusters.known_names()
     }
 
     /// The client for `cluster`, opening it (and starting an emulator) on first use.
@@ -114,12 +101,15 @@ impl Connections {
         }
         let entry = self.clusters.cluster(cluster)?.clone();
         let endpoint = entry.resolve(&ResolveOptions::default())?;
+        let ca_file = self.ca_file.clone().or_else(|| cluster_ca_file(&entry));
         let url = match &endpoint {
             SchedulerEndpoint::Http(url) => url.clone(),
             SchedulerEndpoint::Sim(path) => self.start_sim(&entry, path)?,
             other => other.to_string(),
         };
-        let client = Arc::new(Client::new(ClientConfig::new(url))?);
+        let mut config = ClientConfig::new(url);
+        config.ca_file = ca_file;
+        let client = Arc::new(Client::new(config)?);
         self.clients
             .insert(cluster.to_string(), Arc::clone(&client));
         Ok(client)
@@ -186,6 +176,25 @@ impl Connections {
             sim.shutdown();
         }
     }
+}
+
+/// How a command finds clusters and trusts their schedulers (its connection options).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `--clusters FILE`.
+    pub clusters: Option<PathBuf>,
+    /// `--ca-file FILE`.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The cluster entry's `ca_file`, relative to the clusters.json that names it.
+fn cluster_ca_file(entry: &Cluster) -> Option<PathBuf> {
+    let file = entry.get("ca_file")?.as_str()?;
+    let base = entry
+        .source()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    Some(base.join(file))
 }
 
 /// Makes the path of a file-valued emulator flag relative to `base`.

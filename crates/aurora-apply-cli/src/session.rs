@@ -15,7 +15,7 @@ use aurora_apply::execute::{ExecuteOptions, JobResult, OnFailure, Provenance, ex
 use aurora_apply::plan::{ActionReason, JobChange, Plan};
 use aurora_apply::planning::{PlanOptions, assemble, plan_cluster};
 
-use crate::connect::{Connections, spec_dirs};
+use crate::connect::Connections;
 use crate::exit::Exit;
 
 /// Prints an error line to stderr.
@@ -41,9 +41,10 @@ pub fn engine_exit(e: &EngineError) -> Exit {
 pub fn desired_jobs(
     global: &crate::cli::GlobalArgs,
     paths: &[PathBuf],
+    known_clusters: Option<Vec<String>>,
     adopt: bool,
 ) -> Result<Vec<DesiredJob>, Exit> {
-    let loaded = crate::commands::load_or_report(global, paths)?;
+    let loaded = crate::commands::load_or_report(global, paths, known_clusters)?;
     Ok(loaded
         .into_iter()
         .map(|l| DesiredJob {
@@ -61,9 +62,9 @@ pub fn desired_jobs(
         .collect())
 }
 
-/// Loads clusters for these spec paths (or the explicit file).
-pub fn connect(global: &crate::cli::GlobalArgs, paths: &[PathBuf]) -> Result<Connections, Exit> {
-    Connections::load(global.clusters.as_deref(), &spec_dirs(paths)).map_err(|e| {
+/// Finds the clusters for these spec paths (or the explicit file).
+pub fn connect(args: &crate::cli::ConnectArgs, paths: &[PathBuf]) -> Result<Connections, Exit> {
+    Connections::load(&args.options(), paths).map_err(|e| {
         error(e);
         Exit::Error
     })
@@ -83,11 +84,12 @@ pub fn client_for(
 /// Specs and clusters for an engine command: the desired jobs and their connections.
 pub fn prepare(
     global: &crate::cli::GlobalArgs,
+    connect_args: &crate::cli::ConnectArgs,
     paths: &[PathBuf],
-    engine: &crate::cli::EngineArgs,
+    adopt: bool,
 ) -> Result<(Vec<DesiredJob>, Connections), Exit> {
-    let desired = desired_jobs(global, paths, engine.adopt)?;
-    let connections = connect(global, paths)?;
+    let connections = connect(connect_args, paths)?;
+    let desired = desired_jobs(global, paths, connections.known_names(), adopt)?;
     Ok((desired, connections))
 }
 

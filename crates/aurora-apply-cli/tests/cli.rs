@@ -9,16 +9,29 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A path of the repository's example specs.
+fn example(rel: &str) -> PathBuf {
+    root().join("specs").join(rel)
+}
+
 fn cmd() -> Command {
     let mut c = Command::cargo_bin("aurora-apply").expect("binary");
-    c.current_dir(root()).env("NO_COLOR", "1");
+    // No clusters.json of this machine's (or the repository's specs/) takes part.
+    // The working directory is an empty folder of its own (no ./specs/clusters.json).
+    let isolated = std::env::temp_dir().join("aurora-apply-cli-tests-nowhere");
+    std::fs::create_dir_all(&isolated).expect("mkdir");
+    c.current_dir(&isolated)
+        .env("NO_COLOR", "1")
+        .env("HOME", &isolated)
+        .env("AURORA_CONFIG_ROOT", &isolated);
     c
 }
 
 #[test]
 fn validate_the_example_specs() {
     cmd()
-        .args(["validate", "specs"])
+        .arg("validate")
+        .arg(example(""))
         .assert()
         .success()
         .stdout(predicate::str::contains("job(s) valid"));
@@ -79,7 +92,8 @@ fn validate_json_gives_diagnostics_as_data() {
     assert!(d["help"].as_str().is_some_and(|h| h.contains("service")));
 
     let ok = cmd()
-        .args(["validate", "-o", "json", "specs"])
+        .args(["validate", "-o", "json"])
+        .arg(example(""))
         .assert()
         .success()
         .get_output()
@@ -93,7 +107,8 @@ fn validate_json_gives_diagnostics_as_data() {
 #[test]
 fn render_json_is_an_array_of_job_configurations() {
     let out = cmd()
-        .args(["render", "-o", "json", "specs/hello.aurora.yaml"])
+        .args(["render", "-o", "json"])
+        .arg(example("hello.aurora.yaml"))
         .assert()
         .success()
         .get_output()
@@ -109,14 +124,9 @@ fn render_json_is_an_array_of_job_configurations() {
 #[test]
 fn render_update_gives_the_update_requests_of_services() {
     let out = cmd()
-        .args([
-            "render",
-            "-o",
-            "json",
-            "--update",
-            "specs/web.aurora.toml",
-            "specs/cron.aurora.yaml",
-        ])
+        .args(["render", "-o", "json", "--update"])
+        .arg(example("web.aurora.toml"))
+        .arg(example("cron.aurora.yaml"))
         .assert()
         .success()
         .get_output()
@@ -135,7 +145,8 @@ fn render_update_gives_the_update_requests_of_services() {
 #[test]
 fn render_text_expands_executor_data() {
     cmd()
-        .args(["render", "specs/hello.aurora.yaml"])
+        .arg("render")
+        .arg(example("hello.aurora.yaml"))
         .assert()
         .success()
         .stdout(predicate::str::contains("# devcluster/www-data/prod/hello"))
@@ -187,4 +198,234 @@ fn validate_stderr_is_pinned() {
         .clone();
     let text = String::from_utf8_lossy(&out).replace(&dir.path().display().to_string(), "[TMP]");
     insta::assert_snapshot!(text);
+}
+
+/// The command names, read from the top-level help (so a new command is covered).
+fn command_names() -> Vec<String> {
+    let out = cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    text.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|n| n != "help")
+        .collect()
+}
+
+fn help_of(command: &str) -> String {
+    let out = cmd()
+        .args([command, "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn every_help_has_examples_and_the_top_level_names_the_bare_form() {
+    let names = command_names();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in &names {
+        let help = help_of(name);
+        let examples = help
+            .lines()
+            .skip_while(|l| *l != "Examples:")
+            .skip(1)
+            .filter(|l| l.trim_start().starts_with("aurora-apply "))
+            .count();
+        assert!(
+            examples >= 2,
+            "`{name} --help` has {examples} example(s):\n{help}"
+        );
+    }
+    let top =
+        String::from_utf8_lossy(&cmd().arg("--help").output().expect("runs").stdout).into_owned();
+    assert!(
+        top.contains("`aurora-apply PATH...` (a spec file or directory instead of a command) means `aurora-apply apply"),
+        "{top}"
+    );
+}
+
+#[test]
+fn each_command_lists_only_the_options_it_uses() {
+    let options = |name: &str| -> Vec<String> {
+        help_of(name)
+            .split_whitespace()
+            .filter(|w| w.starts_with("--"))
+            .map(|w| w.trim_end_matches([',', '.', ')']).to_string())
+            .collect()
+    };
+    for (command, absent) in [
+        (
+            "kill",
+            &[
+                "--prune",
+                "--adopt",
+                "--allow-mass-prune",
+                "--allow-destroy",
+                "--no-wait",
+            ][..],
+        ),
+        (
+            "status",
+            &[
+                "--prune",
+                "--adopt",
+                "--allow-mass-prune",
+                "--auto-approve",
+                "--jobs",
+            ],
+        ),
+        (
+            "update",
+            &["--prune", "--adopt", "--parallelism", "--auto-approve"],
+        ),
+        (
+            "destroy",
+            &["--prune", "--adopt", "--allow-mass-prune", "--scope"],
+        ),
+        ("render", &["--clusters", "--ca-file", "--prune"]),
+        ("schema", &["--clusters", "--ca-file"]),
+        ("completions", &["--clusters", "--ca-file"]),
+        ("man", &["--clusters", "--ca-file"]),
+        ("validate", &["--ca-file", "--prune"]),
+    ] {
+        let listed = options(command);
+        for option in absent {
+            assert!(
+                !listed.iter().any(|o| o == option),
+                "`{command} --help` offers {option}"
+            );
+        }
+    }
+    let apply = options("apply");
+    for option in [
+        "--prune",
+        "--adopt",
+        "--allow-mass-prune",
+        "--clusters",
+        "--ca-file",
+        "--timeout",
+    ] {
+        assert!(apply.iter().any(|o| o == option), "apply lacks {option}");
+    }
+}
+
+#[test]
+fn a_mistyped_command_gets_did_you_mean_and_the_usage_exit_code() {
+    for (typo, meant) in [("aplly", "apply"), ("plna", "plan"), ("stauts", "status")] {
+        cmd()
+            .args([typo, "x"])
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(format!(
+                "unrecognized subcommand '{typo}'"
+            )))
+            .stderr(predicate::str::contains(format!(
+                "similar subcommand exists: '{meant}'"
+            )));
+    }
+    // Also after options, which are skipped with their values.
+    cmd()
+        .args(["--color", "never", "plna"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "similar subcommand exists: 'plan'",
+        ));
+    // Neither a command nor a path: clap says so, no spec loading is attempted.
+    cmd()
+        .args(["killall", "x"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "unrecognized subcommand 'killall'",
+        ));
+    // Meant as a path, but missing.
+    cmd()
+        .arg("specs/nope.aurora.yaml")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "specs/nope.aurora.yaml: no such file or directory (and not a command",
+        ));
+}
+
+#[test]
+fn a_folder_without_spec_files_is_invalid_input_for_every_command() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("clusters.json"), "[]").expect("write");
+    for command in ["validate", "render", "plan", "apply", "status", "destroy"] {
+        cmd()
+            .arg(command)
+            .arg(dir.path())
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(format!(
+                "no spec files in {}",
+                dir.path().display()
+            )));
+    }
+    // The bare form too.
+    cmd()
+        .arg(dir.path())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no spec files in"));
+}
+
+#[test]
+fn validate_checks_cluster_names_against_the_clusters_file_it_finds() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).expect("mkdir");
+    let spec = "apiVersion: aurora-apply/v1\njobs:\n  - key: devclustr/www-data/prod/x\n    kind: adhoc\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n    task: { processes: [{ name: a, cmdline: x }] }\n";
+    std::fs::write(specs.join("x.aurora.yaml"), spec).expect("write");
+    // No clusters.json anywhere: nothing can be said offline.
+    cmd().arg("validate").arg(&specs).assert().success();
+    std::fs::write(
+        specs.join("clusters.json"),
+        r#"[{"name": "devcluster", "scheduler_uri": "http://127.0.0.1:1"}]"#,
+    )
+    .expect("write");
+    cmd()
+        .arg("validate")
+        .arg(&specs)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "x.aurora.yaml:3:10: error: jobs[0].key: unknown cluster `devclustr`",
+        ))
+        .stderr(predicate::str::contains("did you mean `devcluster`?"));
+    // The same from the folder above with a relative path (./specs/clusters.json).
+    cmd()
+        .current_dir(dir.path())
+        .args(["validate", "specs/x.aurora.yaml", "-o", "json"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("aurora_spec::unknown_cluster"));
+    // An explicit file that lacks the name: also reported.
+    let other = dir.path().join("other.json");
+    std::fs::write(
+        &other,
+        r#"[{"name": "west", "scheduler_uri": "http://h:1"}]"#,
+    )
+    .expect("write");
+    cmd()
+        .arg("validate")
+        .arg(&specs)
+        .arg("--clusters")
+        .arg(&other)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("known clusters: west"));
 }

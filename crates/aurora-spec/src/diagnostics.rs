@@ -35,6 +35,10 @@ pub enum Code {
     DuplicateJob,
     /// An executor `data_file` is missing or not valid JSON.
     DataFile,
+    /// A directory given on the command line holds no spec file.
+    NoSpecFiles,
+    /// A job's cluster is not in the clusters.json files found.
+    UnknownCluster,
 }
 
 impl Code {
@@ -51,6 +55,8 @@ impl Code {
             Self::SpecRule => "aurora_spec::spec_rule",
             Self::DuplicateJob => "aurora_spec::duplicate_job",
             Self::DataFile => "aurora_spec::data_file",
+            Self::NoSpecFiles => "aurora_spec::no_spec_files",
+            Self::UnknownCluster => "aurora_spec::unknown_cluster",
         }
     }
 }

@@ -31,6 +31,10 @@ pub struct Rules {
     pub max_update_instance_failures: u64,
     /// `-max_tasks_per_job` (default 4000).
     pub max_tasks_per_job: u32,
+    /// The cluster names of the clusters.json files found, when any was found: a job in
+    /// another cluster could never be applied, so `validate` says so offline. `None` (no
+    /// clusters file) checks nothing.
+    pub known_clusters: Option<Vec<String>>,
 }
 
 impl Default for Rules {
@@ -41,6 +45,7 @@ impl Default for Rules {
             max_sla_duration_secs: 7200,
             max_update_instance_failures: 20_000,
             max_tasks_per_job: 4000,
+            known_clusters: None,
         }
     }
 }
@@ -241,6 +246,33 @@ fn check_key(ctx: &mut Ctx<'_>, spec: &JobSpec, rules: &Rules) -> Option<JobKey>
             }
             Some(_) => {}
         }
+    }
+    if let (Some(cluster), Some(known)) = (&parts[0], &rules.known_clusters)
+        && good_identifier(cluster)
+        && !known.iter().any(|k| k == cluster)
+    {
+        let at = if spec.key.is_some() && ctx.tree.get("cluster").is_none() {
+            "key"
+        } else {
+            "cluster"
+        };
+        let known_list = if known.is_empty() {
+            "(none)".to_string()
+        } else {
+            known.join(", ")
+        };
+        ctx.report(
+            Code::UnknownCluster,
+            at,
+            format!("unknown cluster `{cluster}`"),
+        )
+        .help = Some(
+            match crate::diagnostics::did_you_mean(cluster, known.iter().map(String::as_str)) {
+                Some(close) => format!("did you mean `{close}`? known clusters: {known_list}"),
+                None => format!("known clusters: {known_list}"),
+            },
+        );
+        ok = false;
     }
     if let Some(env) = &parts[2]
         && good_identifier(env)
@@ -771,6 +803,38 @@ mod tests {
         let err = load(&bad).expect_err("conflict").sorted();
         assert_eq!(err[0].message, "`key` says role `s` but `role` is `t`");
         assert_eq!(err[0].path, "jobs[0].role");
+    }
+
+    #[test]
+    fn clusters_are_checked_against_the_clusters_file_with_a_suggestion() {
+        let text = |key: &str| format!("apiVersion: aurora-apply/v1\njobs:\n  - key: {key}\n{JOB}");
+        let options = |known: Option<&[&str]>| crate::LoadOptions {
+            rules: Rules {
+                known_clusters: known.map(|k| k.iter().map(|s| (*s).to_string()).collect()),
+                ..Rules::default()
+            },
+        };
+        let load_with = |key: &str, known: Option<&[&str]>| {
+            let f = crate::SourceFile::new("t.yaml", text(key), crate::Format::Yaml);
+            crate::load_sources(&[f], &options(known))
+        };
+        // No clusters file: nothing to check against.
+        assert!(load_with("devclustr/r/prod/x", None).is_ok());
+        assert!(load_with("devcluster/r/prod/x", Some(&["devcluster", "west"])).is_ok());
+        let e = load_with("devclustr/r/prod/x", Some(&["devcluster", "west"]))
+            .expect_err("typo")
+            .sorted();
+        assert_eq!(e[0].code, Code::UnknownCluster);
+        assert_eq!(e[0].message, "unknown cluster `devclustr`");
+        assert_eq!(e[0].location(), "t.yaml:3:10");
+        assert_eq!(
+            e[0].help.as_deref(),
+            Some("did you mean `devcluster`? known clusters: devcluster, west")
+        );
+        let far = load_with("zzz/r/prod/x", Some(&[]))
+            .expect_err("none")
+            .sorted();
+        assert_eq!(far[0].help.as_deref(), Some("known clusters: (none)"));
     }
 
     #[test]

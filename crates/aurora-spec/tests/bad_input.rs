@@ -212,3 +212,24 @@ fn every_wrong_key_of_a_job_is_reported() {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
 }
+
+/// A wrong directory (empty, or holding no spec file) is an error, never "0 jobs".
+#[test]
+fn a_directory_without_spec_files_is_an_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("clusters.json"), "[]").expect("write");
+    std::fs::create_dir(dir.path().join("empty")).expect("mkdir");
+    for path in [dir.path().to_path_buf(), dir.path().join("empty")] {
+        let diags = load_paths(&[&path], &LoadOptions::default()).expect_err("no specs");
+        let all = diags.sorted();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].code.as_str(), "aurora_spec::no_spec_files");
+        assert!(
+            all[0]
+                .to_string()
+                .contains(&format!("no spec files in {}", path.display())),
+            "{}",
+            all[0]
+        );
+    }
+}

@@ -8,7 +8,9 @@ use aurora_apply::events::{Event, EventSink};
 use aurora_apply::plan::Plan;
 use clap::Args;
 
-use crate::cli::{EngineArgs, GlobalArgs, PlanFormat, RunArgs};
+use crate::cli::{
+    ConfirmArgs, ConnectArgs, EngineArgs, ExecArgs, GlobalArgs, PlanFormat, RailArgs, WaitArgs,
+};
 use crate::exit::Exit;
 use crate::session::{self, Rails};
 use crate::sink::{JsonSink, TextSink};
@@ -19,12 +21,24 @@ pub struct ApplyArgs {
     /// Spec files or directories, or one plan file saved by `plan --out`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Clusters.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Engine options.
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// Confirmation.
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    /// Safety rails.
+    #[command(flatten)]
+    pub rails: RailArgs,
+    /// Waiting.
+    #[command(flatten)]
+    pub wait: WaitArgs,
     /// Execution options.
     #[command(flatten)]
-    pub run: RunArgs,
+    pub exec: ExecArgs,
     /// Output: `text`, or `json` for newline-delimited events on stdout.
     #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
     pub output: PlanFormat,
@@ -45,7 +59,9 @@ fn saved_plan(paths: &[PathBuf]) -> Option<Result<Plan, String>> {
 
 /// Runs `apply`.
 pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
-    let (plan, mut connections) = match saved_plan(&args.paths) {
+    let saved_plan = saved_plan(&args.paths);
+    let saved = matches!(saved_plan, Some(Ok(_)));
+    let (plan, mut connections) = match saved_plan {
         Some(Err(e)) => {
             session::error(e);
             return Exit::Invalid;
@@ -55,7 +71,7 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             // file's own directory.
             let mut paths: Vec<PathBuf> = plan.inputs.files.iter().map(PathBuf::from).collect();
             paths.extend(args.paths.iter().cloned());
-            let mut connections = match session::connect(global, &paths) {
+            let mut connections = match session::connect(&args.connect, &paths) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -67,7 +83,7 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
         }
         None => {
             let (desired, mut connections) =
-                match session::prepare(global, &args.paths, &args.engine) {
+                match session::prepare(global, &args.connect, &args.paths, args.engine.adopt) {
                     Ok(prepared) => prepared,
                     Err(code) => return code,
                 };
@@ -86,7 +102,17 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             }
         }
     };
-    let code = apply_plan(global, args, &plan, &mut connections);
+    let how = HowToApply {
+        json: args.output == PlanFormat::Json,
+        rails: Rails {
+            // A saved plan was the review: applying it does not ask again.
+            auto_approve: args.confirm.auto_approve || saved,
+            allow_destroy: args.rails.allow_destroy,
+            allow_mass_prune: args.rails.allow_mass_prune,
+        },
+        run: args.exec.run_options(Some(&args.wait)),
+    };
+    let code = apply_plan(global, &how, &plan, &mut connections);
     connections.close();
     code
 }
@@ -120,14 +146,25 @@ fn check_fresh(
     Ok(())
 }
 
+/// How a plan is applied: output, rails and execution options.
+#[derive(Debug, Clone)]
+pub struct HowToApply {
+    /// `-o json`: newline-delimited events on stdout, no plan text.
+    pub json: bool,
+    /// The safety rails and what passes them.
+    pub rails: Rails,
+    /// Execution options.
+    pub run: session::RunOptions,
+}
+
 /// Shows, gates and executes a plan.
 pub fn apply_plan(
     global: &GlobalArgs,
-    args: &ApplyArgs,
+    how: &HowToApply,
     plan: &Plan,
     connections: &mut crate::connect::Connections,
 ) -> Exit {
-    let json = args.output == PlanFormat::Json;
+    let json = how.json;
     let sink: Box<dyn EventSink> = if json {
         Box::new(JsonSink)
     } else {
@@ -143,20 +180,16 @@ pub fn apply_plan(
     if !plan.summary.has_changes() {
         return Exit::Success;
     }
-    let rails = Rails {
-        auto_approve: args.run.auto_approve,
-        allow_destroy: args.run.allow_destroy,
-        allow_mass_prune: args.run.allow_mass_prune,
-    };
-    match session::pass_rails(plan, &rails) {
+    match session::pass_rails(plan, &how.rails) {
         Err(code) => return code,
         Ok(false) => {
-            session::note("Apply cancelled; nothing was changed.");
-            return Exit::Success;
+            // As Terraform: a declined apply is not a success a script could mistake.
+            session::error("Apply cancelled; nothing was changed.");
+            return Exit::Error;
         }
         Ok(true) => {}
     }
-    let results = match session::run(connections, plan, &args.run.run_options(), sink.as_ref()) {
+    let results = match session::run(connections, plan, &how.run, sink.as_ref()) {
         Ok(r) => r,
         Err(code) => return code,
     };

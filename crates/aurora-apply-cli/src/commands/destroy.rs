@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use aurora_api::types::JobKey;
 use clap::Args;
 
-use crate::cli::{EngineArgs, GlobalArgs, PlanFormat, RunArgs, SpecPaths};
-use crate::commands::apply::{ApplyArgs, apply_plan};
+use crate::cli::{ConfirmArgs, ConnectArgs, ExecArgs, GlobalArgs, ReadArgs, SpecPaths};
+use crate::commands::apply::{HowToApply, apply_plan};
+use crate::connect::Connections;
 use crate::exit::Exit;
-use crate::session;
+use crate::session::{self, Rails};
 
 /// Arguments of `destroy`.
 #[derive(Debug, Args)]
@@ -17,12 +18,9 @@ pub struct DestroyArgs {
     /// The specs whose jobs are destroyed.
     #[command(flatten)]
     pub paths: SpecPaths,
-    /// Engine options.
+    /// What every killing command takes.
     #[command(flatten)]
-    pub engine: EngineArgs,
-    /// Execution options.
-    #[command(flatten)]
-    pub run: RunArgs,
+    pub kill: KillOptions,
 }
 
 /// Arguments of `kill`.
@@ -31,25 +29,53 @@ pub struct KillArgs {
     /// Jobs to kill, as `cluster/role/environment/name`.
     #[arg(required = true, value_name = "JOBKEY")]
     pub job_keys: Vec<String>,
-    /// Engine options.
+    /// What every killing command takes.
     #[command(flatten)]
-    pub engine: EngineArgs,
-    /// Execution options.
+    pub kill: KillOptions,
+}
+
+/// The options `destroy` and `kill` share.
+#[derive(Debug, Args)]
+pub struct KillOptions {
+    /// Clusters.
     #[command(flatten)]
-    pub run: RunArgs,
+    pub connect: ConnectArgs,
+    /// Reading.
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Confirmation.
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    /// Execution.
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 /// Runs `destroy`.
 pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
-    let desired = match session::desired_jobs(global, &args.paths.paths, false) {
-        Ok(d) => d,
+    let mut connections = match session::connect(&args.kill.connect, &args.paths.paths) {
+        Ok(c) => c,
         Err(code) => return code,
     };
+    let desired =
+        match session::desired_jobs(global, &args.paths.paths, connections.known_names(), false) {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
     let keys: Vec<(String, JobKey)> = desired
         .iter()
         .map(|d| (d.cluster.clone(), d.key()))
         .collect();
-    destroy(global, &args.paths.paths, keys, &args.engine, &args.run)
+    let code = destroy(
+        global,
+        &args.paths.paths,
+        keys,
+        &args.kill,
+        &mut connections,
+        false,
+    );
+    connections.close();
+    code
 }
 
 /// Runs `kill`.
@@ -66,20 +92,26 @@ pub fn exec_kill(global: &GlobalArgs, args: &KillArgs) -> Exit {
             }
         }
     }
-    destroy(global, &[], keys, &args.engine, &args.run)
+    let mut connections = match session::connect(&args.kill.connect, &[]) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let code = destroy(global, &[], keys, &args.kill, &mut connections, true);
+    connections.close();
+    code
 }
 
+/// Plans the kills of `keys` and applies them. `must_exist`: a key that names no live job
+/// is an error (exit 3, nothing killed) — `kill` was given keys, so a typo must not pass
+/// as "nothing to do"; `destroy` of specs whose jobs are gone is a no-op.
 fn destroy(
     global: &GlobalArgs,
     paths: &[PathBuf],
     keys: Vec<(String, JobKey)>,
-    engine: &EngineArgs,
-    run: &RunArgs,
+    options: &KillOptions,
+    connections: &mut Connections,
+    must_exist: bool,
 ) -> Exit {
-    let mut connections = match session::connect(global, paths) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
     let mut clusters: Vec<String> = keys.iter().map(|(c, _)| c.clone()).collect();
     clusters.sort();
     clusters.dedup();
@@ -90,46 +122,57 @@ fn destroy(
             .filter(|(c, _)| c == cluster)
             .map(|(_, k)| k.clone())
             .collect();
-        let client = match connections.client(cluster) {
+        let client = match session::client_for(connections, cluster) {
             Ok(c) => c,
-            Err(e) => {
-                session::error(e);
-                connections.close();
-                return Exit::Error;
-            }
+            Err(code) => return code,
         };
         match aurora_apply::ops::destroy_cluster(
             &client,
             cluster,
             &cluster_keys,
-            &engine.plan_options().observe,
+            &options.read.observe(),
         ) {
             Ok(c) => changes.extend(c),
             Err(e) => {
                 session::error(&e);
-                connections.close();
                 return session::engine_exit(&e);
             }
         }
     }
-    let options = engine.plan_options();
+    if must_exist {
+        let missing: Vec<String> = keys
+            .iter()
+            .map(|(c, k)| aurora_apply::desired::job_key_string(c, k))
+            .filter(|key| {
+                !changes
+                    .iter()
+                    .any(|c: &aurora_apply::plan::JobChange| &c.job_key == key && !c.is_noop())
+            })
+            .collect();
+        if !missing.is_empty() {
+            session::error(format!(
+                "no such job on the scheduler: {}; nothing was killed",
+                missing.join(", ")
+            ));
+            return Exit::Invalid;
+        }
+    }
     let plan = aurora_apply::planning::assemble(
         changes,
         &[],
         paths.iter().map(|p| p.display().to_string()).collect(),
-        &options,
+        &aurora_apply::planning::PlanOptions::default(),
         session::now_rfc3339(),
     );
-    // Destroying is what was asked for: the destructive rail is passed by confirming.
-    let mut run = run.clone();
-    run.allow_destroy = true;
-    let apply = ApplyArgs {
-        paths: paths.to_vec(),
-        engine: engine.clone(),
-        run,
-        output: PlanFormat::Text,
+    let how = HowToApply {
+        json: false,
+        rails: Rails {
+            auto_approve: options.confirm.auto_approve,
+            // Destroying is what was asked for: the destructive rail is passed by confirming.
+            allow_destroy: true,
+            allow_mass_prune: true,
+        },
+        run: options.exec.run_options(None),
     };
-    let code = apply_plan(global, &apply, &plan, &mut connections);
-    connections.close();
-    code
+    apply_plan(global, &how, &plan, connections)
 }

@@ -3,9 +3,11 @@
 pub mod apply;
 pub mod completions;
 pub mod destroy;
+pub mod man;
 pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod sim;
 pub mod status;
 pub mod update;
 pub mod validate;
@@ -26,15 +28,19 @@ pub fn run(cli: Cli) -> Exit {
         Command::Status(args) => status::exec(&cli.global, &args),
         Command::Update(args) => update::exec(&cli.global, &args),
         Command::Completions(args) => completions::exec(&args),
+        Command::Man(args) => man::exec(&args),
+        Command::Sim(args) => sim::exec(&args),
     }
 }
 
-/// Loads specs, printing diagnostics to stderr on failure.
+/// Loads specs, printing diagnostics to stderr on failure. `known_clusters` (from the
+/// clusters.json files found) makes a job in an unknown cluster an error at its key.
 pub fn load_or_report(
     global: &crate::cli::GlobalArgs,
     paths: &[std::path::PathBuf],
+    known_clusters: Option<Vec<String>>,
 ) -> Result<Vec<aurora_spec::LoadedJob>, Exit> {
-    match aurora_spec::load_paths(paths, &aurora_spec::LoadOptions::default()) {
+    match aurora_spec::load_paths(paths, &load_options(known_clusters)) {
         Ok(jobs) => Ok(jobs),
         Err(diags) => {
             let color = crate::report::use_color(global.color);
@@ -44,5 +50,15 @@ pub fn load_or_report(
             }
             Err(Exit::Invalid)
         }
+    }
+}
+
+/// Load options that check cluster names against `known_clusters`, when given.
+pub fn load_options(known_clusters: Option<Vec<String>>) -> aurora_spec::LoadOptions {
+    aurora_spec::LoadOptions {
+        rules: aurora_spec::Rules {
+            known_clusters,
+            ..aurora_spec::Rules::default()
+        },
     }
 }

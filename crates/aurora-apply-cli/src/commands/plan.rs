@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli::{EngineArgs, GlobalArgs, PlanFormat, SpecPaths};
+use crate::cli::{ConnectArgs, EngineArgs, GlobalArgs, PlanFormat, SpecPaths};
 use crate::exit::Exit;
 use crate::session;
 
@@ -16,6 +16,9 @@ pub struct PlanArgs {
     /// The specs.
     #[command(flatten)]
     pub paths: SpecPaths,
+    /// Clusters.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Engine options.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -32,11 +35,11 @@ pub struct PlanArgs {
 
 /// Runs `plan`.
 pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
-    let (desired, mut connections) = match session::prepare(global, &args.paths.paths, &args.engine)
-    {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
-    };
+    let (desired, mut connections) =
+        match session::prepare(global, &args.connect, &args.paths.paths, args.engine.adopt) {
+            Ok(prepared) => prepared,
+            Err(code) => return code,
+        };
     let files = args
         .paths
         .paths

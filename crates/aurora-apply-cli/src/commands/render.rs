@@ -32,7 +32,7 @@ pub struct RenderArgs {
 
 /// Runs `render`.
 pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
-    let jobs = match super::load_or_report(global, &args.paths.paths) {
+    let jobs = match super::load_or_report(global, &args.paths.paths, None) {
         Ok(jobs) => jobs,
         Err(code) => return code,
     };

@@ -8,7 +8,7 @@ use aurora_api::types::TaskQuery;
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::{EngineArgs, GlobalArgs, OutputFormat, SpecPaths};
+use crate::cli::{ConnectArgs, GlobalArgs, OutputFormat, ReadArgs, SpecPaths};
 use crate::exit::Exit;
 use crate::session;
 
@@ -18,9 +18,12 @@ pub struct StatusArgs {
     /// The specs.
     #[command(flatten)]
     pub paths: SpecPaths,
-    /// Engine options.
+    /// Clusters.
     #[command(flatten)]
-    pub engine: EngineArgs,
+    pub connect: ConnectArgs,
+    /// Reading.
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -31,13 +34,15 @@ pub struct StatusArgs {
 
 /// Runs `status`.
 pub fn exec(global: &GlobalArgs, args: &StatusArgs) -> Exit {
-    let (desired, mut connections) = match session::prepare(global, &args.paths.paths, &args.engine)
-    {
-        Ok(prepared) => prepared,
-        Err(code) => return code,
+    let (desired, mut connections) =
+        match session::prepare(global, &args.connect, &args.paths.paths, false) {
+            Ok(prepared) => prepared,
+            Err(code) => return code,
+        };
+    let options = aurora_apply::planning::PlanOptions {
+        observe: args.read.observe(),
+        ..aurora_apply::planning::PlanOptions::default()
     };
-    let mut options = args.engine.plan_options();
-    options.prune = false;
     let plan = match session::plan_all(&mut connections, &desired, Vec::new(), &options) {
         Ok(p) => p,
         Err(code) => {

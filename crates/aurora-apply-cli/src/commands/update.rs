@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::GlobalArgs;
+use crate::cli::{ConnectArgs, GlobalArgs};
 use crate::exit::Exit;
 use crate::session;
 
@@ -30,10 +30,13 @@ pub struct UpdateArgs {
     /// Audit message recorded with the action.
     #[arg(short, long)]
     pub message: Option<String>,
+    /// Clusters.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// Runs `update`.
-pub fn exec(global: &GlobalArgs, args: &UpdateArgs) -> Exit {
+pub fn exec(_global: &GlobalArgs, args: &UpdateArgs) -> Exit {
     let Some((cluster, key)) = aurora_apply::ops::parse_job_key(&args.job) else {
         session::error(format!(
             "{}: not a job key (expected cluster/role/environment/name)",
@@ -41,7 +44,7 @@ pub fn exec(global: &GlobalArgs, args: &UpdateArgs) -> Exit {
         ));
         return Exit::Invalid;
     };
-    let mut connections = match session::connect(global, &[]) {
+    let mut connections = match session::connect(&args.connect, &[]) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use crate::cli::{GlobalArgs, OutputFormat, SpecPaths};
+use crate::cli::{ClustersFileArg, GlobalArgs, OutputFormat, SpecPaths};
 use crate::exit::Exit;
 
 /// Arguments of `validate`.
@@ -18,14 +18,28 @@ pub struct ValidateArgs {
     /// diagnostic with code, message, path, file, line, column, span, label, help, related).
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Cluster names.
+    #[command(flatten)]
+    pub clusters: ClustersFileArg,
 }
 
 /// Runs `validate`.
 pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
+    // Offline: the clusters.json files are read for their names, nothing is contacted.
+    let known = match crate::discover::Discovered::find(
+        args.clusters.clusters.as_deref(),
+        &args.paths.paths,
+    ) {
+        Ok(found) => found.known_names(),
+        Err(e) => {
+            crate::session::error(e);
+            return Exit::Invalid;
+        }
+    };
     if args.output == OutputFormat::Json {
-        return exec_json(args);
+        return exec_json(args, known);
     }
-    match super::load_or_report(global, &args.paths.paths) {
+    match super::load_or_report(global, &args.paths.paths, known) {
         Err(code) => code,
         Ok(jobs) => {
             let mut out = anstream::stdout();
@@ -37,10 +51,10 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
     }
 }
 
-fn exec_json(args: &ValidateArgs) -> Exit {
+fn exec_json(args: &ValidateArgs, known_clusters: Option<Vec<String>>) -> Exit {
     let (doc, code) = match aurora_spec::load_paths(
         &args.paths.paths,
-        &aurora_spec::LoadOptions::default(),
+        &super::load_options(known_clusters),
     ) {
         Ok(jobs) => (
             serde_json::json!({

@@ -77,7 +77,7 @@ impl World {
             )
             .env("HOME", self.dir.path())
             .args(args);
-        let needs_poll = matches!(args.first(), Some(&"apply" | &"destroy" | &"kill"));
+        let needs_poll = args.first() == Some(&"apply");
         if needs_poll {
             cmd.args(["--poll-interval", "20ms", "--timeout", "60s"]);
         }

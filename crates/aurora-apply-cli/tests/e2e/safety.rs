@@ -233,7 +233,8 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
     let args = hello.to_str().expect("utf-8").to_string();
 
     let (code, screen) = on_a_terminal(&w, &args, "no");
-    assert_eq!(code, 0, "{screen}");
+    // Declining is not a success a script could mistake (Terraform exits 1 too).
+    assert_eq!(code, 1, "{screen}");
     assert!(
         screen.contains("Apply this plan? Only 'yes' is accepted"),
         "{screen}"
@@ -246,6 +247,23 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
 
     let (code, screen) = on_a_terminal(&w, &args, "yes");
     assert_eq!(code, 0, "{screen}");
+    assert_eq!(
+        w.methods().iter().filter(|m| *m == "createJob").count(),
+        1,
+        "{screen}"
+    );
+}
+
+#[test]
+fn a_saved_plan_is_applied_on_a_terminal_without_asking_again() {
+    let w = World::seed();
+    let hello = w.specs().join("hello.aurora.yaml");
+    let out = w.run(&["plan", hello.to_str().expect("utf-8"), "--out", "plan.json"]);
+    expect_code(&out, 0);
+    // Nothing is typed: a question would read end-of-file and cancel (exit 1).
+    let (code, screen) = on_a_terminal(&w, "apply plan.json", "");
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("Apply this plan?"), "{screen}");
     assert_eq!(
         w.methods().iter().filter(|m| *m == "createJob").count(),
         1,

@@ -59,7 +59,18 @@ pub fn collect_paths<P: AsRef<Path>>(paths: &[P]) -> (Vec<PathBuf>, Diagnostics)
     for p in paths {
         let p = p.as_ref();
         if p.is_dir() {
+            let (files_before, problems_before) = (out.len(), diags.len());
             walk(p, &mut out, &mut diags, 0);
+            // A wrong directory in CI must not pass as "nothing to do".
+            if out.len() == files_before && diags.len() == problems_before {
+                diags.push(Diagnostic::new(
+                    Code::NoSpecFiles,
+                    format!(
+                        "no spec files in {} (looked for *.yaml, *.yml and *.toml, hidden entries skipped)",
+                        p.display()
+                    ),
+                ));
+            }
         } else if p.exists() {
             out.push(p.to_path_buf());
         } else {

@@ -1,0 +1,131 @@
+//! The command line as a newcomer types it: options before the command, job-key commands
+//! finding the cluster the way `apply` does, keys that name nothing.
+
+use crate::harness::{World, expect_code, stderr, stdout};
+
+#[test]
+fn options_before_the_command_belong_to_the_command() {
+    let w = World::seed();
+    let specs = w.specs();
+    let specs = specs.to_str().expect("utf-8");
+    let clusters = w.specs().join("clusters.json");
+    let clusters = clusters.to_str().expect("utf-8");
+    for line in [
+        vec!["--color", "never", "plan", specs],
+        vec!["--clusters", clusters, "plan", specs],
+        vec![
+            "--color=never",
+            "--clusters",
+            clusters,
+            "plan",
+            "-o",
+            "json",
+            specs,
+        ],
+    ] {
+        let out = w.run(&line);
+        expect_code(&out, 0);
+        assert!(
+            stdout(&out).contains("to create") || stdout(&out).contains("\"format_version\""),
+            "{line:?}: {}",
+            stdout(&out)
+        );
+    }
+    // The bare form with options first is still `apply`.
+    let out = w.run(&[
+        "--color",
+        "never",
+        specs,
+        "--auto-approve",
+        "--poll-interval",
+        "20ms",
+    ]);
+    expect_code(&out, 0);
+    assert!(w.methods().iter().any(|m| m == "createJob"));
+}
+
+#[test]
+fn job_key_commands_find_the_cluster_like_apply_does() {
+    let w = World::seed();
+    let hello = w.specs().join("hello.aurora.yaml");
+    expect_code(
+        &w.run(&["apply", hello.to_str().expect("utf-8"), "--auto-approve"]),
+        0,
+    );
+    // Run where the README is followed: ./specs/clusters.json names devcluster. No
+    // --clusters, no spec path on the command line.
+    let out = w.run(&["update", "pause", "devcluster/www-data/prod/hello"]);
+    assert!(
+        !stderr(&out).contains("unknown cluster"),
+        "{}",
+        stderr(&out)
+    );
+    let out = w.run(&["kill", "devcluster/www-data/prod/hello", "--auto-approve"]);
+    expect_code(&out, 0);
+    assert!(w.methods().iter().any(|m| m == "killTasks"));
+}
+
+#[test]
+fn kill_of_a_key_that_names_no_job_says_so_and_kills_nothing() {
+    let w = World::seed();
+    let hello = w.specs().join("hello.aurora.yaml");
+    expect_code(
+        &w.run(&["apply", hello.to_str().expect("utf-8"), "--auto-approve"]),
+        0,
+    );
+    let out = w.run(&[
+        "kill",
+        "devcluster/www-data/prod/hello",
+        "devcluster/www-data/prod/helo",
+        "--auto-approve",
+    ]);
+    expect_code(&out, 3);
+    assert!(
+        stderr(&out).contains(
+            "no such job on the scheduler: devcluster/www-data/prod/helo; nothing was killed"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!w.methods().iter().any(|m| m == "killTasks"));
+}
+
+#[test]
+fn an_unknown_cluster_names_every_place_looked_at_and_the_closest_name() {
+    let w = World::seed();
+    let out = w.run(&["kill", "devclustr/www-data/prod/hello", "--auto-approve"]);
+    expect_code(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("unknown cluster \"devclustr\"; did you mean \"devcluster\"?"),
+        "{err}"
+    );
+    assert!(
+        err.contains("specs/clusters.json (./specs): devcluster"),
+        "{err}"
+    );
+    assert!(
+        err.contains("clusters.json (current directory): not found"),
+        "{err}"
+    );
+    assert!(err.contains("(Aurora's config root): not found"), "{err}");
+    assert!(
+        err.contains(".aurora/clusters.json (Aurora's per-user file): not found"),
+        "{err}"
+    );
+    // In a spec, the same typo is invalid input at its location, before anything is sent.
+    w.write(
+        "specs/typo.aurora.yaml",
+        "apiVersion: aurora-apply/v1\njobs:\n  - key: devclustr/www-data/prod/t\n    kind: adhoc\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n    task: { processes: [{ name: a, cmdline: x }] }\n",
+    );
+    let specs = w.specs();
+    let out = w.run(&["plan", specs.to_str().expect("utf-8")]);
+    expect_code(&out, 3);
+    assert!(
+        stderr(&out)
+            .contains("typo.aurora.yaml:3:10: error: jobs[0].key: unknown cluster `devclustr`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.methods().is_empty(), "{:?}", w.methods());
+}
