@@ -2,7 +2,7 @@
 
 # Run every test (the README's test command).
 test:
-    cargo test --workspace
+    scripts/test
 
 # Formatting and lints, as CI checks them.
 lint:
