@@ -16,6 +16,7 @@ use crate::commands::{
     man::ManArgs,
     plan::PlanArgs,
     render::RenderArgs,
+    restart::RestartArgs,
     schema::SchemaArgs,
     sim::SimArgs,
     status::StatusArgs,
@@ -308,6 +309,11 @@ pub enum Command {
   aurora-apply update resume devcluster/www-data/prod/hello -m 'canary looks good'
   aurora-apply update rollback devcluster/www-data/prod/hello")]
     Update(UpdateArgs),
+    /// Restart a job's instances, a few at a time (a rolling restart, as `aurora job restart`).
+    #[command(after_help = "Examples:
+  aurora-apply restart devcluster/www-data/prod/hello
+  aurora-apply restart devcluster/www-data/prod/web --instances 0-3,7")]
+    Restart(RestartArgs),
     /// Print the JSON Schema of the spec format.
     #[command(after_help = "Examples:
   aurora-apply schema > aurora-apply.v1.json

@@ -6,6 +6,9 @@ use std::io::Write;
 use std::sync::Mutex;
 
 use aurora_apply::events::{Event, EventSink};
+use std::time::Duration;
+
+use aurora_apply::plan::Action;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::view::events::{json_line, text_line};
@@ -51,29 +54,54 @@ impl TextSink {
             return;
         };
         let Ok(mut bars) = bars.lock() else { return };
+        let mut bar_of = |job_key: &str| -> ProgressBar {
+            bars.entry(job_key.to_string())
+                .or_insert_with(|| {
+                    let bar = multi.add(ProgressBar::no_length());
+                    bar.set_style(waiting_style());
+                    bar.set_prefix(job_key.to_string());
+                    // The spinner and the elapsed time move while the scheduler does not.
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                })
+                .clone()
+        };
         match event {
-            Event::UpdateStarted { job_key, .. } => {
-                let bar = multi.add(ProgressBar::new(0));
-                bar.set_style(
-                    ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} {elapsed}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
-                );
-                bar.set_prefix(job_key.clone());
-                bars.insert(job_key.clone(), bar);
+            Event::StepStarted { job_key, action } if *action == Action::Create => {
+                bar_of(job_key).set_message("creating");
+            }
+            Event::UpdateStarted { job_key, update_id } => {
+                bar_of(job_key).set_message(format!("update {update_id} starting"));
             }
             Event::UpdateStatus {
                 job_key,
                 status,
                 updated,
+                failed,
                 total,
                 ..
             } => {
-                if let Some(bar) = bars.get(job_key) {
-                    bar.set_length(*total as u64);
-                    bar.set_position(*updated as u64);
-                    bar.set_message(status.clone());
-                }
+                let bar = bar_of(job_key);
+                bar.set_style(counting_style("updated"));
+                bar.set_length(*total as u64);
+                bar.set_position(*updated as u64);
+                bar.set_message(if *failed > 0 {
+                    format!("{status}, {failed} failed")
+                } else {
+                    status.clone()
+                });
+            }
+            Event::InstancesStarting {
+                job_key,
+                running,
+                waiting,
+                total,
+            } => {
+                let bar = bar_of(job_key);
+                bar.set_style(counting_style("running"));
+                bar.set_length(*total as u64);
+                bar.set_position(*running as u64);
+                bar.set_message(format!("STARTING, {waiting} not running yet"));
             }
             Event::JobComplete { job_key, .. } => {
                 if let Some(bar) = bars.remove(job_key) {
@@ -85,12 +113,32 @@ impl TextSink {
     }
 }
 
+/// Before the scheduler has said how many instances an update touches: a spinner.
+fn waiting_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix}  {msg}  {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// Instances done of the total, the update's state, the time so far.
+fn counting_style(done: &str) -> ProgressStyle {
+    ProgressStyle::with_template(&format!(
+        "{{spinner}} {{prefix}} [{{bar:24}}] {{pos}}/{{len}} {done} · {{msg}} · {{elapsed}}"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
+}
+
 impl EventSink for TextSink {
     fn event(&self, event: &Event) {
         self.progress(event);
         // With bars, per-instance progress and heartbeats live in the bar.
         let quiet = self.bars.is_some()
-            && matches!(event, Event::UpdateStatus { .. } | Event::Heartbeat { .. });
+            && matches!(
+                event,
+                Event::UpdateStatus { .. }
+                    | Event::InstancesStarting { .. }
+                    | Event::Heartbeat { .. }
+            );
         if quiet {
             return;
         }

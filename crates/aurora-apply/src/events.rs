@@ -95,6 +95,17 @@ pub enum Event {
         /// Instances the update touches.
         total: usize,
     },
+    /// A created job's instances are starting (apply waits until they all run).
+    InstancesStarting {
+        /// `cluster/role/env/name`.
+        job_key: String,
+        /// Instances running.
+        running: usize,
+        /// Active instances not running yet (pending, assigned, starting…).
+        waiting: usize,
+        /// Instances the job has.
+        total: usize,
+    },
     /// Still running; emitted periodically while nothing changes.
     Heartbeat {
         /// `cluster/role/env/name`.

@@ -32,6 +32,7 @@ use crate::marker::{
 };
 use crate::plan::{Action, JobChange};
 use crate::ranges::{MAX_INSTANCES, ids_of};
+use crate::starting::{TaskCounts, active_counts, describe_failures, failure_reasons};
 
 /// What to do with the remaining jobs when one fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,11 +124,21 @@ struct Watch {
     failed_instances: BTreeSet<i32>,
 }
 
+/// A created job whose instances are not all running yet.
+#[derive(Debug)]
+struct Starting {
+    step: usize,
+    total: usize,
+    counts: TaskCounts,
+    last_report: Instant,
+}
+
 #[derive(Debug)]
 enum State {
     Pending,
     Step(usize),
     WaitKill { step: usize },
+    WaitRunning(Box<Starting>),
     Watching(Box<Watch>),
     Done(JobResult),
 }
@@ -318,6 +329,10 @@ pub fn execute(
                     _ => None,
                 };
                 let message = match (&job.state, outcome) {
+                    (State::WaitRunning(s), _) => format!(
+                        "{} of {} instance(s) running, {} not yet (pending reasons above)",
+                        s.counts.running, s.total, s.counts.waiting
+                    ),
                     (State::Watching(w), _) => format!(
                         "update {} is still {} on the scheduler ({}/{} instances updated); pause or abort it with `aurora-apply update pause|abort {}`",
                         w.key.id.as_deref().unwrap_or(""),
@@ -441,6 +456,17 @@ fn run_step(
                 return done(job, Outcome::Error, "the plan has no job configuration");
             };
             match create(client, &job.key, config) {
+                // As `aurora job create --wait-until=RUNNING`: done when every instance runs
+                // (or already finished), not when the scheduler has queued the tasks.
+                Ok(()) if options.wait => State::WaitRunning(Box::new(Starting {
+                    step: i,
+                    total: config
+                        .instance_count
+                        .and_then(|n| usize::try_from(n).ok())
+                        .unwrap_or(0),
+                    counts: TaskCounts::default(),
+                    last_report: Instant::now(),
+                })),
                 Ok(()) => next_step(job, i),
                 Err(e) => done(job, outcome_of_api(&e), api_message(&e)),
             }
@@ -619,6 +645,7 @@ fn poll(
             }
         }
     }
+    poll_starting(client, jobs, options, sink, start);
     // Updates: one details query per role.
     let roles: BTreeSet<String> = jobs
         .iter()
@@ -707,15 +734,16 @@ fn poll(
         if let Some(outcome) = terminal_outcome(status) {
             let message = match outcome {
                 Outcome::Succeeded => format!("update {id} rolled forward"),
-                _ => format!(
-                    "update {id} ended {status}; failed instances: {}",
-                    watch
-                        .failed_instances
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
+                _ if watch.failed_instances.is_empty() => format!("update {id} ended {status}"),
+                _ => {
+                    // Why they failed: the failed tasks' last status messages.
+                    let reasons = failure_reasons(client, &job.key, &watch.failed_instances)
+                        .unwrap_or_default();
+                    format!(
+                        "update {id} ended {status}; failed: {}",
+                        describe_failures(&watch.failed_instances, &reasons)
+                    )
+                }
             };
             job.state = State::Done(JobResult {
                 job_key: job.change.job_key.clone(),
@@ -742,6 +770,11 @@ fn poll(
             pending_keys.insert(job.key.clone());
         }
     }
+    for job in jobs.iter() {
+        if matches!(job.state, State::WaitRunning(_)) {
+            pending_keys.insert(job.key.clone());
+        }
+    }
     if !pending_keys.is_empty() {
         // getPendingReason rejects queries with statuses: it adds PENDING itself.
         let query = TaskQuery {
@@ -752,6 +785,10 @@ fn poll(
             for reason in reply.value.reasons.unwrap_or_default() {
                 let task_id = reason.task_id.unwrap_or_default();
                 let text = reason.reason.unwrap_or_default();
+                // No reason given is nothing to show ("pending: " would end in nothing).
+                if text.trim().is_empty() {
+                    continue;
+                }
                 if seen_reasons.insert((task_id.clone(), text.clone())) {
                     let job_key = jobs
                         .iter()
@@ -764,6 +801,77 @@ fn poll(
                         reason: text,
                     });
                 }
+            }
+        }
+    }
+}
+
+/// Created jobs waiting for their instances to run: one task query for all of them.
+fn poll_starting(
+    client: &Client,
+    jobs: &mut [Job<'_>],
+    options: &ExecuteOptions,
+    sink: &dyn EventSink,
+    start: Instant,
+) {
+    let keys: BTreeSet<JobKey> = jobs
+        .iter()
+        .filter(|j| matches!(j.state, State::WaitRunning(_)))
+        .map(|j| j.key.clone())
+        .collect();
+    if keys.is_empty() {
+        return;
+    }
+    let counts = match active_counts(client, &keys) {
+        Ok(c) => c,
+        // Unknown this round; the next poll asks again (the deadline still holds).
+        Err(_) => return,
+    };
+    for job in jobs.iter_mut() {
+        let State::WaitRunning(starting) = &mut job.state else {
+            continue;
+        };
+        let now = counts.get(&job.key).copied().unwrap_or_default();
+        let changed = now != starting.counts;
+        starting.counts = now;
+        if changed {
+            starting.last_report = Instant::now();
+            sink.event(&Event::InstancesStarting {
+                job_key: job.change.job_key.clone(),
+                running: now.running,
+                waiting: now.waiting,
+                total: starting.total,
+            });
+        } else if starting.last_report.elapsed() >= options.heartbeat_every {
+            starting.last_report = Instant::now();
+            sink.event(&Event::Heartbeat {
+                job_key: job.change.job_key.clone(),
+                status: "STARTING".into(),
+                updated: now.running,
+                total: starting.total,
+                elapsed_seconds: start.elapsed().as_secs(),
+            });
+        }
+        if now.waiting == 0 {
+            let step = starting.step;
+            let finished = starting.total.saturating_sub(now.running);
+            let message = if finished == 0 {
+                format!("{} instance(s) running", now.running)
+            } else {
+                format!(
+                    "{} instance(s) running, {finished} already finished",
+                    now.running
+                )
+            };
+            job.state = match next_step(job, step) {
+                State::Done(mut r) => {
+                    r.message = message;
+                    State::Done(r)
+                }
+                other => other,
+            };
+            if let State::Done(r) = &job.state {
+                sink.event(&complete_event_of(r));
             }
         }
     }
@@ -823,15 +931,22 @@ fn progress(detail: &JobUpdateDetails) -> (usize, usize, usize, BTreeSet<i32>) {
         .values()
         .filter(|a| **a == JobUpdateAction::INSTANCE_UPDATED)
         .count();
-    let failed: BTreeSet<i32> = last
+    // Failed at any point: after a rollback an instance's last event is "rolled back", and
+    // it still counts among the instances that failed.
+    let failed: BTreeSet<i32> = detail
+        .instance_events
         .iter()
-        .filter(|(_, a)| {
+        .flatten()
+        .filter(|e| {
             matches!(
-                **a,
-                JobUpdateAction::INSTANCE_UPDATE_FAILED | JobUpdateAction::INSTANCE_ROLLBACK_FAILED
+                e.action,
+                Some(
+                    JobUpdateAction::INSTANCE_UPDATE_FAILED
+                        | JobUpdateAction::INSTANCE_ROLLBACK_FAILED
+                )
             )
         })
-        .map(|(id, _)| *id)
+        .filter_map(|e| e.instance_id)
         .collect();
     (updated, failed.len(), ids.len(), failed)
 }

@@ -19,3 +19,4 @@ pub mod plan;
 pub mod planner;
 pub mod planning;
 pub mod ranges;
+pub mod starting;

@@ -207,6 +207,8 @@ fn prune_kills_owned_jobs_only() {
     // A job of the same role created by someone else.
     let mut other = fixture("hello_world");
     other.key.as_mut().expect("key").name = Some("other".into());
+    let task = other.task_config.as_mut().expect("task");
+    task.job.as_mut().expect("job").name = Some("other".into());
     other.task_config.as_mut().expect("task").job = other.key.clone();
     client.create_job(&other).expect("created");
 
@@ -339,6 +341,8 @@ fn adopting_a_foreign_job_adds_the_marker_with_a_rolling_update() {
     assert!(plan(&client, &[desired(fixture("hello_world"))], false)[0].is_noop());
     let mut other = fixture("hello_world");
     other.key.as_mut().expect("key").name = Some("other".into());
+    let task = other.task_config.as_mut().expect("task");
+    task.job.as_mut().expect("job").name = Some("other".into());
     other.task_config.as_mut().expect("task").job = other.key.clone();
     let pruned = plan(&client, &[desired(other)], true);
     assert!(
@@ -441,4 +445,93 @@ fn coordinated_updates_are_pulsed_while_watched() {
             .iter()
             .any(|e| matches!(e, aurora_apply::events::Event::Pulsed { .. }))
     );
+}
+
+#[test]
+fn a_create_is_done_only_when_its_instances_run() {
+    // Room for two hello instances (1 cpu each), not three.
+    let (_sim, client) = start_sim_with(SimConfig {
+        clock: ClockMode::Scaled(200.0),
+        capacity: Some(aurora_sim::Resources::parse("2,4096,4096").expect("capacity")),
+        ..SimConfig::default()
+    });
+    let mut two = fixture("hello_world");
+    two.instance_count = Some(2);
+    let sink = CollectSink::default();
+    let results = execute(
+        &client,
+        &plan(&client, &[desired(two)], false),
+        &options(),
+        &sink,
+    );
+    assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
+    assert_eq!(results[0].message, "2 instance(s) running");
+    let starting: Vec<(usize, usize)> = sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            aurora_apply::events::Event::InstancesStarting { running, total, .. } => {
+                Some((running, total))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starting.last(), Some(&(2, 2)), "{starting:?}");
+    assert!(
+        starting.first().is_some_and(|(r, _)| *r < 2),
+        "{starting:?}"
+    );
+
+    // A third job that cannot fit never runs: the create times out, with the reason shown.
+    let mut other = fixture("hello_world");
+    other.key.as_mut().expect("key").name = Some("other".into());
+    let task = other.task_config.as_mut().expect("task");
+    task.job.as_mut().expect("job").name = Some("other".into());
+    let sink = CollectSink::default();
+    let results = execute(
+        &client,
+        &plan(&client, &[desired(other)], false),
+        &ExecuteOptions {
+            timeout: Duration::from_secs(2),
+            ..options()
+        },
+        &sink,
+    );
+    assert_eq!(results[0].outcome, Outcome::TimedOut, "{results:?}");
+    assert_eq!(
+        results[0].message,
+        "0 of 1 instance(s) running, 1 not yet (pending reasons above)"
+    );
+    assert!(
+        sink.events().iter().any(|e| matches!(
+            e,
+            aurora_apply::events::Event::PendingReason { reason, .. } if reason.contains("Insufficient CPU")
+        )),
+        "{:?}",
+        sink.events()
+    );
+}
+
+#[test]
+fn a_rollback_names_the_failed_instances_and_why() {
+    let (_sim, client) = start_sim();
+    let hello = desired(fixture("hello_world"));
+    assert_eq!(
+        apply(&client, std::slice::from_ref(&hello), false),
+        [Outcome::Succeeded]
+    );
+    let mut broken = with_cpu(fixture("hello_world"), 2.0);
+    broken.task_config.as_mut().expect("task").metadata = Some(BTreeSet::from([Metadata {
+        key: Some(aurora_sim::FAIL_AFTER_KEY.into()),
+        value: Some("500".into()),
+    }]));
+    let changes = plan(&client, &[desired(broken)], false);
+    let results = execute(&client, &changes, &options(), &CollectSink::default());
+    assert_eq!(results[0].outcome, Outcome::RolledBack);
+    let message = &results[0].message;
+    assert!(
+        message.contains("ended ROLLED_BACK; failed: instance 0: Task failed"),
+        "{message}"
+    );
+    assert!(!message.trim_end().ends_with(':'), "{message}");
 }

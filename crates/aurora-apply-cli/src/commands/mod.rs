@@ -6,6 +6,7 @@ pub mod destroy;
 pub mod man;
 pub mod plan;
 pub mod render;
+pub mod restart;
 pub mod schema;
 pub mod sim;
 pub mod status;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Kill(args) => destroy::exec_kill(&cli.global, &args),
         Command::Status(args) => status::exec(&cli.global, &args),
         Command::Update(args) => update::exec(&cli.global, &args),
+        Command::Restart(args) => restart::exec(&cli.global, &args),
         Command::Completions(args) => completions::exec(&args),
         Command::Man(args) => man::exec(&args),
         Command::Sim(args) => sim::exec(&args),

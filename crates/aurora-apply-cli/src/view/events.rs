@@ -33,6 +33,12 @@ pub fn text_line(event: &Event) -> Option<String> {
             }
             line
         }
+        Event::InstancesStarting {
+            job_key,
+            running,
+            waiting,
+            total,
+        } => format!("{job_key}: {running}/{total} instances running, {waiting} not yet"),
         Event::Heartbeat {
             job_key,
             status,
@@ -43,6 +49,11 @@ pub fn text_line(event: &Event) -> Option<String> {
             "{job_key}: still {status}, {updated}/{total} updated, {elapsed_seconds}s elapsed"
         ),
         Event::Pulsed { .. } => return None,
+        Event::PendingReason {
+            job_key,
+            task_id,
+            reason,
+        } if reason.trim().is_empty() => return None,
         Event::PendingReason {
             job_key,
             task_id,
