@@ -67,8 +67,8 @@ pub struct ConnectArgs {
     /// ($AURORA_CONFIG_ROOT or /etc/aurora, then ~/.aurora); the more specific wins by name.
     #[arg(long, value_name = "FILE")]
     pub clusters: Option<PathBuf>,
-    /// A PEM file of CA certificates to trust for HTTPS schedulers (a private CA); else
-    /// the cluster entry's `ca_file`, else the system's roots.
+    /// A PEM file of CA certificates to trust for HTTPS schedulers (a private CA), in place
+    /// of the Mozilla roots built into aurora-apply; else the cluster entry's `ca_file`.
     #[arg(long, value_name = "FILE", env = "AURORA_CA_FILE")]
     pub ca_file: Option<PathBuf>,
 }
@@ -309,7 +309,7 @@ pub enum Command {
   aurora-apply update resume devcluster/www-data/prod/hello -m 'canary looks good'
   aurora-apply update rollback devcluster/www-data/prod/hello")]
     Update(UpdateArgs),
-    /// Restart a job's instances, a few at a time (a rolling restart, as `aurora job restart`).
+    /// Restart a job's instances a few at a time (as `aurora job restart`).
     #[command(after_help = "Examples:
   aurora-apply restart devcluster/www-data/prod/hello
   aurora-apply restart devcluster/www-data/prod/web --instances 0-3,7")]

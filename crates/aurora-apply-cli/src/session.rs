@@ -316,7 +316,10 @@ pub fn apply_exit(results: &[JobResult]) -> Exit {
     if failures.contains(&Outcome::Detached) {
         return Exit::Interrupted;
     }
-    let succeeded = results.iter().any(|r| r.outcome.is_success());
+    // "Partial" means some jobs were changed as asked: unchanged jobs changed nothing.
+    let succeeded = results
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Succeeded | Outcome::Started));
     let all = |pred: fn(Outcome) -> bool| failures.iter().all(|o| pred(*o));
     if all(|o| matches!(o, Outcome::TimedOut | Outcome::AwaitingPulse)) {
         Exit::TimedOut
@@ -362,6 +365,7 @@ mod tests {
         assert_eq!(code(&[Outcome::Conflict]), Exit::Conflict);
         assert_eq!(code(&[Outcome::Error]), Exit::Error);
         assert_eq!(code(&[Outcome::Error, Outcome::Succeeded]), Exit::Partial);
+        assert_eq!(code(&[Outcome::Error, Outcome::Unchanged]), Exit::Error);
         assert_eq!(code(&[Outcome::Failed]), Exit::Partial);
         assert_eq!(code(&[Outcome::RolledBack, Outcome::Failed]), Exit::Partial);
         assert_eq!(

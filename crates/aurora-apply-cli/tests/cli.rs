@@ -214,6 +214,8 @@ fn command_names() -> Vec<String> {
         .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        // A command's line is indented by two; wrapped descriptions by more.
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .filter(|n| n != "help")
         .collect()
@@ -330,9 +332,8 @@ fn a_mistyped_command_gets_did_you_mean_and_the_usage_exit_code() {
             .stderr(predicate::str::contains(format!(
                 "unrecognized subcommand '{typo}'"
             )))
-            .stderr(predicate::str::contains(format!(
-                "similar subcommand exists: '{meant}'"
-            )));
+            .stderr(predicate::str::contains("similar subcommand"))
+            .stderr(predicate::str::contains(format!("'{meant}'")));
     }
     // Also after options, which are skipped with their values.
     cmd()

@@ -705,7 +705,11 @@ fn poll(
             .and_then(|s| s.status)
             .unwrap_or(watch.status);
         let (updated, failed, total, failed_ids) = progress(&detail);
-        let changed = status != watch.status || updated != watch.updated || failed != watch.failed;
+        // The first answer always counts as a change: until then nothing knows the total.
+        let changed = status != watch.status
+            || updated != watch.updated
+            || failed != watch.failed
+            || total != watch.total;
         watch.status = status;
         watch.updated = updated;
         watch.failed = failed;

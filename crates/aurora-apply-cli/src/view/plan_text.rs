@@ -16,6 +16,16 @@ fn paint(text: &str, style: Style, color: bool) -> String {
     }
 }
 
+/// The job's key as the plan shows it, with its kind unless a service.
+fn keyed(change: &aurora_apply::plan::JobChange) -> String {
+    let kind = match change.job_kind {
+        aurora_apply::plan::JobKind::Cron => " (cron)",
+        aurora_apply::plan::JobKind::Adhoc => " (adhoc)",
+        aurora_apply::plan::JobKind::Service => "",
+    };
+    format!("{}{kind}", change.job_key)
+}
+
 /// Renders `plan`; `color` adds ANSI colours (decoration only: symbols carry the meaning).
 pub fn render(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
@@ -24,6 +34,15 @@ pub fn render(plan: &Plan, color: bool) -> String {
         return out;
     }
     out.push('\n');
+    // The key column fits the longest key with its kind: nothing overflows into the next.
+    let key_width = plan
+        .changes
+        .iter()
+        .filter(|c| !c.is_noop())
+        .map(|c| keyed(c).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(45);
     for change in plan.changes.iter().filter(|c| !c.is_noop()) {
         let sym = symbol(change);
         let style = match sym {
@@ -31,15 +50,12 @@ pub fn render(plan: &Plan, color: bool) -> String {
             "-" | "-/+" => AnsiColor::Red.on_default(),
             _ => AnsiColor::Yellow.on_default(),
         };
-        let kind = match change.job_kind {
-            aurora_apply::plan::JobKind::Cron => " (cron)",
-            aurora_apply::plan::JobKind::Adhoc => " (adhoc)",
-            aurora_apply::plan::JobKind::Service => "",
-        };
+        // Padding is by visible width: the colour codes around the symbol take no column.
         let mut line = format!(
-            "{:<4}{:<45} {}",
+            "{}{}{:<key_width$} {}",
             paint(sym, style, color),
-            format!("{}{kind}", change.job_key),
+            " ".repeat(4usize.saturating_sub(sym.chars().count())),
+            keyed(change),
             headline(change)
         );
         if let Some(why) = reason(change) {
@@ -99,7 +115,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
             .sum();
         let _ = writeln!(
             out,
-            "\n{} Destructive: {} job{} affected, {removed} instance{} killed. Apply needs --allow-destroy (or interactive confirmation).",
+            "\n{} Destructive: {} job{} affected, {removed} instance{} killed.",
             paint("!", AnsiColor::Red.on_default(), color),
             destructive.len(),
             if destructive.len() == 1 { "" } else { "s" },
@@ -135,6 +151,73 @@ mod tests {
             protected: false,
             execution: Execution::default(),
         }
+    }
+
+    fn plan_of(changes: Vec<JobChange>) -> Plan {
+        Plan {
+            format_version: "1.0".into(),
+            tool_version: "test".into(),
+            created_at: String::new(),
+            inputs: PlanInputs::default(),
+            scope: PlanScope::default(),
+            summary: Summary::of(&changes),
+            changes,
+        }
+    }
+
+    /// Removes ANSI escape sequences (CSI … letter).
+    fn strip_ansi(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn colour_changes_no_column_and_long_keys_with_kinds_keep_the_columns() {
+        let mut adhoc = change(
+            "devcluster/www-data-batch/staging1/nightly-reindex",
+            vec![Action::Create],
+        );
+        adhoc.job_kind = JobKind::Adhoc;
+        adhoc.instance_count = (None, Some(1));
+        let mut cron = change(
+            "devcluster/www-data/prod/backup",
+            vec![Action::CronSchedule],
+        );
+        cron.job_kind = JobKind::Cron;
+        let mut kill = change("devcluster/www-data/prod/old", vec![Action::Kill]);
+        kill.destructive = true;
+        let plan = plan_of(vec![adhoc, cron, kill]);
+        let plain = super::render(&plan, false);
+        let coloured = super::render(&plan, true);
+        assert_ne!(plain, coloured, "colour was asked for");
+        assert_eq!(strip_ansi(&coloured), plain);
+        // Every job line's headline starts in the same column, after its key and kind.
+        let headline_col = |key: &str| {
+            let line = plain.lines().find(|l| l.contains(key)).unwrap_or("");
+            let after = line.find(key).map_or(0, |i| i + key.len());
+            after + line[after..].find(|c: char| c != ' ').unwrap_or(0)
+        };
+        let cols = [
+            headline_col("nightly-reindex (adhoc)"),
+            headline_col("backup (cron)"),
+            headline_col("prod/old"),
+        ];
+        assert!(
+            cols.iter().all(|c| *c == cols[0] && *c > 0),
+            "{cols:?}\n{plain}"
+        );
     }
 
     #[test]
@@ -187,7 +270,7 @@ mod tests {
                     done
         -   devcluster/www-data/prod/old                  kill 2 instances   # owned by aurora-apply, not in the specs (--prune)
 
-        ! Destructive: 1 job affected, 2 instances killed. Apply needs --allow-destroy (or interactive confirmation).
+        ! Destructive: 1 job affected, 2 instances killed.
         ");
     }
 }

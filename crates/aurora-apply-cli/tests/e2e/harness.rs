@@ -31,8 +31,14 @@ fn copy_dir(from: &Path, to: &Path) {
 impl World {
     /// The seed's world: compose executor known, fetching on, quota for www-data.
     pub fn seed() -> World {
+        World::seed_with_clock(ClockMode::Scaled(200.0))
+    }
+
+    /// The seed's world with the emulator's clock chosen (`Manual`: time moves only when
+    /// the test calls `sim.advance`).
+    pub fn seed_with_clock(clock: ClockMode) -> World {
         let mut config = SimConfig {
-            clock: ClockMode::Scaled(200.0),
+            clock,
             enable_mesos_fetcher: true,
             ..SimConfig::default()
         };

@@ -6,3 +6,4 @@ mod harness;
 mod lifecycle;
 mod safety;
 mod seed;
+mod terminal;
