@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use crate::auth::{self, CredentialSource, Credentials};
 use crate::error::{ApiError, SchedulerError, TransportError, TransportErrorKind, redact_url};
-use crate::retry::{Decision, Failure, RetryPolicy, decide};
+use crate::retry::{Decision, Failure, RetryNotice, RetryObserver, RetryPolicy, decide};
 use crate::rpc;
 use crate::transport::{HttpResponse, HttpSettings, HttpTransport, Transport, read_ca_file};
 use crate::types::{self, ResponseCode, ServerInfo};
@@ -76,6 +76,8 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// Retry bounds and pacing.
     pub retry: RetryPolicy,
+    /// Told about every retry before its wait (to show it); `None` retries silently.
+    pub on_retry: Option<RetryObserver>,
 }
 
 impl ClientConfig {
@@ -92,6 +94,7 @@ impl ClientConfig {
             ca_file: None,
             user_agent: concat!("aurora-apply/", env!("CARGO_PKG_VERSION")).to_string(),
             retry: RetryPolicy::default(),
+            on_retry: None,
         }
     }
 }
@@ -109,6 +112,7 @@ impl fmt::Debug for ClientConfig {
             .field("ca_file", &self.ca_file)
             .field("user_agent", &self.user_agent)
             .field("retry", &self.retry)
+            .field("on_retry", &self.on_retry.is_some())
             .finish()
     }
 }
@@ -166,6 +170,7 @@ pub struct Client {
     max_redirects: u32,
     max_response_bytes: u64,
     retry: RetryPolicy,
+    on_retry: Option<RetryObserver>,
     sends_credentials: bool,
     credential_source: Option<CredentialSource>,
 }
@@ -233,6 +238,7 @@ impl Client {
             max_redirects: config.max_redirects,
             max_response_bytes: config.max_response_bytes,
             retry: config.retry,
+            on_retry: config.on_retry,
             sends_credentials: false,
             credential_source: None,
         })
@@ -307,6 +313,16 @@ impl Client {
                 error = %error,
                 "retrying scheduler call"
             );
+            if let Some(observer) = &self.on_retry {
+                observer(&RetryNotice {
+                    method,
+                    attempt,
+                    max_attempts: self.retry.max_attempts,
+                    wait,
+                    failure,
+                    error: error.to_string(),
+                });
+            }
             std::thread::sleep(wait);
         }
     }

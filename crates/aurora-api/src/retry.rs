@@ -105,6 +105,40 @@ pub enum Failure {
     Fatal,
 }
 
+/// A retry about to happen, for callers that show it (a silent minute of backoff reads as a
+/// hang): which call, which attempt failed, why, and how long until the next one.
+#[derive(Debug, Clone)]
+pub struct RetryNotice {
+    /// The RPC.
+    pub method: &'static str,
+    /// The attempt that just failed (1 = the first).
+    pub attempt: u32,
+    /// Attempts allowed in all.
+    pub max_attempts: u32,
+    /// The wait before the next attempt.
+    pub wait: std::time::Duration,
+    /// What kind of failure it was.
+    pub failure: Failure,
+    /// The failed attempt's error, as [`crate::ApiError`] shows it (credentials redacted).
+    pub error: String,
+}
+
+impl RetryNotice {
+    /// The failure in a few words, e.g. "no leading scheduler (HTTP 503)".
+    pub fn reason(&self) -> &'static str {
+        match self.failure {
+            Failure::NoLeader => "no leading scheduler (HTTP 503)",
+            Failure::Transient => "the scheduler's storage is not ready (ERROR_TRANSIENT)",
+            Failure::NotSent => "cannot reach the scheduler",
+            Failure::MaybeSent => "no reply from the scheduler",
+            Failure::Fatal => "failed",
+        }
+    }
+}
+
+/// Called before each retry's wait; see [`RetryNotice`].
+pub type RetryObserver = std::sync::Arc<dyn Fn(&RetryNotice) + Send + Sync>;
+
 /// What to do after a failed attempt (before looking at attempt counts and the deadline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

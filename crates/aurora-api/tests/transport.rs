@@ -191,6 +191,37 @@ fn no_leader_503_is_retried_until_a_leader_answers() {
 }
 
 #[test]
+fn every_retry_is_told_to_the_observer_before_its_wait() {
+    let server = Server::start(|i, _| match i {
+        0 => Action::status(503, ""),
+        1 => Action::Drop,
+        _ => jobs_ok(),
+    });
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut config = config(&server.base_url());
+    let sink = std::sync::Arc::clone(&seen);
+    config.on_retry = Some(std::sync::Arc::new(
+        move |n: &aurora_api::retry::RetryNotice| {
+            sink.lock()
+                .expect("lock")
+                .push((n.method, n.attempt, n.max_attempts, n.reason()));
+        },
+    ));
+    Client::new(config)
+        .expect("client")
+        .get_jobs(None)
+        .expect("OK on the third attempt");
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(
+        seen,
+        [
+            ("getJobs", 1, 5, "no leading scheduler (HTTP 503)"),
+            ("getJobs", 2, 5, "no reply from the scheduler"),
+        ]
+    );
+}
+
+#[test]
 fn no_leader_503_is_retried_for_create_job_too() {
     let server = Server::start(|i, _| {
         if i == 0 {

@@ -71,6 +71,9 @@ pub struct ConnectArgs {
     /// of the Mozilla roots built into aurora-apply; else the cluster entry's `ca_file`.
     #[arg(long, value_name = "FILE", env = "AURORA_CA_FILE")]
     pub ca_file: Option<PathBuf>,
+    /// Set by commands that stream NDJSON events: retries become `retry` events.
+    #[arg(skip)]
+    pub json_events: bool,
 }
 
 impl ConnectArgs {
@@ -79,6 +82,7 @@ impl ConnectArgs {
         crate::connect::ConnectOptions {
             clusters: self.clusters.clone(),
             ca_file: self.ca_file.clone(),
+            json_events: self.json_events,
         }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! TLS: a private CA for HTTPS schedulers comes from `--ca-file FILE`, else the environment
 //! variable `AURORA_CA_FILE`, else the cluster entry's `ca_file` (relative to the clusters.json
-//! that names it); without one, the system's roots are used.
+//! that names it); without one, the Mozilla roots built into the binary are used.
 //!
 //! A `sim://PATH` cluster runs `aurora-sim` in this process with its state in PATH (a
 //! `.json` file, or a directory holding `state.json`), so state survives between runs. The
@@ -56,6 +56,7 @@ pub enum ConnectError {
 pub struct Connections {
     clusters: Discovered,
     ca_file: Option<PathBuf>,
+    json_events: bool,
     clients: BTreeMap<String, Arc<Client>>,
     #[cfg(feature = "sim")]
     sims: Vec<aurora_sim::SimHandle>,
@@ -83,6 +84,7 @@ impl Connections {
         Ok(Connections {
             clusters,
             ca_file,
+            json_events: options.json_events,
             clients: BTreeMap::new(),
             #[cfg(feature = "sim")]
             sims: Vec::new(),
@@ -109,6 +111,7 @@ impl Connections {
         };
         let mut config = ClientConfig::new(url);
         config.ca_file = ca_file;
+        config.on_retry = Some(crate::retry_notice::observer(self.json_events));
         let client = Arc::new(Client::new(config)?);
         self.clients
             .insert(cluster.to_string(), Arc::clone(&client));
@@ -185,6 +188,8 @@ pub struct ConnectOptions {
     pub clusters: Option<PathBuf>,
     /// `--ca-file FILE`.
     pub ca_file: Option<PathBuf>,
+    /// Retries are reported as NDJSON events on stdout (the command streams events).
+    pub json_events: bool,
 }
 
 /// The cluster entry's `ca_file`, relative to the clusters.json that names it.

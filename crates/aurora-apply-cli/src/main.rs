@@ -7,6 +7,7 @@ mod connect;
 mod discover;
 mod exit;
 mod report;
+mod retry_notice;
 mod session;
 mod sink;
 mod view;

@@ -59,6 +59,11 @@ fn saved_plan(paths: &[PathBuf]) -> Option<Result<Plan, String>> {
 
 /// Runs `apply`.
 pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
+    // With `-o json`, retries join the NDJSON stream as events.
+    let connect = crate::cli::ConnectArgs {
+        json_events: args.output == PlanFormat::Json,
+        ..args.connect.clone()
+    };
     let saved_plan = saved_plan(&args.paths);
     let saved = matches!(saved_plan, Some(Ok(_)));
     let (plan, mut connections) = match saved_plan {
@@ -71,7 +76,7 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             // file's own directory.
             let mut paths: Vec<PathBuf> = plan.inputs.files.iter().map(PathBuf::from).collect();
             paths.extend(args.paths.iter().cloned());
-            let mut connections = match session::connect(&args.connect, &paths) {
+            let mut connections = match session::connect(&connect, &paths) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -83,7 +88,7 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
         }
         None => {
             let (desired, mut connections) =
-                match session::prepare(global, &args.connect, &args.paths, args.engine.adopt) {
+                match session::prepare(global, &connect, &args.paths, args.engine.adopt) {
                     Ok(prepared) => prepared,
                     Err(code) => return code,
                 };

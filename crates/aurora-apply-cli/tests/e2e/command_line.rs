@@ -129,3 +129,44 @@ fn an_unknown_cluster_names_every_place_looked_at_and_the_closest_name() {
     );
     assert!(w.methods().is_empty(), "{:?}", w.methods());
 }
+
+#[test]
+fn retries_are_shown_as_they_happen_on_stderr_and_as_json_events() {
+    let w = World::seed();
+    let specs = w.specs();
+    let specs = specs.to_str().expect("utf-8");
+    // The first two calls find no leader.
+    w.sim.set_faults(aurora_sim::FaultSettings {
+        unavailable: 2,
+        ..aurora_sim::FaultSettings::default()
+    });
+    let out = w.run(&["plan", specs]);
+    expect_code(&out, 0);
+    let err = stderr(&out);
+    let retries: Vec<&str> = err.lines().filter(|l| l.contains("retrying in")).collect();
+    assert_eq!(retries.len(), 2, "{err}");
+    assert!(
+        retries[0].contains(": no leading scheduler (HTTP 503), retrying in ")
+            && retries[0].ends_with(", attempt 2 of 10"),
+        "{err}"
+    );
+    assert!(retries[1].ends_with(", attempt 3 of 10"), "{err}");
+
+    w.sim.set_faults(aurora_sim::FaultSettings {
+        unavailable: 1,
+        ..aurora_sim::FaultSettings::default()
+    });
+    let out = w.run(&["apply", specs, "--auto-approve", "-o", "json"]);
+    expect_code(&out, 0);
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stdout line is a JSON event"))
+        .collect();
+    let retry = events
+        .iter()
+        .find(|e| e["type"] == "retry")
+        .expect("a retry event");
+    assert_eq!(retry["reason"], "no leading scheduler (HTTP 503)");
+    assert_eq!(retry["next_attempt"], 2);
+    assert!(!stderr(&out).contains("retrying in"), "{}", stderr(&out));
+}
