@@ -7,12 +7,19 @@
 //! variable `AURORA_CA_FILE`, else the cluster entry's `ca_file` (relative to the clusters.json
 //! that names it); without one, the Mozilla roots built into the binary are used.
 //!
-//! A `sim://PATH` cluster runs `aurora-sim` in this process with its state in PATH (a
-//! `.json` file, or a directory holding `state.json`), so state survives between runs. The
-//! cluster entry's optional `sim_flags` list holds `aurora-sim serve` flags with Aurora's
-//! spelling (`-enable_mesos_fetcher=true`, `-custom_executor_config=FILE` relative to the
+//! A `sim://PATH` cluster is a local cluster every aurora-apply process shares: the first
+//! command that needs it starts a detached emulator keeping its state in PATH (a `.json`
+//! file, or a directory holding `state.json`), later commands find it through the address
+//! file beside the state and talk to it over HTTP, and it stops itself when idle
+//! (`local_sim.rs`; `aurora-apply sim status|stop`). A relative PATH is relative to the
+//! clusters.json that names it, wherever the command runs. The cluster entry's optional
+//! `sim_flags` list holds `aurora-sim serve` flags with Aurora's spelling
+//! (`-enable_mesos_fetcher=true`, `-custom_executor_config=FILE` relative to the
 //! clusters.json, `--quota=ROLE=CPUS,RAM_MB,DISK_MB`, `--time-scale=20`…); the listen address
-//! and the state file come from the URI.
+//! and the state file come from the URI. `sim_idle_exit` (`"10m"`, the default, or seconds)
+//! is how long the emulator waits without calls before it stops. A read-only connection
+//! ([`Connections::set_read_only`]) to a cluster without state creates nothing: an emulator
+//! in this process with an empty, unsaved state answers for it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +29,8 @@ use aurora_api::clusters::{Cluster, ResolveOptions, SchedulerEndpoint};
 use aurora_api::{Client, ClientConfig};
 
 use crate::discover::Discovered;
+#[cfg(feature = "sim")]
+use crate::local_sim::{LocalSim, SimFiles};
 #[cfg(feature = "sim")]
 use serde_json::Value;
 
@@ -40,8 +49,8 @@ pub enum ConnectError {
     /// No clusters.json defines the cluster.
     #[error(transparent)]
     Unknown(#[from] crate::discover::UnknownCluster),
-    /// The embedded emulator could not start.
-    #[error("cluster {cluster}: cannot start the embedded emulator at {path}: {message}")]
+    /// The local emulator could not be found, started or configured.
+    #[error("cluster {cluster}: local emulator {path}: {message}")]
     Sim {
         /// The cluster.
         cluster: String,
@@ -58,8 +67,12 @@ pub struct Connections {
     ca_file: Option<PathBuf>,
     json_events: bool,
     clients: BTreeMap<String, Arc<Client>>,
+    /// Emulators in this process (read-only views of clusters without state).
     #[cfg(feature = "sim")]
     sims: Vec<aurora_sim::SimHandle>,
+    /// Whether the command only reads (see [`Connections::set_read_only`]).
+    #[cfg(feature = "sim")]
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Connections {
@@ -88,6 +101,8 @@ impl Connections {
             clients: BTreeMap::new(),
             #[cfg(feature = "sim")]
             sims: Vec::new(),
+            #[cfg(feature = "sim")]
+            read_only: false,
         })
     }
 
@@ -127,52 +142,73 @@ impl Connections {
         })
     }
 
-    #[cfg(feature = "sim")]
-    fn start_sim(&mut self, entry: &Cluster, path: &Path) -> Result<String, ConnectError> {
-        let fail = |message: String| ConnectError::Sim {
-            cluster: entry.name().to_string(),
-            path: path.display().to_string(),
-            message,
-        };
-        let state_file = if path.extension().is_some_and(|e| e == "json") {
-            path.to_path_buf()
-        } else {
-            path.join("state.json")
-        };
-        if let Some(parent) = state_file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
-        }
-        // The emulator's own flag parser reads the entry's `sim_flags`; file flags are
-        // relative to the clusters.json that names them.
-        let base = entry
-            .source()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let mut flags = vec![format!("--cluster_name={}", entry.name())];
-        for flag in entry
-            .get("sim_flags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+    /// Marks the command as one that only reads (plan, status…): a `sim://` cluster without
+    /// state is then answered by an emulator in this process with an empty, unsaved state, so
+    /// reading creates no state folder or file (a running shared emulator is still used).
+    /// Call before the first [`Connections::client`].
+    pub fn set_read_only(&mut self, read_only: bool) {
+        #[cfg(feature = "sim")]
         {
-            let Some(flag) = flag.as_str() else {
-                return Err(fail(format!(
-                    "sim_flags entries must be strings, found {flag}"
-                )));
-            };
-            flags.push(resolve_file_flag(flag, &base));
+            self.read_only = read_only;
         }
-        let mut config = aurora_sim::SimConfig::from_flags(flags).map_err(fail)?;
-        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        config.state_file = Some(state_file);
-        let sim = aurora_sim::Sim::start(config).map_err(|e| fail(e.to_string()))?;
-        let url = sim.url();
-        self.sims.push(sim);
-        Ok(url)
+        #[cfg(not(feature = "sim"))]
+        let _ = read_only;
     }
 
-    /// Stops embedded emulators, writing their state.
+    #[cfg(feature = "sim")]
+    fn start_sim(&mut self, entry: &Cluster, path: &Path) -> Result<String, ConnectError> {
+        let local = local_sim_for(entry, path)?;
+        let fail = |message: String| ConnectError::Sim {
+            cluster: entry.name().to_string(),
+            path: local.files.state.display().to_string(),
+            message,
+        };
+        // Bad flags are reported by this command, not in a detached emulator's log.
+        let mut config = aurora_sim::SimConfig::from_flags(local.flags.clone().unwrap_or_default())
+            .map_err(fail)?;
+        let running = if self.read_only && !local.files.state.exists() {
+            match local.find_running().map_err(|e| fail(e.to_string()))? {
+                Some(running) => running,
+                None => {
+                    // Nothing to read, and reading must create nothing: an emulator in this
+                    // process with an empty, unsaved state answers by the same rules.
+                    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+                    config.state_file = None;
+                    config.call_log = None;
+                    let sim = aurora_sim::Sim::start(config).map_err(|e| fail(e.to_string()))?;
+                    let url = sim.url();
+                    self.sims.push(sim);
+                    return Ok(url);
+                }
+            }
+        } else {
+            local.attach_or_start().map_err(|e| fail(e.to_string()))?
+        };
+        for warning in &running.warnings {
+            crate::session::note(format!("warning: cluster {}: {warning}", entry.name()));
+        }
+        Ok(running.address.url)
+    }
+
+    /// Every `sim://` cluster known, with its local emulator (`aurora-apply sim status|stop`).
+    #[cfg(feature = "sim")]
+    pub fn local_sims(&self) -> Vec<(String, Result<LocalSim, ConnectError>)> {
+        self.clusters
+            .clusters
+            .iter()
+            .filter(|c| c.zk().is_none())
+            .filter_map(
+                |c| match c.scheduler_uri().and_then(SchedulerEndpoint::from_uri) {
+                    Some(SchedulerEndpoint::Sim(path)) => {
+                        Some((c.name().to_string(), local_sim_for(c, &path)))
+                    }
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
+    /// Stops the emulators running in this process (shared local emulators keep running).
     pub fn close(self) {
         #[cfg(feature = "sim")]
         for sim in self.sims {
@@ -202,10 +238,107 @@ fn cluster_ca_file(entry: &Cluster) -> Option<PathBuf> {
     Some(base.join(file))
 }
 
-/// Makes the path of a file-valued emulator flag relative to `base`.
+/// The local emulator of a `sim://PATH` cluster: PATH and file-valued flags relative to the
+/// clusters.json that names them (absolute, so any working directory — and the emulator's
+/// own — agrees), the flags to start it with, its idle time.
+#[cfg(feature = "sim")]
+fn local_sim_for(entry: &Cluster, path: &Path) -> Result<LocalSim, ConnectError> {
+    let fail = |message: String| ConnectError::Sim {
+        cluster: entry.name().to_string(),
+        path: path.display().to_string(),
+        message,
+    };
+    let base = entry
+        .source()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty());
+    let base = match base {
+        Some(dir) => std::path::absolute(dir),
+        None => std::env::current_dir(),
+    }
+    .map_err(|e| fail(e.to_string()))?;
+    let files = SimFiles::for_sim_path(&lexical(&base.join(path)));
+    let mut raw = Vec::new();
+    for flag in entry
+        .get("sim_flags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(flag) = flag.as_str() else {
+            return Err(fail(format!(
+                "sim_flags entries must be strings, found {flag}"
+            )));
+        };
+        raw.push(flag.to_string());
+    }
+    let mut flags = vec![format!("--cluster_name={}", entry.name())];
+    flags.extend(resolve_file_flags(&raw, &base));
+    let idle_exit = match entry.get("sim_idle_exit") {
+        None => crate::local_sim::DEFAULT_IDLE_EXIT,
+        Some(Value::String(text)) => humantime::parse_duration(text)
+            .map_err(|e| fail(format!("sim_idle_exit {text:?}: {e}")))?,
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .and_then(|secs| std::time::Duration::try_from_secs_f64(secs).ok())
+            .ok_or_else(|| fail(format!("sim_idle_exit {n}: not a number of seconds")))?,
+        Some(other) => {
+            return Err(fail(format!(
+                "sim_idle_exit must be a duration such as \"10m\", found {other}"
+            )));
+        }
+    };
+    Ok(LocalSim::new(files, Some(flags), idle_exit))
+}
+
+/// `path` with `.` and `..` taken out by their names (symbolic links are not followed), so one
+/// state folder reached two ways has one set of files.
+#[cfg(feature = "sim")]
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(part);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// File-valued emulator flags made absolute against `base` (the clusters.json's folder),
+/// in both spellings: `-name=FILE` / `--name=FILE` and `-name FILE` / `--name FILE`.
+#[cfg(feature = "sim")]
+fn resolve_file_flags(flags: &[String], base: &Path) -> Vec<String> {
+    const FILE_FLAGS: [&str; 3] = ["custom_executor_config", "tier_config", "call-log"];
+    let is_file_flag = |flag: &str| {
+        FILE_FLAGS
+            .iter()
+            .any(|name| flag == format!("-{name}") || flag == format!("--{name}"))
+    };
+    let mut out = Vec::with_capacity(flags.len());
+    let mut value_next = false;
+    for flag in flags {
+        if value_next {
+            out.push(base.join(flag).display().to_string());
+            value_next = false;
+            continue;
+        }
+        value_next = is_file_flag(flag);
+        out.push(resolve_file_flag(flag, base));
+    }
+    out
+}
+
+/// Makes the path of a file-valued emulator flag (`-name=FILE`) relative to `base`.
 #[cfg(feature = "sim")]
 fn resolve_file_flag(flag: &str, base: &Path) -> String {
-    for name in ["custom_executor_config", "tier_config"] {
+    for name in ["custom_executor_config", "tier_config", "call-log"] {
         for prefix in [format!("-{name}="), format!("--{name}=")] {
             if let Some(value) = flag.strip_prefix(&prefix) {
                 return format!("{prefix}{}", base.join(value).display());
@@ -213,4 +346,85 @@ fn resolve_file_flag(flag: &str, base: &Path) -> String {
         }
     }
     flag.to_string()
+}
+
+#[cfg(all(test, feature = "sim"))]
+mod sim_tests {
+    use super::*;
+
+    #[test]
+    fn file_flags_are_relative_to_the_clusters_file_in_both_spellings() {
+        let base = Path::new("/repo/specs");
+        let flags: Vec<String> = [
+            "-custom_executor_config=sim/executors.json",
+            "--tier_config",
+            "tiers.json",
+            "--call-log=/abs/calls.jsonl",
+            "--time-scale=20",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            resolve_file_flags(&flags, base),
+            [
+                "-custom_executor_config=/repo/specs/sim/executors.json",
+                "--tier_config",
+                "/repo/specs/tiers.json",
+                "--call-log=/abs/calls.jsonl",
+                "--time-scale=20",
+            ]
+        );
+    }
+
+    #[test]
+    fn sim_paths_are_relative_to_the_clusters_file_not_the_working_directory() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("conf/clusters.json");
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(
+            &file,
+            r#"[{"name": "local", "scheduler_uri": "sim://../state/local", "sim_idle_exit": "2s",
+                "sim_flags": ["--time-scale=20"]},
+               {"name": "bad", "scheduler_uri": "sim://x", "sim_idle_exit": true}]"#,
+        )
+        .expect("write");
+        let clusters = aurora_api::clusters::Clusters::from_file(&file).expect("parses");
+        let local = clusters.get("local").expect("local");
+        let sim = local_sim_for(local, Path::new("../state/local")).expect("resolves");
+        assert_eq!(sim.files.state, dir.path().join("state/local/state.json"));
+        assert_eq!(sim.idle_exit, std::time::Duration::from_secs(2));
+        assert_eq!(
+            sim.flags.as_deref(),
+            Some(
+                &[
+                    "--cluster_name=local".to_string(),
+                    "--time-scale=20".to_string()
+                ][..]
+            )
+        );
+        let bad = clusters.get("bad").expect("bad");
+        assert!(local_sim_for(bad, Path::new("x")).is_err());
+    }
+
+    #[test]
+    fn a_read_only_connection_to_a_cluster_without_state_creates_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("clusters.json");
+        std::fs::write(
+            &file,
+            r#"[{"name": "local", "scheduler_uri": "sim://state/local"}]"#,
+        )
+        .expect("write");
+        let options = ConnectOptions {
+            clusters: Some(file),
+            ..ConnectOptions::default()
+        };
+        let mut connections = Connections::load(&options, &[]).expect("loads");
+        connections.set_read_only(true);
+        let client = connections.client("local").expect("connects");
+        let jobs = client.get_jobs(None).expect("getJobs").value.configs;
+        assert!(jobs.unwrap_or_default().is_empty());
+        connections.close();
+        assert!(!dir.path().join("state").exists(), "nothing created");
+    }
 }

@@ -6,6 +6,7 @@ mod commands;
 mod connect;
 mod discover;
 mod exit;
+mod local_sim;
 mod report;
 mod retry_notice;
 mod session;

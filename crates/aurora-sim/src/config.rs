@@ -276,6 +276,11 @@ pub struct SimConfig {
     pub capacity: Option<Resources>,
     /// Clock mode.
     pub clock: ClockMode,
+    /// With a scaled clock: run at the scale only while something is in motion (a task
+    /// transition or an update step is due) and otherwise let the wall clock catch up, so a
+    /// long-lived emulator (the CLI's shared `sim://` cluster) does not drift ahead of the
+    /// wall clock while it waits (`--catch-up-when-idle`; default off).
+    pub catch_up_when_idle: bool,
     /// Task transition delays.
     pub timings: Timings,
     /// JSON state file; `None` = memory only.
@@ -315,6 +320,7 @@ impl Default for SimConfig {
             quotas: BTreeMap::new(),
             capacity: None,
             clock: ClockMode::Scaled(1.0),
+            catch_up_when_idle: false,
             timings: Timings::default(),
             state_file: None,
             call_log: None,

@@ -634,6 +634,46 @@ impl Core {
         tasks.chain(updates).min()
     }
 
+    /// Whether something will happen by itself: a task transition is due (a lifecycle step,
+    /// an ad-hoc task finishing, a throttled reschedule, an injected failure) or an active
+    /// update waits for a moment (minimum time in RUNNING, pulse timeout). Cron runs do not
+    /// count: they are far apart, and a missed one fires when the clock gets there. Drives
+    /// the clock's pace ([`crate::clock::Pace`]).
+    pub fn in_motion(&self) -> bool {
+        self.state.tasks.values().any(|t| t.due_ms.is_some())
+            || self
+                .state
+                .updates
+                .iter()
+                .any(|u| update_active(u.status()) && u.wake_ms.is_some())
+    }
+
+    /// Updates that roll by themselves: rolling forward or back with a task transition of
+    /// their job or a wake-up due. Paused and pulse-blocked updates wait for a person, and an
+    /// update whose tasks cannot be placed waits for capacity, so neither counts. A shared
+    /// emulator stays up while this is non-zero (so `apply --no-wait` finishes unattended).
+    pub fn rolling_updates(&self) -> usize {
+        self.state
+            .updates
+            .iter()
+            .filter(|u| {
+                matches!(
+                    u.status(),
+                    JobUpdateStatus::ROLLING_FORWARD | JobUpdateStatus::ROLLING_BACK
+                )
+            })
+            .filter(|u| {
+                u.wake_ms.is_some()
+                    || u.job().is_some_and(|job| {
+                        self.state
+                            .tasks
+                            .values()
+                            .any(|t| t.due_ms.is_some() && t.job() == Some(job))
+                    })
+            })
+            .count()
+    }
+
     /// Replays every event due up to `target` in time order, then evaluates updates.
     pub fn advance_to(&mut self, target: i64) {
         let mut steps = 0;

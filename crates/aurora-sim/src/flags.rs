@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// Simulated seconds per real second.
     #[arg(long = "time-scale", default_value_t = 1.0)]
     time_scale: f64,
+    /// With a time scale: run at the scale only while something is in motion, and let the
+    /// wall clock catch up otherwise (simulated time never drifts ahead while idle).
+    #[arg(long = "catch-up-when-idle", default_value = "false", value_parser = parse_bool, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set)]
+    catch_up_when_idle: bool,
     /// Persist state to this JSON file (atomic writes).
     #[arg(long = "state-file")]
     state_file: Option<PathBuf>,
@@ -169,6 +173,7 @@ pub fn config(a: ServeArgs) -> Result<SimConfig, String> {
         max_sla_duration_secs: a.max_sla_duration_secs,
         sla_aware_kill_non_prod: a.sla_aware_kill_non_prod,
         clock: ClockMode::Scaled(a.time_scale),
+        catch_up_when_idle: a.catch_up_when_idle,
         state_file: a.state_file,
         call_log: a.call_log,
         log_call_args: a.call_log_args,
@@ -278,5 +283,8 @@ mod tests {
             .expect("parses");
         assert_eq!(c.clock, ClockMode::Scaled(60.0));
         assert!(c.quotas.contains_key("www-data"));
+        assert!(!c.catch_up_when_idle);
+        let c = SimConfig::from_flags(["--catch-up-when-idle"]).expect("parses");
+        assert!(c.catch_up_when_idle);
     }
 }

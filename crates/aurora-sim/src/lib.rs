@@ -49,6 +49,7 @@ pub use config::{
 pub use cron::Crontab;
 pub use engine::{FAIL_AFTER_KEY, FAIL_INSTANCES_KEY, FINISH_AFTER_KEY};
 pub use faults::{CallRecord, FaultPatch, FaultSettings};
+pub use server::Activity;
 pub use state::{State, StateError};
 
 use crate::clock::Clock;
@@ -136,12 +137,18 @@ impl Sim {
             source,
         })?;
         let clock = Clock::new(config.clock);
+        if config.catch_up_when_idle {
+            // Until the state says something is in motion: a restart must not add a lead.
+            clock.set_pace(clock::Pace::CatchUp);
+        }
         // A state file written by a clock that ran ahead keeps time monotonic.
         clock.at_least(state.now_ms);
         let cfg = Arc::new(config);
         let mut core = Core::new(Arc::clone(&cfg), state);
         core.advance_to(clock.now_ms());
         let shared = Arc::new(Shared::new(cfg, clock, core, call_log));
+        // The pace follows what is in motion from the first moment (see `clock`).
+        shared.with_core(|_| ());
         let accept = server::serve(listener, Arc::clone(&shared));
         Ok(SimHandle {
             shared,
@@ -277,6 +284,39 @@ impl SimHandle {
         while !*stop {
             stop = cv.wait(stop).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Like [`SimHandle::wait`], for at most `timeout`: true once a stop was asked for. A
+    /// host that also stops for other reasons (a shared emulator idling out) loops on it.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let (flag, cv) = &self.shared.stop_requested;
+        let mut stop = flag.lock().unwrap_or_else(|e| e.into_inner());
+        while !*stop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            stop = cv
+                .wait_timeout(stop, left)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        *stop
+    }
+
+    /// What the emulator is doing — calls in flight, time since the last call, updates
+    /// rolling by themselves — with the state brought up to the clock's time (and written
+    /// when that changed it). A shared emulator polls this to decide when to stop itself
+    /// ([`Activity::is_idle_for`]) and, by polling, keeps its state file current while no
+    /// client calls.
+    pub fn activity(&self) -> Activity {
+        self.shared.activity()
+    }
+
+    /// Marks the emulator as in use now, as an `/api` call does (`POST /sim/touch`).
+    pub fn touch(&self) {
+        self.shared.touch();
     }
 
     /// Stops serving, waits for the accept loop and writes the state file.

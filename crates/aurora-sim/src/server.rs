@@ -3,15 +3,15 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aurora_api::types::{Response, ResponseCode, ResponseDetail, ServerInfo};
 use aurora_api::wire::{IncomingCall, encode_exception, encode_reply};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Pace};
 use crate::config::SimConfig;
 use crate::engine::Core;
 use crate::faults::{CallRecord, FaultPatch, FaultSettings};
@@ -87,6 +87,50 @@ pub struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// Set by `POST /sim/shutdown`; [`crate::SimHandle::wait`] returns when it is.
     pub(crate) stop_requested: (Mutex<bool>, std::sync::Condvar),
+    /// When the emulator started (uptime).
+    started: Instant,
+    /// When the last `/api` call (or `POST /sim/touch`) began or ended: a shared emulator
+    /// stops itself after a quiet spell.
+    last_call: Mutex<Instant>,
+    /// `/api` calls being answered right now.
+    calls_in_flight: AtomicUsize,
+}
+
+/// What an emulator is doing, for deciding whether it may stop itself (see
+/// [`crate::SimHandle::activity`]; also `GET /sim/activity`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Activity {
+    /// The emulator's process id.
+    pub pid: u32,
+    /// The state file, if any.
+    pub state_file: Option<String>,
+    /// `-cluster_name`.
+    pub cluster_name: String,
+    /// Simulated now (ms since the epoch).
+    pub now_ms: i64,
+    /// Wall-clock now (ms since the epoch), to show how far simulated time is ahead.
+    pub wall_ms: i64,
+    /// Time since the emulator started, in ms.
+    pub uptime_ms: u64,
+    /// Time since the last `/api` call (or `POST /sim/touch`) began or ended, in ms.
+    pub idle_ms: u64,
+    /// `/api` calls being answered right now.
+    pub calls_in_flight: usize,
+    /// Updates rolling forward or back with something due (they finish unattended).
+    pub rolling_updates: usize,
+    /// Whether any task transition or update step is due (the clock runs at its scale).
+    pub in_motion: bool,
+}
+
+impl Activity {
+    /// Whether an emulator that has seen no call for `idle` may stop: no call for that long,
+    /// none in flight, and no update rolling by itself.
+    pub fn is_idle_for(&self, idle: Duration) -> bool {
+        self.calls_in_flight == 0
+            && self.rolling_updates == 0
+            && u128::from(self.idle_ms) >= idle.as_millis()
+    }
 }
 
 impl Shared {
@@ -108,6 +152,48 @@ impl Shared {
             generation: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             stop_requested: (Mutex::new(false), std::sync::Condvar::new()),
+            started: Instant::now(),
+            last_call: Mutex::new(Instant::now()),
+            calls_in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Records that a client is using the emulator now (idle time starts again).
+    pub(crate) fn touch(&self) {
+        *lock(&self.last_call) = Instant::now();
+    }
+
+    /// What the emulator is doing, with the state brought up to the clock's time.
+    pub(crate) fn activity(&self) -> Activity {
+        let (now_ms, rolling_updates, in_motion) =
+            self.with_core(|c| (c.now(), c.rolling_updates(), c.in_motion()));
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Activity {
+            pid: std::process::id(),
+            state_file: self
+                .cfg
+                .state_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            cluster_name: self.cfg.cluster_name.clone(),
+            now_ms,
+            wall_ms: crate::clock::wall_ms(),
+            uptime_ms: millis(self.started.elapsed()),
+            idle_ms: millis(lock(&self.last_call).elapsed()),
+            calls_in_flight: self.calls_in_flight.load(Ordering::SeqCst),
+            rolling_updates,
+            in_motion,
+        }
+    }
+
+    /// Sets the clock's pace from what is in motion (`catch_up_when_idle` only).
+    pub(crate) fn pace_clock(&self, core: &Core) {
+        if self.cfg.catch_up_when_idle {
+            self.clock.set_pace(if core.in_motion() {
+                Pace::Scaled
+            } else {
+                Pace::CatchUp
+            });
         }
     }
 
@@ -120,6 +206,7 @@ impl Shared {
             core.advance_to(now);
             let out = f(&mut core);
             core.evaluate_updates();
+            self.pace_clock(&core);
             let snapshot = if core.dirty && self.cfg.state_file.is_some() {
                 core.dirty = false;
                 let g = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
@@ -243,7 +330,30 @@ fn route(shared: &Shared, req: &HttpRequest) -> HttpResponse {
     }
 }
 
+/// Counts a call in flight until dropped (also when the call panics).
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared.touch();
+        shared.calls_in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.calls_in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn api(shared: &Shared, req: &HttpRequest) -> HttpResponse {
+    let _in_flight = InFlight::new(shared);
+    api_call(shared, req)
+}
+
+fn api_call(shared: &Shared, req: &HttpRequest) -> HttpResponse {
     let call = IncomingCall::parse(&req.body).ok();
     let args = if shared.cfg.log_call_args {
         call.as_ref().and_then(|c| {
@@ -399,7 +509,7 @@ fn bad(msg: impl Into<String>) -> HttpResponse {
 /// The admin API (emulator only; not part of Aurora):
 /// `GET /sim/calls`, `DELETE /sim/calls`, `GET|POST /sim/faults`, `POST /sim/advance?ms=N`,
 /// `GET /sim/time`, `GET /sim/state`, `POST /sim/cron/run?job=role/env/name`,
-/// `POST /sim/shutdown`.
+/// `GET /sim/activity`, `POST /sim/touch`, `POST /sim/shutdown`.
 fn admin(shared: &Shared, req: &HttpRequest) -> HttpResponse {
     match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("GET", "/sim/calls") => {
@@ -437,6 +547,19 @@ fn admin(shared: &Shared, req: &HttpRequest) -> HttpResponse {
         ("GET", "/sim/state") => {
             let json = shared.with_core(|c| c.state.to_json());
             HttpResponse::new(200, "application/json", json)
+        }
+        ("GET", "/sim/activity") => HttpResponse::json(
+            200,
+            &serde_json::to_value(shared.activity()).unwrap_or_default(),
+        ),
+        // A client attaching to a shared emulator: counts as a call, so the emulator does not
+        // stop itself for another idle spell.
+        ("POST", "/sim/touch") => {
+            shared.touch();
+            HttpResponse::json(
+                200,
+                &serde_json::to_value(shared.activity()).unwrap_or_default(),
+            )
         }
         // The stop is signalled once this reply is written (handle_connection).
         ("POST", "/sim/shutdown") => HttpResponse::json(200, &serde_json::json!({})),

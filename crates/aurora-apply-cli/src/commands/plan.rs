@@ -40,6 +40,8 @@ pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
             Ok(prepared) => prepared,
             Err(code) => return code,
         };
+    // Planning reads: a sim:// cluster without state gets none written.
+    connections.set_read_only(true);
     let files = args
         .paths
         .paths

@@ -1,7 +1,9 @@
 //! The JSON state file: state survives restarts (an embedded `sim://PATH` emulator between
 //! CLI runs), writes are atomic, and a broken file is an error, not a crash.
 
-use aurora_api::types::{JobKey, JobUpdateQuery, JobUpdateStatus};
+use std::time::Duration;
+
+use aurora_api::types::{JobKey, JobUpdateQuery, JobUpdateStatus, ScheduleStatus};
 use aurora_sim::{Sim, SimConfig, SimError};
 
 use crate::common::*;
@@ -119,4 +121,139 @@ fn one_emulator_per_state_file() {
     }
     first.shutdown();
     Sim::start(cfg(&path)).expect("free again").shutdown();
+}
+
+/// A shared emulator's clock (`catch_up_when_idle`): at its scale while something is in
+/// motion, standing still while the wall clock catches up otherwise, and never stepping back
+/// across a restart.
+#[test]
+fn idle_clock_catches_up_with_the_wall_clock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.json");
+    let config = || SimConfig {
+        state_file: Some(path.clone()),
+        clock: aurora_sim::ClockMode::Scaled(1000.0),
+        catch_up_when_idle: true,
+        ..SimConfig::default()
+    };
+    let env = env_with(config());
+    let wall = || {
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_millis(),
+        )
+        .expect("fits")
+    };
+    // Nothing in motion: at 1000× a few calls would put the clock seconds ahead; caught up
+    // it follows the wall clock.
+    for _ in 0..20 {
+        env.client.get_jobs(None).expect("getJobs");
+    }
+    let lead = env.sim.now_ms() - wall();
+    assert!(lead < 1_000, "idle clock ran ahead by {lead} ms");
+    // A job in motion runs at the scale: three 1 s transitions take milliseconds.
+    let k = key("paced");
+    env.client.create_job(&job(&k, 1)).expect("createJob");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while env
+        .active(&k)
+        .values()
+        .any(|s| *s != ScheduleStatus::RUNNING)
+    {
+        assert!(std::time::Instant::now() < deadline, "tasks never ran");
+    }
+    assert_eq!(env.active(&k).len(), 1);
+    let activity = env.sim.activity();
+    assert!(!activity.in_motion);
+    // Now ahead by what the scale explains (about 3 s), and standing still.
+    let a = env.sim.now_ms();
+    let b = env.sim.now_ms();
+    assert_eq!(a, b, "an idle clock ahead of the wall clock stands still");
+    let lead = a - wall();
+    // (Up to a minute more if this machine is slow to answer.)
+    assert!((1_000..60_000).contains(&lead), "lead {lead} ms");
+    env.sim.shutdown();
+    let saved: aurora_sim::State =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("file")).expect("state");
+    // Restarted: never before the saved time, and no further ahead than it was.
+    let env = env_with(config());
+    let now = env.sim.now_ms();
+    assert!(now >= saved.now_ms, "{now} < saved {}", saved.now_ms);
+    assert!(now - wall() <= lead, "lead grew across the restart");
+    assert_eq!(env.sim.now_ms(), now, "still catching up");
+}
+
+/// What a shared emulator's idle rule reads: time since the last call, calls in flight, and
+/// updates that roll by themselves (a paused one does not); also over HTTP.
+#[test]
+fn activity_counts_calls_and_updates_that_roll_by_themselves() {
+    let env = env();
+    let k = key("busy");
+    running_job(&env, &k, 2);
+    let activity = env.sim.activity();
+    assert_eq!(activity.rolling_updates, 0);
+    assert_eq!(activity.calls_in_flight, 0);
+    assert!(activity.idle_ms < 60_000);
+    assert!(!activity.is_idle_for(Duration::from_secs(60)));
+    assert!(activity.is_idle_for(Duration::ZERO));
+    let update = env.start_update(&request(
+        with_metadata(task(&k), "version", "2"),
+        2,
+        settings(1, 1_000),
+    ));
+    let activity = env.sim.activity();
+    assert_eq!(activity.rolling_updates, 1);
+    assert!(activity.in_motion);
+    assert!(
+        !activity.is_idle_for(Duration::ZERO),
+        "a rolling update keeps it busy"
+    );
+    env.client.pause_job_update(&update, None).expect("pause");
+    assert_eq!(env.sim.activity().rolling_updates, 0);
+    env.client.resume_job_update(&update, None).expect("resume");
+    assert!(env.step_until(60, |e| e.update_status(&update)
+        == JobUpdateStatus::ROLLED_FORWARD));
+    assert_eq!(env.sim.activity().rolling_updates, 0);
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent
+        .get(format!("{}/sim/activity", env.sim.url()))
+        .call()
+        .expect("http");
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string().expect("body")).expect("JSON");
+    assert_eq!(v["pid"], std::process::id());
+    assert_eq!(v["rolling_updates"], 0);
+    assert_eq!(v["cluster_name"], "devcluster");
+    for field in [
+        "now_ms",
+        "wall_ms",
+        "uptime_ms",
+        "idle_ms",
+        "calls_in_flight",
+    ] {
+        assert!(v[field].is_u64() || v[field].is_i64(), "{field}: {v}");
+    }
+    let mut resp = agent
+        .post(format!("{}/sim/touch", env.sim.url()))
+        .send(&[][..])
+        .expect("http");
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string().expect("body")).expect("JSON");
+    assert!(v["idle_ms"].as_u64().is_some_and(|ms| ms < 5_000), "{v}");
+    // wait_timeout returns false without a stop request, true after one.
+    assert!(!env.sim.wait_timeout(Duration::from_millis(1)));
+    let resp = agent
+        .post(format!("{}/sim/shutdown", env.sim.url()))
+        .send(&[][..])
+        .expect("http");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(env.sim.wait_timeout(Duration::from_secs(10)));
 }
