@@ -359,6 +359,7 @@ impl Client {
         let mut url = first.clone();
         let mut hops: u32 = 0;
         loop {
+            tracing::debug!(method, seq, url = %redact_url(&url), "calling the scheduler");
             let reply = self
                 .transport
                 .post(&url, body, timeout)

@@ -7,6 +7,7 @@ mod connect;
 mod discover;
 mod exit;
 mod local_sim;
+mod logging;
 mod report;
 mod retry_notice;
 mod session;
@@ -149,6 +150,16 @@ fn main() -> std::process::ExitCode {
             });
         }
     };
+    let color = report::use_color(cli.global.color);
+    if let Err(e) = logging::init(
+        cli.global.verbose,
+        cli.global.quiet,
+        cli.global.log_file.as_deref(),
+        color,
+    ) {
+        session::error(e);
+        return std::process::ExitCode::from(exit::Exit::Error.as_u8());
+    }
     let code = commands::run(cli);
     std::process::ExitCode::from(code.as_u8())
 }

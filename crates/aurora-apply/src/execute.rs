@@ -425,6 +425,7 @@ fn run_step(
         job_key: job.change.job_key.clone(),
         action,
     });
+    tracing::info!(job = %job.change.job_key, ?action, "step");
     let message = options.message.as_deref();
     match action {
         Action::Noop => next_step(job, i),

@@ -17,6 +17,24 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More log detail on stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set,
+    /// decides instead). By default warnings and errors, such as a state file that cannot
+    /// be written.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+/// Logs on stderr at the chosen level (see `Cli::verbose`).
+fn init_logging(verbose: u8) {
+    let level = ["warn", "info", "debug", "trace"][usize::from(verbose.min(3))];
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| format!("warn,aurora_sim={level},aurora_api={level}"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +45,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse_from(normalise_args(std::env::args()));
+    init_logging(cli.verbose);
     let Command::Serve(args) = cli.command;
     let cfg = match config(*args) {
         Ok(c) => c,
@@ -43,6 +62,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     println!("aurora-sim listening on {}", sim.url());
+    tracing::info!(url = %sim.url(), "serving");
     // Serve until killed or until `POST /sim/shutdown`; the state file is written after
     // every change, so being killed loses nothing.
     sim.wait();

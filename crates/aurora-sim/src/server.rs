@@ -471,6 +471,12 @@ fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> Htt
         Reply::Response(mut r) => {
             r.server_info = Some(shared.server_info());
             record.response_code = r.response_code.and_then(|c| c.name()).map(str::to_string);
+            tracing::debug!(
+                method,
+                user = %user,
+                code = record.response_code.as_deref().unwrap_or(""),
+                "answered"
+            );
             if binary_reply {
                 encode_reply(method, seq, &r)
             } else {

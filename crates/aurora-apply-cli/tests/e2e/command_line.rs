@@ -170,3 +170,63 @@ fn retries_are_shown_as_they_happen_on_stderr_and_as_json_events() {
     assert_eq!(retry["next_attempt"], 2);
     assert!(!stderr(&out).contains("retrying in"), "{}", stderr(&out));
 }
+
+#[test]
+fn logs_follow_the_verbosity_and_never_carry_credentials() {
+    use base64::Engine as _;
+    let w = World::seed();
+    let specs = w.specs();
+    let specs = specs.to_str().expect("utf-8");
+    let secret = "s3cr3t-pa55";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("alice:{secret}"));
+    let run = |args: &[&str], rust_log: Option<&str>| {
+        let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary");
+        cmd.current_dir(w.dir.path())
+            .env("NO_COLOR", "1")
+            .env("AURORA_CONFIG_ROOT", w.path("none"))
+            .env("HOME", w.dir.path())
+            .env("AURORA_USERNAME", "alice")
+            .env("AURORA_PASSWORD", secret)
+            .env_remove("RUST_LOG")
+            .args(args);
+        if let Some(filter) = rust_log {
+            cmd.env("RUST_LOG", filter);
+        }
+        cmd.output().expect("runs")
+    };
+    // Default: warnings only, nothing about calls.
+    let out = run(&["plan", specs], None);
+    expect_code(&out, 0);
+    assert!(
+        !stderr(&out).contains("calling the scheduler"),
+        "{}",
+        stderr(&out)
+    );
+    // -vv: debug records of our crates on stderr; the log file gets them too.
+    let log = w.path("run.log");
+    let log_arg = log.to_str().expect("utf-8");
+    let out = run(&["plan", specs, "-vv", "--log-file", log_arg], None);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("calling the scheduler"),
+        "{}",
+        stderr(&out)
+    );
+    let written = std::fs::read_to_string(&log).expect("log file written");
+    assert!(written.contains("calling the scheduler"), "{written}");
+    // -q on a run that logs nothing wrong: no records at all.
+    let out = run(&["plan", specs, "-q"], None);
+    expect_code(&out, 0);
+    assert!(!stderr(&out).contains(" DEBUG ") && !stderr(&out).contains(" INFO "));
+    // Everything, from every crate, at trace: still no credential anywhere.
+    let out = run(&["plan", specs, "--log-file", log_arg], Some("trace"));
+    expect_code(&out, 0);
+    let written = std::fs::read_to_string(&log).expect("log file");
+    for text in [stderr(&out), stdout(&out), written] {
+        assert!(!text.contains(secret), "password in a log:\n{text}");
+        assert!(
+            !text.contains(&encoded),
+            "encoded credentials in a log:\n{text}"
+        );
+    }
+}
