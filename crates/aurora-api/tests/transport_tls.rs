@@ -2,8 +2,8 @@
 //! without it the connection fails as a TLS error that is never retried (there is no
 //! "insecure" default to fall back to).
 //!
-//! The certificates below are test-only: a CA and a leaf for `127.0.0.1`/`localhost`, both
-//! valid for 100 years, made with openssl (EC P-256; the leaf's key in PKCS#8).
+//! The certificates (fixtures/tls/) are test-only: a CA and a leaf for `127.0.0.1`/`localhost`,
+//! both valid for 100 years, made with openssl (EC P-256; the leaf's key in PKCS#8).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -19,39 +19,11 @@ use aurora_api::wire::{IncomingCall, encode_reply};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-const CA_PEM: &str = "-----BEGIN CERTIFICATE-----
-MIIBpTCCAUugAwIBAgIUDFdczvLn6HwwxlBxprWXKLWac/gwCgYIKoZIzj0EAwIw
-HzEdMBsGA1UEAwwUYXVyb3JhLWFwcGx5IHRlc3QgQ0EwIBcNMjYxMTI2MDQxNjU2
-WhgPMjEyNjExMDIwNDE2NTZaMB8xHTAbBgNVBAMMFGF1cm9yYS1hcHBseSB0ZXN0
-IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8s7ZCMa1yPvThxd9gWTRCber
-RvzP2GuhoJ5qOyvohqzQYiJgp+zEC0eUzGMeHZXK6Jq4umt/a1679dB99DSRfKNj
-MGEwHQYDVR0OBBYEFD5jGSYSi+0pboHEIb/I/0d0TdNLMB8GA1UdIwQYMBaAFD5j
-GSYSi+0pboHEIb/I/0d0TdNLMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQD
-AgEGMAoGCCqGSM49BAMCA0gAMEUCIFMpgKoLj0fnR6XLkuaN2sapXGjP1fzghuf6
-ahecJJ0uAiEAjHKkem/nWITl3ibR/Ny9rkF3YSSYjrXuSgDJZanty/8=
------END CERTIFICATE-----
-";
+const CA_PEM: &str = include_str!("../../../fixtures/tls/ca.pem");
 
-const LEAF_PEM: &str = "-----BEGIN CERTIFICATE-----
-MIIByjCCAXCgAwIBAgIUAsjTYQwWFNXFyui47snHng1GwJkwCgYIKoZIzj0EAwIw
-HzEdMBsGA1UEAwwUYXVyb3JhLWFwcGx5IHRlc3QgQ0EwIBcNMjYxMTI2MDQxNjU2
-WhgPMjEyNjExMDIwNDE2NTZaMBQxEjAQBgNVBAMMCWxvY2FsaG9zdDBZMBMGByqG
-SM49AgEGCCqGSM49AwEHA0IABNVRkicUADPhlHbwpGngIjO3daHQ0cXFxOxV3g1F
-+yUVTpOJUDCNQN66xLOKzJHH1FlN7L9jluGdcHtIbRID6SWjgZIwgY8wDAYDVR0T
-AQH/BAIwADAOBgNVHQ8BAf8EBAMCB4AwEwYDVR0lBAwwCgYIKwYBBQUHAwEwGgYD
-VR0RBBMwEYcEfwAAAYIJbG9jYWxob3N0MB0GA1UdDgQWBBQ1SWVeb3NN2BXk8xEy
-ONoIBvZFOjAfBgNVHSMEGDAWgBQ+YxkmEovtKW6BxCG/yP9HdE3TSzAKBggqhkjO
-PQQDAgNIADBFAiAQt8EdF+SDAYu8Koq1zZ772PNY/bNl0mqcrZHzs2he5QIhAL4E
-i3l1u2A4/X6NqhD0VBJdmk9AHVIXx+KYhzSNk121
------END CERTIFICATE-----
-";
+const LEAF_PEM: &str = include_str!("../../../fixtures/tls/leaf.pem");
 
-const LEAF_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgWQJNBpLNGwJQk4Do
-5kfnXnh5J/bk90PDPyHdoxMPtvehRANCAATVUZInFAAz4ZR28KRp4CIzt3Wh0NHF
-xcTsVd4NRfslFU6TiVAwjUDeusSzisyRx9RZTey/Y5bhnXB7SG0SA+kl
------END PRIVATE KEY-----
-";
+const LEAF_KEY_PEM: &str = include_str!("../../../fixtures/tls/leaf.key");
 
 /// An https server answering every getJobs with OK; counts accepted connections and
 /// requests that made it through the handshake.

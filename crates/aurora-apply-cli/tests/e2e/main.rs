@@ -7,3 +7,4 @@ mod lifecycle;
 mod safety;
 mod seed;
 mod terminal;
+mod tls;
