@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use aurora_api::client::StartJobUpdateOutcome;
 use aurora_api::types::{
-    ConstACTIVESTATES, ConstAWAITNGPULSEJOBUPDATESTATES, JobConfiguration, JobKey, JobUpdateAction,
-    JobUpdateDetails, JobUpdateKey, JobUpdateQuery, JobUpdateRequest, JobUpdateSettings,
-    JobUpdateStatus, Metadata, ResponseCode, TaskQuery,
+    ConstACTIVESTATES, ConstAWAITNGPULSEJOBUPDATESTATES, InstanceKey, JobConfiguration, JobKey,
+    JobUpdateAction, JobUpdateDetails, JobUpdateKey, JobUpdateQuery, JobUpdateRequest,
+    JobUpdateSettings, JobUpdateStatus, Metadata, ResponseCode, TaskQuery,
 };
 use aurora_api::{ApiError, Client};
 use base64::Engine as _;
@@ -473,6 +473,50 @@ fn run_step(
             }
         }
         Action::Update => start_update(client, job, i, options, sink),
+        Action::AddInstances => {
+            let Some(from) = job.change.instances.unchanged.first().map(|r| r.first) else {
+                return done(job, Outcome::Error, "the plan names no instance to copy");
+            };
+            let count = i32::try_from(crate::ranges::count(&job.change.instances.add)).unwrap_or(0);
+            let want = job.change.instance_count.1.unwrap_or(0);
+            let key = InstanceKey {
+                job_key: Some(job.key.clone()),
+                instance_id: Some(from),
+            };
+            match add_instances(client, &key, count, want) {
+                Ok(()) if options.wait => State::WaitRunning(Box::new(Starting {
+                    step: i,
+                    total: usize::try_from(want).unwrap_or(0),
+                    counts: TaskCounts::default(),
+                    last_report: Instant::now(),
+                })),
+                Ok(()) => next_step(job, i),
+                Err(e) => done(job, outcome_of_api(&e), api_message(&e)),
+            }
+        }
+    }
+}
+
+/// `addInstances`, resolving a lost reply like [`create`]: if the job already has `want`
+/// active instances the call went through; otherwise it certainly did not (the scheduler
+/// adds all or nothing) and is sent once more.
+fn add_instances(
+    client: &Client,
+    key: &InstanceKey,
+    count: i32,
+    want: i32,
+) -> Result<(), ApiError> {
+    match client.add_instances(key, count) {
+        Ok(_) => Ok(()),
+        Err(ApiError::OutcomeUnknown { .. }) => {
+            let job = key.job_key.clone().unwrap_or_default();
+            if active_task_count(client, &job)? >= usize::try_from(want).unwrap_or(0) {
+                Ok(())
+            } else {
+                client.add_instances(key, count).map(|_| ())
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -82,6 +82,9 @@ pub enum Action {
     CronDeschedule,
     /// `killTasks` for every instance.
     Kill,
+    /// `addInstances`: more instances of an ad-hoc job whose config did not change, copied
+    /// from a running instance (`instances.unchanged`); nothing running is touched.
+    AddInstances,
     /// Nothing to do.
     Noop,
 }

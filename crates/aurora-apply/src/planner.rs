@@ -252,6 +252,23 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
             change
                 .fields
                 .extend(count_change(live_count, desired_count));
+            // More instances of an unchanged ad-hoc job: add them, as `aurora job add` does,
+            // instead of killing what runs. The scheduler numbers new instances after the
+            // highest live one, so the live ones must be exactly 0..n-1.
+            if kind == JobKind::Adhoc
+                && same
+                && let (Some(have), Some(want)) = (live_count, desired_count)
+                && want > have
+                && live_ids(live) == all_ids(have)
+            {
+                change.actions = vec![Action::AddInstances];
+                change.instances.unchanged = live_ids(live);
+                change.instances.add = vec![InstanceRange {
+                    first: have,
+                    last: want - 1,
+                }];
+                return Draft::Done(Box::new(change));
+            }
             if kind == JobKind::Adhoc {
                 change.actions = vec![Action::Kill, Action::Create];
                 change.action_reason = Some(ActionReason::AdhocNotUpdatable);

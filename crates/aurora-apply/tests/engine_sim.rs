@@ -535,3 +535,52 @@ fn a_rollback_names_the_failed_instances_and_why() {
     );
     assert!(!message.trim_end().ends_with(':'), "{message}");
 }
+
+#[test]
+fn more_instances_of_an_unchanged_adhoc_job_are_added_not_recreated() {
+    let (sim, client) = start_sim();
+    let mut batch = fixture("hello_world");
+    let task = batch.task_config.as_mut().expect("task");
+    task.is_service = Some(false);
+    // Long enough to still run when the instances are added.
+    task.metadata = Some(BTreeSet::from([Metadata {
+        key: Some(aurora_sim::FINISH_AFTER_KEY.into()),
+        value: Some("3600000".into()),
+    }]));
+    batch.instance_count = Some(2);
+    assert_eq!(
+        apply(&client, &[desired(batch.clone())], false),
+        [Outcome::Succeeded]
+    );
+    let task_ids = |sim: &SimHandle| -> BTreeSet<String> {
+        sim.state()
+            .tasks
+            .values()
+            .filter_map(|t| {
+                t.task
+                    .assigned_task
+                    .as_ref()
+                    .and_then(|a| a.task_id.clone())
+            })
+            .collect()
+    };
+    let before = task_ids(&sim);
+    batch.instance_count = Some(4);
+    let changes = plan(&client, &[desired(batch.clone())], false);
+    assert_eq!(changes[0].actions, [Action::AddInstances]);
+    assert!(!changes[0].destructive);
+    assert_eq!(
+        aurora_apply::ranges::display(&changes[0].instances.add),
+        "2-3"
+    );
+    sim.clear_calls();
+    let results = execute(&client, &changes, &options(), &CollectSink::default());
+    assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
+    assert_eq!(results[0].message, "4 instance(s) running");
+    let methods: Vec<String> = sim.calls().into_iter().filter_map(|c| c.method).collect();
+    assert!(methods.iter().any(|m| m == "addInstances"), "{methods:?}");
+    assert!(!methods.iter().any(|m| m == "killTasks"), "{methods:?}");
+    // The running instances kept their tasks; the job now matches the spec.
+    assert!(before.is_subset(&task_ids(&sim)));
+    assert!(plan(&client, &[desired(batch)], false)[0].is_noop());
+}

@@ -89,6 +89,9 @@ pub fn headline(change: &JobChange) -> String {
             "kill {before} instance{}",
             if before == 1 { "" } else { "s" }
         ),
+        "~" if change.actions.contains(&Action::AddInstances) => {
+            "instances added · nothing running restarts".to_string()
+        }
         "~" if change.actions.contains(&Action::CronSchedule) => {
             "cron template replaced · no restart · takes effect next run".to_string()
         }
