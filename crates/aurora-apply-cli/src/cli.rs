@@ -305,21 +305,25 @@ pub enum Command {
   aurora-apply destroy specs/old-service.aurora.yaml
   aurora-apply destroy specs/batch/ --auto-approve -m 'retired'")]
     Destroy(DestroyArgs),
-    /// Kill and deschedule jobs by key.
+    /// Kill and deschedule jobs by key, or some of a job's instances.
     #[command(after_help = "Examples:
   aurora-apply kill devcluster/www-data/prod/hello
+  aurora-apply kill devcluster/www-data/prod/web --instances 0-3,7
   aurora-apply kill devcluster/www-data/prod/hello devcluster/www-data/prod/web --auto-approve")]
     Kill(KillArgs),
     /// Whether the scheduler matches the specs; active updates; pending reasons.
     #[command(after_help = "Examples:
   aurora-apply status specs/
+  aurora-apply status specs/ --watch               redraw every 5 s until Ctrl-C
   aurora-apply status specs/ -o json
   aurora-apply status specs/ --detailed-exitcode   exit 2 when a job drifted")]
     Status(StatusArgs),
-    /// Pause, resume, abort or roll back a job's active update.
+    /// Look at, follow and control rolling updates (list, info, wait, pause, resume, abort,
+    /// rollback).
     #[command(after_help = "Examples:
+  aurora-apply update list devcluster/www-data
+  aurora-apply update wait devcluster/www-data/prod/hello
   aurora-apply update pause devcluster/www-data/prod/hello
-  aurora-apply update resume devcluster/www-data/prod/hello -m 'canary looks good'
   aurora-apply update rollback devcluster/www-data/prod/hello")]
     Update(UpdateArgs),
     /// Restart a job's instances a few at a time (as `aurora job restart`).

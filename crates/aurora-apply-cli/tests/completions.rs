@@ -13,7 +13,8 @@
 //!   `~/.config/fish/completions`).
 //!
 //! What to expect is read off the binary's own `-h` output (commands, options, possible
-//! values), so the tests follow the command line as it changes. Every test here needs its
+//! values), for every command and subcommand, so the tests follow the command line as it
+//! changes. Every test here needs its
 //! shell: a missing one fails (install: `apt-get install bash bash-completion zsh fish`).
 
 use std::collections::BTreeSet;
@@ -45,7 +46,15 @@ struct Opt {
 
 #[derive(Debug)]
 struct Positional {
+    /// `PATH` for `<PATH>...`.
+    name: String,
     values: Vec<String>,
+}
+
+/// A help token without clap's repetition marker: `--verbose...` (a counting or repeatable
+/// option) is the option `--verbose`, `<PATH>...` the positional `<PATH>`.
+fn without_repetition(token: &str) -> &str {
+    token.strip_suffix("...").unwrap_or(token)
 }
 
 /// `aurora-apply PATH... -h`, parsed (wide enough that nothing wraps).
@@ -77,7 +86,7 @@ fn help(path: &[&str]) -> Help {
             let mut long = None;
             let mut takes_value = false;
             for token in item.split_whitespace() {
-                let token = token.trim_end_matches(',');
+                let token = without_repetition(token.trim_end_matches(','));
                 if let Some(name) = token.strip_prefix("--") {
                     long = Some(format!("--{name}"));
                 } else if token.starts_with('-') && token.len() == 2 {
@@ -94,7 +103,12 @@ fn help(path: &[&str]) -> Help {
                 values,
             });
         } else if item.starts_with('<') || item.starts_with('[') {
-            parsed.positionals.push(Positional { values });
+            let token = item.split_whitespace().next().unwrap_or_default();
+            let name = without_repetition(token)
+                .trim_start_matches(['<', '['])
+                .trim_end_matches(['>', ']'])
+                .to_owned();
+            parsed.positionals.push(Positional { name, values });
         }
     }
     parsed
@@ -124,6 +138,36 @@ fn commands() -> Vec<String> {
         );
     }
     commands
+}
+
+/// Every command path below the top level, subcommands of subcommands included:
+/// `["plan"]`, …, `["update"]`, `["update", "pause"]`, … (clap's own `help` left out).
+fn command_paths() -> Vec<Vec<String>> {
+    let mut paths: Vec<Vec<String>> = commands().into_iter().map(|c| vec![c]).collect();
+    let mut i = 0;
+    while i < paths.len() {
+        let path = paths[i].clone();
+        let path_refs: Vec<&str> = path.iter().map(String::as_str).collect();
+        for sub in help(&path_refs)
+            .commands
+            .into_iter()
+            .filter(|c| c != "help")
+        {
+            let mut child = path.clone();
+            child.push(sub);
+            paths.push(child);
+        }
+        i += 1;
+    }
+    paths
+}
+
+/// `aurora-apply update pause`: the line typed before a path's own arguments.
+fn line_of(path: &[String]) -> String {
+    std::iter::once("aurora-apply")
+        .chain(path.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,45 +576,62 @@ fn subcommands_are_completed(sh: Sh) {
     offered[2].assert_has_all(sh, ["update"]);
 }
 
-/// Every option of every command, as `aurora-apply COMMAND --<TAB>`.
+/// Every option of every command and subcommand, as `aurora-apply COMMAND... --<TAB>`.
 fn options_of_every_command_are_completed(sh: Sh) {
     let world = World::new();
-    let commands = commands();
-    let lines: Vec<String> = commands
-        .iter()
-        .map(|c| format!("aurora-apply {c} --"))
-        .collect();
+    let paths = command_paths();
+    let lines: Vec<String> = paths.iter().map(|p| format!("{} --", line_of(p))).collect();
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let offered = world.complete(sh, &lines);
-    for (command, offered) in commands.iter().zip(&offered) {
-        let longs: Vec<String> = help(&[command])
+    for (path, offered) in paths.iter().zip(&offered) {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        let longs: Vec<String> = help(&path)
             .options
             .into_iter()
             .filter_map(|o| o.long)
             .collect();
-        assert!(longs.iter().any(|l| l == "--help"), "{command}: {longs:?}");
+        assert!(longs.iter().any(|l| l == "--help"), "{path:?}: {longs:?}");
         offered.assert_has_all(sh, longs.iter().map(String::as_str));
     }
-    // The brief's example, by name.
-    let plan = commands.iter().position(|c| c == "plan").expect("plan");
-    offered[plan].assert_has_all(sh, ["--out", "--output"]);
+    // The brief's examples, by name: a command's options, a subcommand's, and the counting
+    // flag clap's help shows as `--verbose...`.
+    let at = |line: &str| {
+        lines
+            .iter()
+            .position(|l| *l == line)
+            .unwrap_or_else(|| panic!("{line} in {lines:?}"))
+    };
+    offered[at("aurora-apply plan --")].assert_has_all(sh, ["--out", "--output", "--verbose"]);
+    offered[at("aurora-apply update pause --")].assert_has_all(sh, ["--message", "--verbose"]);
 }
 
-/// The values of every option that has a fixed set, by long and short name (`--color <TAB>`
-/// → auto always never, `plan -o <TAB>` → text json markdown), at the top level and after
-/// each command; and the values of positionals (`update <TAB>` → its actions).
+/// What follows a command with subcommands (`update <TAB>` → its actions), the values of
+/// every option that has a fixed set, by long and short name (`--color <TAB>` → auto always
+/// never, `plan -o <TAB>` → text json markdown), at the top level and after each command and
+/// subcommand, and the values of positionals that have a fixed set (`completions <TAB>` →
+/// the shells).
 fn values_are_completed(sh: Sh) {
     let world = World::new();
     let mut cases: Vec<(String, Vec<String>)> = Vec::new();
     let mut prefixes = vec![(String::from("aurora-apply"), help(&[]))];
-    for command in commands() {
-        let help = help(&[&command]);
-        if let Some(first) = help.positionals.first()
+    for path in command_paths() {
+        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+        let help = help(&refs);
+        let prefix = line_of(&path);
+        let subcommands: Vec<String> = help
+            .commands
+            .iter()
+            .filter(|c| *c != "help")
+            .cloned()
+            .collect();
+        if !subcommands.is_empty() {
+            cases.push((format!("{prefix} "), subcommands));
+        } else if let Some(first) = help.positionals.first()
             && !first.values.is_empty()
         {
-            cases.push((format!("aurora-apply {command} "), first.values.clone()));
+            cases.push((format!("{prefix} "), first.values.clone()));
         }
-        prefixes.push((format!("aurora-apply {command}"), help));
+        prefixes.push((prefix, help));
     }
     for (prefix, help) in &prefixes {
         for option in help.options.iter().filter(|o| !o.values.is_empty()) {
@@ -586,14 +647,19 @@ fn values_are_completed(sh: Sh) {
         "aurora-apply plan -o ",
         "aurora-apply plan --output ",
         "aurora-apply update ",
+        "aurora-apply update pause --color ",
+        "aurora-apply completions ",
     ] {
         assert!(names.contains(expected), "{expected} in {names:?}");
     }
+    // `update`'s actions are its subcommands, each with the job as its positional.
     let update = help(&["update"]);
     for action in ["pause", "resume", "abort", "rollback"] {
+        assert!(update.commands.iter().any(|c| c == action), "{update:?}");
+        let action = help(&["update", action]);
         assert!(
-            update.positionals[0].values.iter().any(|v| v == action),
-            "{update:?}"
+            action.positionals.iter().any(|p| p.name == "JOBKEY"),
+            "{action:?}"
         );
     }
     let lines: Vec<&str> = cases.iter().map(|(line, _)| line.as_str()).collect();
@@ -612,6 +678,10 @@ fn values_are_completed(sh: Sh) {
 fn paths_are_completed(sh: Sh) {
     let world = World::new();
     let plan = help(&["plan"]);
+    assert!(
+        plan.positionals.iter().any(|p| p.name == "PATH"),
+        "{plan:?}"
+    );
     let out = plan
         .options
         .iter()

@@ -16,6 +16,8 @@ struct Help {
     commands: Vec<String>,
     /// `--long` and `-s` names of the options.
     options: Vec<String>,
+    /// `<PATH>`, `[NAME]`: the positional arguments.
+    arguments: Vec<String>,
     examples: Vec<String>,
 }
 
@@ -47,18 +49,29 @@ fn help(path: &[String]) -> Help {
             "Examples:" => parsed.examples.push(item.to_owned()),
             _ if item.starts_with('-') => {
                 for token in item.split_whitespace() {
-                    let token = token.trim_end_matches(',');
+                    let token = without_repetition(token.trim_end_matches(','));
                     if !token.starts_with('-') {
                         break;
                     }
                     parsed.options.push(token.to_owned());
                 }
             }
+            _ if item.starts_with('<') || item.starts_with('[') => parsed.arguments.extend(
+                item.split_whitespace()
+                    .next()
+                    .map(|token| without_repetition(token).to_owned()),
+            ),
             _ => {}
         }
     }
     parsed.commands.retain(|c| c != "help");
     parsed
+}
+
+/// A help token without clap's repetition marker: `--verbose...` (a counting or repeatable
+/// option) is the option `--verbose`, `<PATH>...` the argument `<PATH>`.
+fn without_repetition(token: &str) -> &str {
+    token.strip_suffix("...").unwrap_or(token)
 }
 
 /// Every command path: `[]`, `["plan"]`, …, `["sim", "status"]`.
@@ -162,6 +175,11 @@ fn man_writes_a_page_per_command_that_man_reads() {
         for option in &help.options {
             if !text.contains(option.as_str()) {
                 missing.push(format!("option {option}"));
+            }
+        }
+        for argument in &help.arguments {
+            if !text.contains(argument.as_str()) {
+                missing.push(format!("argument {argument}"));
             }
         }
         if !help.examples.is_empty() && !text.contains("EXAMPLES") {

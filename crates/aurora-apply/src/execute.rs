@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use aurora_api::client::StartJobUpdateOutcome;
 use aurora_api::types::{
-    ConstACTIVESTATES, ConstAWAITNGPULSEJOBUPDATESTATES, InstanceKey, JobConfiguration, JobKey,
-    JobUpdateAction, JobUpdateDetails, JobUpdateKey, JobUpdateQuery, JobUpdateRequest,
-    JobUpdateSettings, JobUpdateStatus, Metadata, ResponseCode, TaskQuery,
+    ConstAWAITNGPULSEJOBUPDATESTATES, InstanceKey, JobConfiguration, JobKey, JobUpdateDetails,
+    JobUpdateKey, JobUpdateQuery, JobUpdateRequest, JobUpdateSettings, JobUpdateStatus, Metadata,
+    ResponseCode, TaskQuery,
 };
 use aurora_api::{ApiError, Client};
 use base64::Engine as _;
@@ -31,7 +31,6 @@ use crate::marker::{
     GIT_COMMIT_KEY, SPEC_HASH_KEY, TOOL_KEY, UPDATE_ID_KEY, USER_KEY, has_update_id,
 };
 use crate::plan::{Action, JobChange};
-use crate::ranges::{MAX_INSTANCES, ids_of};
 use crate::starting::{TaskCounts, active_counts, describe_failures, failure_reasons};
 
 /// What to do with the remaining jobs when one fails.
@@ -537,16 +536,7 @@ fn create(client: &Client, key: &JobKey, config: &JobConfiguration) -> Result<()
 }
 
 fn active_task_count(client: &Client, key: &JobKey) -> Result<usize, ApiError> {
-    let query = TaskQuery {
-        job_keys: Some(BTreeSet::from([key.clone()])),
-        statuses: Some(ConstACTIVESTATES::const_value()),
-        ..TaskQuery::default()
-    };
-    Ok(client
-        .get_tasks_without_configs(&query)?
-        .value
-        .tasks
-        .map_or(0, |t| t.len()))
+    Ok(crate::instances::active_tasks(client, &BTreeSet::from([key.clone()]), None)?.len())
 }
 
 fn start_update(
@@ -749,7 +739,13 @@ fn poll(
             .and_then(|s| s.state.as_ref())
             .and_then(|s| s.status)
             .unwrap_or(watch.status);
-        let (updated, failed, total, failed_ids) = progress(&detail);
+        let counted = crate::updates::progress(&detail);
+        let (updated, failed, total) = (counted.updated, counted.failed, counted.total);
+        let failed_ids: BTreeSet<i32> = counted
+            .failed_instances
+            .iter()
+            .flat_map(|r| r.first..=r.last)
+            .collect();
         // The first answer always counts as a change: until then nothing knows the total.
         let changed = status != watch.status
             || updated != watch.updated
@@ -954,50 +950,6 @@ pub fn terminal_outcome(status: JobUpdateStatus) -> Option<Outcome> {
         }
         _ => None,
     }
-}
-
-/// (updated, failed, total, failed instance ids) from an update's details.
-fn progress(detail: &JobUpdateDetails) -> (usize, usize, usize, BTreeSet<i32>) {
-    let instructions = detail.update.as_ref().and_then(|u| u.instructions.as_ref());
-    let mut ids = BTreeSet::new();
-    if let Some(i) = instructions {
-        if let Some(desired) = i.desired_state.as_ref().and_then(|d| d.instances.as_ref()) {
-            ids.extend(ids_of(desired, MAX_INSTANCES));
-        }
-        for initial in i.initial_state.iter().flatten() {
-            if let Some(r) = &initial.instances {
-                ids.extend(ids_of(r, MAX_INSTANCES));
-            }
-        }
-    }
-    let mut last: BTreeMap<i32, JobUpdateAction> = BTreeMap::new();
-    for e in detail.instance_events.iter().flatten() {
-        if let (Some(id), Some(action)) = (e.instance_id, e.action) {
-            last.insert(id, action);
-        }
-    }
-    let updated = last
-        .values()
-        .filter(|a| **a == JobUpdateAction::INSTANCE_UPDATED)
-        .count();
-    // Failed at any point: after a rollback an instance's last event is "rolled back", and
-    // it still counts among the instances that failed.
-    let failed: BTreeSet<i32> = detail
-        .instance_events
-        .iter()
-        .flatten()
-        .filter(|e| {
-            matches!(
-                e.action,
-                Some(
-                    JobUpdateAction::INSTANCE_UPDATE_FAILED
-                        | JobUpdateAction::INSTANCE_ROLLBACK_FAILED
-                )
-            )
-        })
-        .filter_map(|e| e.instance_id)
-        .collect();
-    (updated, failed.len(), ids.len(), failed)
 }
 
 #[cfg(test)]

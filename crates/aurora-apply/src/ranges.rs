@@ -106,6 +106,55 @@ pub fn count(ranges: &[InstanceRange]) -> usize {
     ranges.iter().map(InstanceRange::len).sum()
 }
 
+/// Parses an instance list as people type it (and as Aurora's client takes it): ids and
+/// closed ranges separated by commas, `0-3,7`. Whitespace around the parts is allowed;
+/// empty parts, negative ids, inverted ranges and lists over [`MAX_INSTANCES`] ids are not.
+pub fn parse(text: &str) -> Result<BTreeSet<i32>, String> {
+    let mut ids = BTreeSet::new();
+    if text.trim().is_empty() {
+        return Err("an empty instance list (expected e.g. `0-3,7`)".into());
+    }
+    for part in text.split(',') {
+        let part = part.trim();
+        let id = |s: &str| -> Result<i32, String> {
+            let s = s.trim();
+            if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit()) {
+                return Err(format!(
+                    "`{part}` is not an instance id or range (expected e.g. `0-3,7`)"
+                ));
+            }
+            s.parse::<i32>()
+                .map_err(|_| format!("`{s}` is too large for an instance id"))
+        };
+        let (first, last) = match part.split_once('-') {
+            Some((a, b)) => (id(a)?, id(b)?),
+            None => {
+                let v = id(part)?;
+                (v, v)
+            }
+        };
+        if first > last {
+            return Err(format!(
+                "`{part}` is an inverted range (write `{last}-{first}`)"
+            ));
+        }
+        if ids.len() + usize::try_from(i64::from(last) - i64::from(first) + 1).unwrap_or(usize::MAX)
+            > MAX_INSTANCES
+        {
+            return Err(format!(
+                "`{text}` names more than {MAX_INSTANCES} instances"
+            ));
+        }
+        ids.extend(first..=last);
+    }
+    Ok(ids)
+}
+
+/// Renders ids as `0-2,5` (the inverse of [`parse`]).
+pub fn display_ids(ids: &BTreeSet<i32>) -> String {
+    display(&to_ranges(ids))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +166,21 @@ mod tests {
         assert_eq!(display(&ranges), "0-2,5,7-8");
         assert_eq!(count(&ranges), 6);
         assert_eq!(from_thrift(&to_thrift(&ranges)), ranges);
+    }
+
+    #[test]
+    fn parses_what_people_type() {
+        assert_eq!(
+            parse("0-3,7").map(|ids| display_ids(&ids)),
+            Ok("0-3,7".to_string())
+        );
+        assert_eq!(
+            parse(" 5 , 1-2,2 ").map(|ids| ids.into_iter().collect::<Vec<_>>()),
+            Ok(vec![1, 2, 5])
+        );
+        for bad in ["", "1,,2", "a", "-1", "3-1", "1-", "0-99999999"] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aurora_api::types::{ConstACTIVESTATES, JobKey, ScheduleStatus, ScheduledTask, TaskQuery};
+use aurora_api::types::{JobKey, ScheduleStatus, ScheduledTask, TaskQuery};
 use aurora_api::{ApiError, Client};
 
 /// A job's active tasks, by whether they run yet.
@@ -24,16 +24,7 @@ pub fn active_counts(
     client: &Client,
     keys: &BTreeSet<JobKey>,
 ) -> Result<BTreeMap<JobKey, TaskCounts>, ApiError> {
-    let query = TaskQuery {
-        job_keys: Some(keys.clone()),
-        statuses: Some(ConstACTIVESTATES::const_value()),
-        ..TaskQuery::default()
-    };
-    let tasks = client
-        .get_tasks_without_configs(&query)?
-        .value
-        .tasks
-        .unwrap_or_default();
+    let tasks = crate::instances::active_tasks(client, keys, None)?;
     let mut counts: BTreeMap<JobKey, TaskCounts> = BTreeMap::new();
     for task in &tasks {
         let Some(key) = job_of(task) else { continue };
@@ -71,11 +62,7 @@ pub fn failure_reasons(
         ])),
         ..TaskQuery::default()
     };
-    let tasks = client
-        .get_tasks_without_configs(&query)?
-        .value
-        .tasks
-        .unwrap_or_default();
+    let tasks = crate::instances::tasks(client, &query)?;
     // Per instance, the newest failed task (by its last event's time) and its message.
     let mut newest: BTreeMap<i32, (i64, String)> = BTreeMap::new();
     for task in &tasks {

@@ -8,7 +8,8 @@
 //! * bash: past the first word nothing completed for a binary whose name has a hyphen
 //!   ([`repair_bash`], clap-rs/clap#6421);
 //! * fish: the generator completes options only, never the values of positional arguments
-//!   (`update <TAB>` → `pause resume abort rollback`), so [`fish_positional_values`] adds them;
+//!   (`completions <TAB>` → `bash elvish fish powershell zsh`), so [`fish_positional_values`]
+//!   adds them (subcommands, such as `update <TAB>` → `list info … rollback`, it completes);
 //!   and it offers no value for an option of the top level (`aurora-apply --color <TAB>`)
 //!   ([`repair_fish`]).
 
@@ -154,7 +155,7 @@ fn repair_fish(script: &str) -> String {
 }
 
 /// fish `complete` lines for the values of positional arguments that have a fixed set
-/// (`update ACTION`, `completions SHELL`): clap_complete's fish generator documents that it
+/// (`completions SHELL`): clap_complete's fish generator documents that it
 /// completes named options only (upstream: <https://github.com/clap-rs/clap/issues/2729>,
 /// closed in favour of the unstable native completions, #3166). Each (sub)command with such
 /// a positional gets a function that tells whether the word under the cursor is its
@@ -352,19 +353,49 @@ mod tests {
         assert_eq!(repair_bash(&repaired), repaired);
     }
 
+    /// `update`'s actions are its subcommands: the generator offers them (and nothing
+    /// else once one is typed), and the positional-values repair adds nothing for `update`
+    /// (no value set of its own, no duplicate of the generator's lines).
     #[test]
     fn fish_offers_update_actions_after_update() {
         let script = script(Shell::Fish);
-        let function = "__fish_aurora_apply_positional_update";
+        let mut command = crate::cli::Cli::command();
+        command.build();
+        let update = command
+            .find_subcommand("update")
+            .expect("an update command");
+        let subcommands: Vec<&str> = update
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+            .map(clap::Command::get_name)
+            .collect();
+        for action in ["pause", "resume", "abort", "rollback"] {
+            assert!(subcommands.contains(&action), "{subcommands:?}");
+        }
+        let condition = format!(
+            "__fish_aurora_apply_using_subcommand update; and not __fish_seen_subcommand_from {}",
+            subcommands.join(" ")
+        );
+        for action in &subcommands {
+            let line = format!("complete -c aurora-apply -n \"{condition}\" -f -a \"{action}\"");
+            assert_eq!(
+                script.lines().filter(|l| l.starts_with(&line)).count(),
+                1,
+                "{line}\n{script}"
+            );
+        }
+        // Each action's own options, once it is typed.
         assert!(
-            script.contains(&format!("function {function}\n")),
+            script.contains(
+                "-n \"__fish_aurora_apply_using_subcommand update; and __fish_seen_subcommand_from pause\" -s m -l message"
+            ),
             "{script}"
         );
+        let repair = fish_positional_values(&command);
+        assert!(!repair.contains("_positional_update"), "{repair}");
         assert!(
-            script.contains(&format!(
-                "complete -c aurora-apply -n '{function} 1' -f -a 'pause'"
-            )),
-            "{script}"
+            repair.contains("complete -c aurora-apply -n '__fish_aurora_apply_positional_completions 1' -f -a 'fish'"),
+            "{repair}"
         );
     }
 

@@ -1,6 +1,7 @@
 //! `aurora-apply destroy PATH...` and `aurora-apply kill JOBKEY...`: kill and deschedule
 //! named jobs, with the same rails as any destructive apply (confirmation, protection).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use aurora_api::types::JobKey;
@@ -26,9 +27,13 @@ pub struct DestroyArgs {
 /// Arguments of `kill`.
 #[derive(Debug, Args)]
 pub struct KillArgs {
-    /// Jobs to kill, as `cluster/role/environment/name`.
+    /// Jobs to kill, as `cluster/role/environment/name` (one job with Aurora's
+    /// `…/name/0-3,7` kills only those instances).
     #[arg(required = true, value_name = "JOBKEY")]
     pub job_keys: Vec<String>,
+    /// Kill only these instances of the (one) job, e.g. `0-3,7`; the others keep running.
+    #[arg(long, value_name = "IDS", value_parser = crate::commands::restart::parse_instances)]
+    pub instances: Option<BTreeSet<i32>>,
     /// What every killing command takes.
     #[command(flatten)]
     pub kill: KillOptions,
@@ -80,6 +85,14 @@ pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
 
 /// Runs `kill`.
 pub fn exec_kill(global: &GlobalArgs, args: &KillArgs) -> Exit {
+    let some_instances = args.instances.is_some()
+        || args
+            .job_keys
+            .iter()
+            .any(|k| k.match_indices('/').count() > 3);
+    if some_instances {
+        return kill_some(args);
+    }
     let mut keys = Vec::new();
     for text in &args.job_keys {
         match aurora_apply::ops::parse_job_key(text) {
@@ -175,4 +188,102 @@ fn destroy(
         run: options.exec.run_options(None),
     };
     apply_plan(global, &how, &plan, connections)
+}
+
+/// `kill JOBKEY --instances IDS` (or `kill JOBKEY/IDS`): kills only those instances of one
+/// job, after checking that each is live (a typo is exit 3 with nothing killed) and that the
+/// job is not protected; the other instances keep running.
+fn kill_some(args: &KillArgs) -> Exit {
+    let [text] = args.job_keys.as_slice() else {
+        session::error(
+            "killing some instances takes one job: give one JOBKEY with --instances (or JOBKEY/IDS)",
+        );
+        return Exit::Invalid;
+    };
+    let (cluster, key, instances) =
+        match crate::commands::restart::target(text, args.instances.as_ref()) {
+            Ok(t) => t,
+            Err(e) => {
+                session::error(e);
+                return Exit::Invalid;
+            }
+        };
+    let mut connections = match session::connect(&args.kill.connect, &[]) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let code = match session::client_for(&mut connections, &cluster) {
+        Ok(client) => kill_selected(&client, &cluster, &key, instances.as_ref(), &args.kill),
+        Err(code) => code,
+    };
+    connections.close();
+    code
+}
+
+fn kill_selected(
+    client: &aurora_api::Client,
+    cluster: &str,
+    key: &JobKey,
+    instances: Option<&BTreeSet<i32>>,
+    options: &KillOptions,
+) -> Exit {
+    use aurora_apply::ranges::display_ids;
+    let selection = match aurora_apply::instances::select_instances(client, cluster, key, instances)
+    {
+        Ok(s) => s,
+        Err(e) => {
+            session::error(&e);
+            return crate::commands::restart::select_exit(&e);
+        }
+    };
+    let others = selection.others();
+    let n = selection.chosen.len();
+    let mut line = format!(
+        "-   {:<45} kill instance{} [{}] ({n} of {})",
+        selection.job_key,
+        if n == 1 { "" } else { "s" },
+        display_ids(&selection.chosen),
+        selection.live.len()
+    );
+    if !others.is_empty() {
+        line.push_str(&format!("; [{}] keep running", display_ids(&others)));
+    }
+    println!("{line}");
+    if selection.protected() {
+        session::error(format!(
+            "{}: the live job is protected (protect: true); set protect: false and apply that first",
+            selection.job_key
+        ));
+        return Exit::Refused;
+    }
+    if let Err(code) =
+        crate::commands::restart::confirm("Kill these instances?", options.confirm.auto_approve)
+    {
+        return code;
+    }
+    session::note(format!(
+        "{}: killing [{}]",
+        selection.job_key,
+        display_ids(&selection.chosen)
+    ));
+    let run = options.exec.run_options(None);
+    let wait = aurora_apply::waiting::WaitOptions {
+        timeout: run.timeout,
+        poll_interval: run.poll_interval,
+        interrupted: Some(crate::commands::restart::interrupt_flag()),
+    };
+    let result = aurora_apply::instances::kill_instances(
+        client,
+        &selection,
+        options.exec.message.as_deref(),
+        &wait,
+    );
+    let code = session::apply_exit(std::slice::from_ref(&result));
+    let word = crate::view::events::outcome_word(result.outcome);
+    if result.message.is_empty() {
+        session::note(format!("{}: {word}", result.job_key));
+    } else {
+        session::note(format!("{}: {word}: {}", result.job_key, result.message));
+    }
+    code
 }

@@ -1,16 +1,21 @@
 //! `aurora-apply status PATH...`: for each described job, whether the scheduler matches the
-//! spec, what differs, any active update and why tasks are pending.
+//! spec (and what differs, before → after), its instances (state, for how long, whether
+//! each runs the spec's config, why it is pending) and the update running on it.
+//! `--watch` shows it again every interval until Ctrl-C.
 
-use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use aurora_api::types::TaskQuery;
+use aurora_apply::desired::DesiredJob;
+use aurora_apply::status::{JobStatus, job_statuses};
 use clap::Args;
-use serde_json::json;
 
 use crate::cli::{ConnectArgs, GlobalArgs, OutputFormat, ReadArgs, SpecPaths};
+use crate::connect::Connections;
 use crate::exit::Exit;
 use crate::session;
+use crate::view::status_text;
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
@@ -24,12 +29,19 @@ pub struct StatusArgs {
     /// Reading.
     #[command(flatten)]
     pub read: ReadArgs,
-    /// Output format.
+    /// Output format (`json`: one array per look, one line each).
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Exit 2 when a job has drifted from its spec.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     pub detailed_exitcode: bool,
+    /// Look again every `--interval` until Ctrl-C (redrawn on a terminal, a new block each
+    /// time otherwise).
+    #[arg(short, long)]
+    pub watch: bool,
+    /// Time between two looks with `--watch`.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, requires = "watch")]
+    pub interval: Duration,
 }
 
 /// Runs `status`.
@@ -39,86 +51,132 @@ pub fn exec(global: &GlobalArgs, args: &StatusArgs) -> Exit {
             Ok(prepared) => prepared,
             Err(code) => return code,
         };
+    // Status only reads: a sim:// cluster without state gets none written.
+    connections.set_read_only(true);
+    let code = if args.watch {
+        watch(global, args, &desired, &mut connections)
+    } else {
+        match look(args, &desired, &mut connections) {
+            Err(code) => code,
+            Ok(statuses) => match show(global, args, &statuses) {
+                Err(code) => code,
+                Ok(()) if args.detailed_exitcode && drifted(&statuses) => Exit::Changes,
+                Ok(()) => Exit::Success,
+            },
+        }
+    };
+    connections.close();
+    code
+}
+
+fn drifted(statuses: &[JobStatus]) -> bool {
+    statuses.iter().any(|s| !s.change.is_noop())
+}
+
+/// Plans every job and reads its instances and update: the statuses, in plan order.
+fn look(
+    args: &StatusArgs,
+    desired: &[DesiredJob],
+    connections: &mut Connections,
+) -> Result<Vec<JobStatus>, Exit> {
     let options = aurora_apply::planning::PlanOptions {
         observe: args.read.observe(),
         ..aurora_apply::planning::PlanOptions::default()
     };
-    let plan = match session::plan_all(&mut connections, &desired, Vec::new(), &options) {
-        Ok(p) => p,
-        Err(code) => {
-            connections.close();
-            return code;
-        }
-    };
-    let mut rows = Vec::new();
-    for change in &plan.changes {
-        let state = if change.is_noop() {
-            "in sync"
-        } else if change.instance_count.0.is_none() {
-            "not created"
-        } else {
-            "drifted"
-        };
-        let mut pending = Vec::new();
-        if let Some((cluster, key)) = aurora_apply::ops::parse_job_key(&change.job_key)
-            && let Ok(client) = connections.client(&cluster)
-        {
-            // getPendingReason rejects queries with statuses: it adds PENDING itself.
-            let query = TaskQuery {
-                job_keys: Some(BTreeSet::from([key])),
-                ..TaskQuery::default()
-            };
-            if let Ok(reply) = client.get_pending_reason(&query) {
-                for r in reply.value.reasons.unwrap_or_default() {
-                    pending.push(r.reason.unwrap_or_default());
-                }
-            }
-        }
-        rows.push(json!({
-            "job_key": change.job_key,
-            "state": state,
-            "instances": change.instance_count.0,
-            "fields": change.fields,
-            "active_update": change.active_update,
-            "pending_reasons": pending,
-        }));
+    let plan = session::plan_all(connections, desired, Vec::new(), &options)?;
+    let mut statuses = Vec::new();
+    for (cluster, changes) in plan.by_cluster() {
+        let client = session::client_for(connections, &cluster)?;
+        let mut found = job_statuses(&client, &cluster, &changes).map_err(|e| {
+            session::error(&e);
+            session::engine_exit(&e)
+        })?;
+        statuses.append(&mut found);
     }
-    connections.close();
-    let drifted = plan.changes.iter().any(|c| !c.is_noop());
+    Ok(statuses)
+}
+
+fn show(global: &GlobalArgs, args: &StatusArgs, statuses: &[JobStatus]) -> Result<(), Exit> {
     let mut out = anstream::stdout();
     let written = match args.output {
-        OutputFormat::Json => writeln!(out, "{}", serde_json::Value::Array(rows)),
-        OutputFormat::Text => rows.iter().try_for_each(|row| {
-            writeln!(
+        OutputFormat::Json => match serde_json::to_string(statuses) {
+            Ok(text) => writeln!(out, "{text}"),
+            Err(e) => {
+                session::error(e);
+                return Err(Exit::Error);
+            }
+        },
+        OutputFormat::Text => {
+            let color = crate::report::use_color_stdout(global.color);
+            write!(
                 out,
-                "{:<45} {}",
-                row["job_key"].as_str().unwrap_or(""),
-                row["state"].as_str().unwrap_or("")
-            )?;
-            for field in row["fields"].as_array().into_iter().flatten() {
-                writeln!(out, "    ~ {}", field["path"].as_str().unwrap_or(""))?;
-            }
-            if let Some(update) = row["active_update"].as_object() {
-                writeln!(
-                    out,
-                    "    update {} {} by {}",
-                    update["id"].as_str().unwrap_or(""),
-                    update["status"].as_str().unwrap_or(""),
-                    update["user"].as_str().unwrap_or("")
-                )?;
-            }
-            for reason in row["pending_reasons"].as_array().into_iter().flatten() {
-                writeln!(out, "    pending: {}", reason.as_str().unwrap_or(""))?;
-            }
-            Ok(())
-        }),
+                "{}",
+                status_text::render(statuses, crate::view::time::now_ms(), color)
+            )
+        }
     };
-    if written.is_err() {
-        return Exit::Error;
-    }
-    if args.detailed_exitcode && drifted {
-        Exit::Changes
-    } else {
-        Exit::Success
+    written.and_then(|()| out.flush()).map_err(|_| Exit::Error)
+}
+
+/// Looks every interval until Ctrl-C. On a terminal the screen is redrawn under a header;
+/// otherwise each look is a new block (text: after a header line; JSON: one line), so a
+/// pipe or a log gets a record of every look. A look that fails is reported and the next
+/// one tried: a watch outlives a scheduler failover.
+fn watch(
+    global: &GlobalArgs,
+    args: &StatusArgs,
+    desired: &[DesiredJob],
+    connections: &mut Connections,
+) -> Exit {
+    let interrupted = super::restart::interrupt_flag();
+    let terminal = std::io::stdout().is_terminal();
+    let text = args.output == OutputFormat::Text;
+    let mut first = true;
+    loop {
+        let started = Instant::now();
+        let statuses = look(args, desired, connections);
+        if text {
+            // Not through anstream: it would strip the redraw sequence along with colours
+            // (NO_COLOR), and the screen would scroll instead of being redrawn.
+            let mut out = std::io::stdout().lock();
+            let clear = if terminal { "\x1b[H\x1b[2J" } else { "" };
+            let gap = if first || terminal { "" } else { "\n" };
+            let header = format!(
+                "{clear}{gap}Every {}: aurora-apply status · {}{}\n",
+                humantime::format_duration(args.interval),
+                session::now_rfc3339(),
+                if terminal { "   (Ctrl-C to stop)" } else { "" }
+            );
+            if writeln!(out, "{header}").is_err() {
+                return Exit::Error;
+            }
+            if statuses.is_err() {
+                // The reason went to stderr (on a terminal, it was just cleared away).
+                let _ = writeln!(
+                    out,
+                    "This look failed (see the error on stderr); trying again in {}.",
+                    humantime::format_duration(args.interval)
+                );
+            }
+            let _ = out.flush();
+        }
+        first = false;
+        if let Ok(statuses) = &statuses
+            && let Err(code) = show(global, args, statuses)
+        {
+            return code;
+        }
+        // Sleep out the interval, noticing Ctrl-C at once.
+        while started.elapsed() < args.interval {
+            if interrupted.load(Ordering::SeqCst) {
+                return Exit::Interrupted;
+            }
+            std::thread::sleep(
+                Duration::from_millis(100).min(args.interval.saturating_sub(started.elapsed())),
+            );
+        }
+        if interrupted.load(Ordering::SeqCst) {
+            return Exit::Interrupted;
+        }
     }
 }

@@ -3,8 +3,13 @@
 //! `Event`, so `-o json` is the contract and the other forms are its views.
 
 pub mod events;
+pub mod fields;
 pub mod plan_markdown;
 pub mod plan_text;
+pub mod restart_text;
+pub mod status_text;
+pub mod time;
+pub mod updates_text;
 
 use aurora_apply::compare::FieldChange;
 use aurora_apply::plan::{Action, JobChange, Summary};

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use aurora_apply::plan::Plan;
 
-use super::{consequence, headline, multiline_diff, reason, symbol, value_text, verdict};
+use super::{headline, reason, symbol, verdict};
 
 fn paint(text: &str, style: Style, color: bool) -> String {
     if color {
@@ -65,32 +65,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
             line.push_str("   # PROTECTED: will be refused");
         }
         let _ = writeln!(out, "{}", line.trim_end());
-        for field in &change.fields {
-            if let Some(lines) = multiline_diff(field.before.as_ref(), field.after.as_ref()) {
-                let _ = writeln!(
-                    out,
-                    "      ~ {}   # {}",
-                    field.path,
-                    consequence(field, change)
-                );
-                for line in lines {
-                    let _ = writeln!(out, "          {}", line.trim_end());
-                }
-                continue;
-            }
-            let before = value_text(field.before.as_ref());
-            let after = value_text(field.after.as_ref());
-            let mark = match (&field.before, &field.after) {
-                (None, Some(_)) => "+",
-                (Some(_), None) => "-",
-                _ => "~",
-            };
-            let _ = writeln!(
-                out,
-                "      {mark} {:<28} {before} → {after}   # {}",
-                field.path,
-                consequence(field, change)
-            );
+        for line in super::fields::field_lines(change, 6) {
+            let _ = writeln!(out, "{line}");
         }
         if let Some(update) = &change.active_update {
             let _ = writeln!(

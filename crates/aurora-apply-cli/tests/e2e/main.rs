@@ -4,6 +4,7 @@
 mod command_line;
 mod harness;
 mod lifecycle;
+mod operations;
 mod safety;
 mod seed;
 mod terminal;
