@@ -200,12 +200,18 @@ pub fn pass_rails(plan: &Plan, rails: &Rails) -> Result<bool, Exit> {
     } else {
         "Apply this plan? Only 'yes' is accepted: ".to_string()
     };
+    Ok(ask(&question))
+}
+
+/// Asks on the terminal; true only for the answer `yes` (as Terraform: anything else, end
+/// of input included, is no).
+pub fn ask(question: &str) -> bool {
     let mut err = anstream::stderr();
     let _ = write!(err, "\n{question}");
     let _ = err.flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
-    Ok(answer.trim() == "yes")
+    answer.trim() == "yes"
 }
 
 /// Options of an execution from the command line.

@@ -2,7 +2,7 @@
 //! terminal), or NDJSON on stdout for `-o json`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
 use aurora_apply::events::{Event, EventSink};
@@ -146,6 +146,21 @@ impl EventSink for TextSink {
             self.line(&text);
         }
     }
+}
+
+/// The sink of a command that follows rollouts: NDJSON on stdout for `-o json`, else text
+/// on stderr (bars on a terminal). The stream opens with its `version` event.
+pub fn for_output(json: bool) -> Box<dyn EventSink> {
+    let sink: Box<dyn EventSink> = if json {
+        Box::new(JsonSink)
+    } else {
+        Box::new(TextSink::new(std::io::stderr().is_terminal()))
+    };
+    sink.event(&Event::Version {
+        ui: "1.0".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    });
+    sink
 }
 
 /// Newline-delimited JSON on stdout.

@@ -732,13 +732,7 @@ fn poll(
                 .and_then(|r| r.value.details_list.and_then(|l| l.into_iter().next())),
         };
         let Some(detail) = detail else { continue };
-        let status = detail
-            .update
-            .as_ref()
-            .and_then(|u| u.summary.as_ref())
-            .and_then(|s| s.state.as_ref())
-            .and_then(|s| s.status)
-            .unwrap_or(watch.status);
+        let status = crate::updates::status_of(&detail).unwrap_or(watch.status);
         let counted = crate::updates::progress(&detail);
         let (updated, failed, total) = (counted.updated, counted.failed, counted.total);
         let failed_ids: BTreeSet<i32> = counted

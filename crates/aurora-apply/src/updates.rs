@@ -37,6 +37,16 @@ pub struct Progress {
     pub failed_instances: Vec<InstanceRange>,
 }
 
+/// The update's state as its details give it.
+pub fn status_of(detail: &JobUpdateDetails) -> Option<JobUpdateStatus> {
+    detail
+        .update
+        .as_ref()
+        .and_then(|u| u.summary.as_ref())
+        .and_then(|s| s.state.as_ref())
+        .and_then(|s| s.status)
+}
+
 /// How far an update got, from its details (the same counts apply reports).
 pub fn progress(detail: &JobUpdateDetails) -> Progress {
     let instructions = detail.update.as_ref().and_then(|u| u.instructions.as_ref());
@@ -386,13 +396,7 @@ pub fn wait_for_update(
             Err(e) => return finish(Outcome::Error, e.to_string()),
         };
         if let Some(detail) = detail {
-            let status = detail
-                .update
-                .as_ref()
-                .and_then(|u| u.summary.as_ref())
-                .and_then(|s| s.state.as_ref())
-                .and_then(|s| s.status)
-                .unwrap_or(JobUpdateStatus::ERROR);
+            let status = status_of(&detail).unwrap_or(JobUpdateStatus::ERROR);
             let now = progress(&detail);
             let changed = last.as_ref() != Some(&(status, now.clone()));
             if changed {

@@ -1,10 +1,8 @@
 //! `aurora-apply apply [PATH... | PLANFILE]` (also the bare `aurora-apply PATH...`): plan,
 //! show, pass the safety rails, execute and wait for the rollouts.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use aurora_apply::events::{Event, EventSink};
 use aurora_apply::plan::Plan;
 use clap::Args;
 
@@ -13,7 +11,6 @@ use crate::cli::{
 };
 use crate::exit::Exit;
 use crate::session::{self, Rails};
-use crate::sink::{JsonSink, TextSink};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -170,15 +167,7 @@ pub fn apply_plan(
     connections: &mut crate::connect::Connections,
 ) -> Exit {
     let json = how.json;
-    let sink: Box<dyn EventSink> = if json {
-        Box::new(JsonSink)
-    } else {
-        Box::new(TextSink::new(std::io::stderr().is_terminal()))
-    };
-    sink.event(&Event::Version {
-        ui: "1.0".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-    });
+    let sink = crate::sink::for_output(json);
     if !json && super::plan::show(plan, PlanFormat::Text, global).is_err() {
         return Exit::Error;
     }

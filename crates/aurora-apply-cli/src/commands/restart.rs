@@ -6,7 +6,7 @@
 //! `status --watch`) share: the `JOBKEY[/INSTANCES]` target, the confirmation and Ctrl-C.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -109,12 +109,7 @@ pub fn confirm(question: &str, auto_approve: bool) -> Result<(), Exit> {
         session::error("no terminal to confirm on: re-run with --auto-approve");
         return Err(Exit::Refused);
     }
-    let mut err = anstream::stderr();
-    let _ = write!(err, "\n{question} Only 'yes' is accepted: ");
-    let _ = err.flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    if answer.trim() == "yes" {
+    if session::ask(&format!("{question} Only 'yes' is accepted: ")) {
         Ok(())
     } else {
         session::error("cancelled; nothing was changed.");

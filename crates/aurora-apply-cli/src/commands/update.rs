@@ -2,12 +2,11 @@
 //! updates, follow one to its end, and control the active one.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, JobKey, JobUpdateStatus};
-use aurora_apply::events::{Event, EventSink};
 use aurora_apply::updates::{UpdateFilter, UpdateInfo, find_update, list_updates, wait_for_update};
 use aurora_apply::waiting::WaitOptions;
 use clap::{Args, Subcommand};
@@ -15,7 +14,6 @@ use clap::{Args, Subcommand};
 use crate::cli::{ConnectArgs, GlobalArgs, OutputFormat};
 use crate::exit::Exit;
 use crate::session;
-use crate::sink::{JsonSink, TextSink};
 use crate::view::updates_text;
 
 /// Arguments of `update`.
@@ -335,15 +333,7 @@ fn wait(client: &Client, cluster: &str, key: &JobKey, args: &WaitArgs) -> Exit {
         Err(code) => return code,
     };
     let json = args.output == OutputFormat::Json;
-    let sink: Box<dyn EventSink> = if json {
-        Box::new(JsonSink)
-    } else {
-        Box::new(TextSink::new(std::io::stderr().is_terminal()))
-    };
-    sink.event(&Event::Version {
-        ui: "1.0".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-    });
+    let sink = crate::sink::for_output(json);
     if !update.active && !json {
         session::note(format!(
             "{}: update {} already ended {} at {}",

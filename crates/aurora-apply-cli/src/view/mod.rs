@@ -11,6 +11,8 @@ pub mod status_text;
 pub mod time;
 pub mod updates_text;
 
+use std::fmt::Write as _;
+
 use aurora_apply::compare::FieldChange;
 use aurora_apply::plan::{Action, JobChange, Summary};
 use aurora_apply::ranges::display;
@@ -178,4 +180,27 @@ pub fn consequence(field: &FieldChange, change: &JobChange) -> String {
         E::Replace => "replacement".into(),
         E::None => "no restart".into(),
     }
+}
+
+/// Left-aligned columns, two spaces apart, no trailing blanks.
+pub fn rows_text(rows: &[Vec<String>], indent: usize) -> String {
+    let mut out = String::new();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = " ".repeat(indent);
+        for (c, cell) in row.iter().enumerate() {
+            let _ = write!(line, "{cell:<width$}  ", width = widths[c]);
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
 }

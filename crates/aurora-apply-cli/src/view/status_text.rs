@@ -101,27 +101,6 @@ fn matches_word(m: Option<bool>) -> &'static str {
     }
 }
 
-/// Left-aligned columns, two spaces apart, no trailing blanks.
-fn write_rows(out: &mut String, rows: &[Vec<String>], indent: usize) {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in rows {
-        let mut line = " ".repeat(indent);
-        for (c, cell) in row.iter().enumerate() {
-            let _ = write!(line, "{cell:<width$}  ", width = widths[c]);
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-}
-
 fn table(out: &mut String, tasks: &[InstanceStatus], now_ms: i64) {
     if tasks.is_empty() {
         return;
@@ -148,7 +127,7 @@ fn table(out: &mut String, tasks: &[InstanceStatus], now_ms: i64) {
                 .unwrap_or_default(),
         ]);
     }
-    write_rows(out, &rows, 4);
+    out.push_str(&super::rows_text(&rows, 4));
 }
 
 /// One row per (state, matches spec), with the instances' ranges and their time in state
@@ -191,7 +170,7 @@ fn grouped_table(out: &mut String, status: &JobStatus, now_ms: i64) {
             matches_word(*matches).into(),
         ]);
     }
-    write_rows(out, &rows, 4);
+    out.push_str(&super::rows_text(&rows, 4));
     for reason in &status.pending_reasons {
         let ids = status
             .tasks

@@ -8,29 +8,6 @@ use aurora_apply::updates::UpdateInfo;
 
 use super::time::timestamp;
 
-/// Left-aligned columns, two spaces apart, no trailing blanks.
-fn rows_text(rows: &[Vec<String>], indent: usize) -> String {
-    let mut out = String::new();
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in rows {
-        let mut line = " ".repeat(indent);
-        for (c, cell) in row.iter().enumerate() {
-            let _ = write!(line, "{cell:<width$}  ", width = widths[c]);
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-    out
-}
-
 fn or_dash(s: &str) -> String {
     if s.trim().is_empty() {
         "-".into()
@@ -68,7 +45,7 @@ pub fn list(updates: &[UpdateInfo], what: &str) -> String {
             progress,
         ]);
     }
-    rows_text(&rows, 0)
+    super::rows_text(&rows, 0)
 }
 
 /// `update info`: one update in detail.
@@ -108,7 +85,7 @@ pub fn info(u: &UpdateInfo) -> String {
         let pairs: Vec<String> = u.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
         head.push(vec!["metadata".into(), pairs.join(", ")]);
     }
-    out.push_str(&rows_text(&head, 2));
+    out.push_str(&super::rows_text(&head, 2));
     if !u.events.is_empty() {
         let _ = writeln!(out, "\nevents:");
         let rows: Vec<Vec<String>> = u
@@ -128,7 +105,7 @@ pub fn info(u: &UpdateInfo) -> String {
                 vec![timestamp(e.timestamp_ms), e.status.clone(), who]
             })
             .collect();
-        out.push_str(&rows_text(&rows, 2));
+        out.push_str(&super::rows_text(&rows, 2));
     }
     if !u.instance_events.is_empty() {
         let _ = writeln!(out, "\ninstance events:");
@@ -144,7 +121,7 @@ pub fn info(u: &UpdateInfo) -> String {
                 ]
             })
             .collect();
-        out.push_str(&rows_text(&rows, 2));
+        out.push_str(&super::rows_text(&rows, 2));
     }
     out
 }
