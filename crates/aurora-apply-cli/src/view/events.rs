@@ -1,21 +1,25 @@
 //! Apply events for people (one line per state change) and for machines (NDJSON).
 
 use aurora_apply::events::{Event, Outcome};
+use aurora_apply::plan::Action;
 use serde_json::{Map, Value};
 
 /// One line of text for an event, or `None` for events not shown as text.
 pub fn text_line(event: &Event) -> Option<String> {
     Some(match event {
         Event::Version { .. } | Event::PlanSummary { .. } => return None,
-        Event::StepStarted { job_key, action } => {
-            format!(
-                "{job_key}: {}",
-                serde_json::to_value(action)
-                    .ok()?
-                    .as_str()?
-                    .replace('_', " ")
-            )
-        }
+        Event::StepStarted { job_key, action } => format!(
+            "{job_key}: {}",
+            match action {
+                Action::Create => "creating the job",
+                Action::Update => "starting a rolling update",
+                Action::CronSchedule => "scheduling the cron job",
+                Action::CronDeschedule => "descheduling the cron job",
+                Action::Kill => "killing its instances",
+                Action::AddInstances => "adding instances",
+                Action::Noop => return None,
+            }
+        ),
         Event::UpdateStarted { job_key, update_id } => {
             format!("{job_key}: update {update_id} started")
         }
@@ -118,4 +122,67 @@ pub fn json_line(event: &Event, timestamp: &str) -> String {
     out.insert("@message".into(), Value::from(message));
     out.append(&mut object);
     Value::Object(out).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every event whose text fields are empty: no line may end in an empty value
+    /// ("pending: ", "failed instances: ").
+    #[test]
+    fn no_line_ends_with_an_empty_value() {
+        let key = String::from("c/r/prod/j");
+        let events = [
+            Event::StepStarted {
+                job_key: key.clone(),
+                action: Action::Create,
+            },
+            Event::UpdateStarted {
+                job_key: key.clone(),
+                update_id: String::new(),
+            },
+            Event::UpdateStatus {
+                job_key: key.clone(),
+                update_id: String::new(),
+                status: "ROLLING_FORWARD".into(),
+                updated: 0,
+                failed: 0,
+                total: 0,
+            },
+            Event::InstancesStarting {
+                job_key: key.clone(),
+                running: 0,
+                waiting: 0,
+                total: 0,
+            },
+            Event::Heartbeat {
+                job_key: key.clone(),
+                status: "ROLLING_FORWARD".into(),
+                updated: 0,
+                total: 0,
+                elapsed_seconds: 0,
+            },
+            Event::PendingReason {
+                job_key: key.clone(),
+                task_id: "t".into(),
+                reason: "  ".into(),
+            },
+            Event::JobComplete {
+                job_key: key.clone(),
+                outcome: Outcome::RolledBack,
+                message: String::new(),
+                update_id: None,
+            },
+        ];
+        for event in &events {
+            if let Some(line) = text_line(event) {
+                let trimmed = line.trim_end();
+                assert!(
+                    !trimmed.ends_with(':') && !line.contains(":  ") && !line.contains(": ,"),
+                    "{line:?} from {event:?}"
+                );
+            }
+        }
+    }
 }
