@@ -584,3 +584,47 @@ fn more_instances_of_an_unchanged_adhoc_job_are_added_not_recreated() {
     assert!(before.is_subset(&task_ids(&sim)));
     assert!(plan(&client, &[desired(batch)], false)[0].is_noop());
 }
+
+#[test]
+fn an_update_that_does_not_move_sends_heartbeats_until_the_deadline() {
+    // Time stands still: the update starts and never progresses.
+    let (_sim, client) = start_sim_with(SimConfig {
+        clock: ClockMode::Manual,
+        cluster_name: "devcluster".into(),
+        ..SimConfig::default()
+    });
+    let no_wait = ExecuteOptions {
+        wait: false,
+        ..options()
+    };
+    let hello = fixture("hello_world");
+    let created = execute(
+        &client,
+        &plan(&client, &[desired(hello.clone())], false),
+        &no_wait,
+        &CollectSink::default(),
+    );
+    assert_eq!(created[0].outcome, Outcome::Succeeded, "{created:?}");
+    let sink = CollectSink::default();
+    let results = execute(
+        &client,
+        &plan(&client, &[desired(with_cpu(hello, 2.0))], false),
+        &ExecuteOptions {
+            heartbeat_every: Duration::from_millis(50),
+            timeout: Duration::from_millis(600),
+            ..options()
+        },
+        &sink,
+    );
+    assert_eq!(results[0].outcome, Outcome::TimedOut, "{results:?}");
+    let beats: Vec<String> = sink
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            aurora_apply::events::Event::Heartbeat { status, .. } => Some(status),
+            _ => None,
+        })
+        .collect();
+    assert!(beats.len() >= 3, "{beats:?}");
+    assert!(beats.iter().all(|s| s == "ROLLING_FORWARD"), "{beats:?}");
+}
