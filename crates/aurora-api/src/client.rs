@@ -117,6 +117,31 @@ impl fmt::Debug for ClientConfig {
     }
 }
 
+/// Bounds a caller puts on every call for a while (an apply's `--timeout`, its Ctrl-C): no
+/// attempt outlasts the deadline, no retry starts after it or once `cancel` is set, and a
+/// backoff wait ends early when `cancel` is set. The retry policy still applies within them.
+#[derive(Debug, Clone, Default)]
+pub struct CallLimits {
+    /// No attempt runs past this instant.
+    pub deadline: Option<Instant>,
+    /// Set to stop retrying (the user pressed Ctrl-C).
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl CallLimits {
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+    }
+
+    /// Time left before the deadline (`None`: no deadline).
+    fn left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
 /// A successful answer: the method's value plus the rest of the envelope.
 ///
 /// OK answers may carry informative details ("No tasks to kill.", "Job is unchanged by
@@ -171,6 +196,7 @@ pub struct Client {
     max_response_bytes: u64,
     retry: RetryPolicy,
     on_retry: Option<RetryObserver>,
+    limits: Mutex<CallLimits>,
     sends_credentials: bool,
     credential_source: Option<CredentialSource>,
 }
@@ -239,6 +265,7 @@ impl Client {
             max_response_bytes: config.max_response_bytes,
             retry: config.retry,
             on_retry: config.on_retry,
+            limits: Mutex::new(CallLimits::default()),
             sends_credentials: false,
             credential_source: None,
         })
@@ -262,6 +289,18 @@ impl Client {
         self.credential_source.as_ref()
     }
 
+    /// Puts `limits` on every call from now on (until set again); returns the previous ones.
+    pub fn set_limits(&self, limits: CallLimits) -> CallLimits {
+        match self.limits.lock() {
+            Ok(mut l) => std::mem::replace(&mut *l, limits),
+            Err(_) => CallLimits::default(),
+        }
+    }
+
+    fn limits(&self) -> CallLimits {
+        self.limits.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
     /// Sends any RPC with its raw argument struct and returns the whole OK `Response`
     /// (`WARNING` counts as OK), for callers that need more than the typed methods give.
     /// Non-OK answers are [`ApiError::Scheduler`].
@@ -270,15 +309,19 @@ impl Client {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let body = wire::encode_call(method, seq, args);
         let started = Instant::now();
+        let limits = self.limits();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let timeout = if attempt == 1 {
+            let mut timeout = if attempt == 1 {
                 self.request_timeout
             } else {
                 let left = self.retry.deadline.saturating_sub(started.elapsed());
                 self.request_timeout.min(left).max(Duration::from_millis(1))
             };
+            if let Some(left) = limits.left() {
+                timeout = timeout.min(left).max(Duration::from_millis(1));
+            }
             let (failure, error) = match self.attempt(method, seq, &body, timeout) {
                 Ok(response) => match check_code(method, response) {
                     Ok(response) => return Ok(response),
@@ -303,6 +346,8 @@ impl Client {
             let wait = self.retry.backoff(attempt);
             if attempt >= self.retry.max_attempts
                 || started.elapsed().saturating_add(wait) >= self.retry.deadline
+                || limits.cancelled()
+                || limits.left().is_some_and(|left| left <= wait)
             {
                 return Err(with_attempts(error, attempt));
             }
@@ -323,7 +368,18 @@ impl Client {
                     error: error.to_string(),
                 });
             }
-            std::thread::sleep(wait);
+            // In slices, so that a cancel ends the wait.
+            let until = Instant::now() + wait;
+            while Instant::now() < until && !limits.cancelled() {
+                std::thread::sleep(
+                    until
+                        .saturating_duration_since(Instant::now())
+                        .min(Duration::from_millis(50)),
+                );
+            }
+            if limits.cancelled() {
+                return Err(with_attempts(error, attempt));
+            }
         }
     }
 

@@ -31,5 +31,5 @@ pub mod rpc;
 pub mod transport;
 pub mod wire;
 
-pub use client::{Client, ClientConfig, Reply};
+pub use client::{CallLimits, Client, ClientConfig, Reply};
 pub use error::ApiError;

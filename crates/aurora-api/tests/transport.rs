@@ -221,6 +221,68 @@ fn every_retry_is_told_to_the_observer_before_its_wait() {
     );
 }
 
+/// A client whose retries would go on for a minute with long waits.
+fn patient_client(url: &str) -> Client {
+    let mut config = config(url);
+    config.retry = RetryPolicy {
+        max_attempts: 10,
+        deadline: Duration::from_secs(60),
+        initial_backoff: Duration::from_secs(5),
+        max_backoff: Duration::from_secs(5),
+        multiplier: 1.0,
+        jitter: 0.0,
+    };
+    Client::new(config).expect("client")
+}
+
+#[test]
+fn the_callers_deadline_stops_retries_and_waits() {
+    let server = Server::start(|_, _| Action::status(503, ""));
+    let client = patient_client(&server.base_url());
+    client.set_limits(aurora_api::CallLimits {
+        deadline: Some(std::time::Instant::now() + Duration::from_millis(300)),
+        cancel: None,
+    });
+    let started = std::time::Instant::now();
+    assert!(client.get_jobs(None).is_err());
+    // One attempt, then a 5 s wait would pass the deadline: no wait is begun.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn cancelling_ends_a_backoff_wait_at_once() {
+    let server = Server::start(|_, _| Action::status(503, ""));
+    let client = patient_client(&server.base_url());
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    client.set_limits(aurora_api::CallLimits {
+        deadline: None,
+        cancel: Some(std::sync::Arc::clone(&cancel)),
+    });
+    let flag = std::sync::Arc::clone(&cancel);
+    let started = std::time::Instant::now();
+    let setter = std::thread::spawn(move || {
+        // The first attempt fails at once; the client is then in its 5 s wait.
+        std::thread::sleep(Duration::from_millis(200));
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    assert!(client.get_jobs(None).is_err());
+    setter.join().expect("setter");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        server.wait_for_requests(1).len(),
+        1,
+        "no retry after the cancel"
+    );
+}
+
 #[test]
 fn no_leader_503_is_retried_for_create_job_too() {
     let server = Server::start(|i, _| {
