@@ -142,7 +142,8 @@ pub struct EngineArgs {
     #[arg(long)]
     pub prune: bool,
     /// Take over jobs of the specs that exist without aurora-apply's ownership marker: the
-    /// marker is added, which rolls their instances (the plan shows it).
+    /// marker is added, which rolls their instances (the plan shows it). Without it, apply
+    /// refuses to change such jobs (exit 8).
     #[arg(long)]
     pub adopt: bool,
     /// Also look at (and, with --prune, prune in) this cluster or cluster/role, besides the
@@ -196,6 +197,23 @@ pub struct RailArgs {
     /// Allow a prune that deletes more owned jobs than it keeps.
     #[arg(long)]
     pub allow_mass_prune: bool,
+    /// Jobs aurora-apply did not create.
+    #[command(flatten)]
+    pub foreign: ForeignArg,
+    /// Abort an update that an earlier aurora-apply run started towards another config and
+    /// start this one (without it, that is a conflict, exit 4; one towards the same config
+    /// is always followed).
+    #[arg(long)]
+    pub replace_running_update: bool,
+}
+
+/// Consent to destroy jobs aurora-apply did not create.
+#[derive(Debug, Args, Clone)]
+pub struct ForeignArg {
+    /// Allow killing or replacing jobs aurora-apply did not create (jobs without its
+    /// ownership marker: made by Aurora's client or another tool).
+    #[arg(long)]
+    pub allow_foreign: bool,
 }
 
 /// Waiting for rollouts.
@@ -240,6 +258,7 @@ impl ExecArgs {
             timeout: wait.map_or(defaults.timeout, |w| w.timeout),
             poll_interval: wait.map_or(defaults.poll_interval, |w| w.poll_interval),
             message: self.message.clone(),
+            replace_running_update: false,
         }
     }
 }

@@ -16,6 +16,22 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 /// Crates whose records can hold credentials: capped at warnings, last so they win.
 const GUARDED: &str = "ureq=warn,ureq_proto=warn,rustls=warn,zookeeper_client=warn";
 
+/// The same crates, for the hard cap that no directive (not even a more specific
+/// `RUST_LOG=ureq::run=debug`) lifts.
+const GUARDED_CRATES: &[&str] = &["ureq", "ureq_proto", "rustls", "zookeeper_client"];
+
+/// Whether a record may be written at all: below warnings, never from the guarded crates.
+fn allowed(meta: &tracing::Metadata<'_>) -> bool {
+    let target = meta.target();
+    let guarded = GUARDED_CRATES.iter().any(|c| {
+        target == *c
+            || target
+                .strip_prefix(c)
+                .is_some_and(|rest| rest.starts_with("::"))
+    });
+    !guarded || *meta.level() <= tracing::Level::WARN
+}
+
 /// Our crates, whose level `-v`/`-q` choose.
 const OURS: &[&str] = &[
     "aurora_api",
@@ -57,7 +73,8 @@ pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>, color: bool) -> R
         .with_writer(std::io::stderr)
         .with_ansi(color)
         .with_target(true)
-        .with_filter(EnvFilter::new(directives(level, rust_log.as_deref())));
+        .with_filter(EnvFilter::new(directives(level, rust_log.as_deref())))
+        .with_filter(tracing_subscriber::filter::filter_fn(allowed));
     let file = match log_file {
         None => None,
         Some(path) => {
@@ -78,7 +95,8 @@ pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>, color: bool) -> R
                     .with_filter(EnvFilter::new(directives(
                         at_least_debug,
                         rust_log.as_deref(),
-                    ))),
+                    )))
+                    .with_filter(tracing_subscriber::filter::filter_fn(allowed)),
             )
         }
     };

@@ -12,8 +12,9 @@ use aurora_apply::desired::DesiredJob;
 use aurora_apply::error::EngineError;
 use aurora_apply::events::{Event, EventSink, Outcome};
 use aurora_apply::execute::{ExecuteOptions, JobResult, OnFailure, Provenance, execute};
-use aurora_apply::plan::{ActionReason, JobChange, Plan};
+use aurora_apply::plan::{JobChange, Plan};
 use aurora_apply::planning::{PlanOptions, assemble, plan_cluster};
+use aurora_apply::rails::{Consent, Refusal};
 
 use crate::connect::Connections;
 use crate::exit::Exit;
@@ -132,18 +133,17 @@ pub struct Rails {
     pub allow_destroy: bool,
     /// `--allow-mass-prune`.
     pub allow_mass_prune: bool,
+    /// `--allow-foreign` (or `kill JOBKEY`, which names its jobs): kill or replace jobs
+    /// aurora-apply did not create.
+    pub allow_foreign: bool,
 }
 
-/// Checks the rails before anything runs. `Ok(true)` = go ahead, `Ok(false)` = the user said
-/// no on the prompt (exit 0, nothing done), `Err(code)` = refused or conflict.
-pub fn pass_rails(plan: &Plan, rails: &Rails) -> Result<bool, Exit> {
-    let changed: Vec<&JobChange> = plan.changes.iter().filter(|c| !c.is_noop()).collect();
-    // A foreign update in progress: exit 4 with who and when.
-    for c in &changed {
-        if let Some(u) = c.active_update.as_ref().filter(|u| !u.ours) {
+/// Prints why the engine's rails refused the plan and returns the exit code.
+fn refuse(refusal: &Refusal) -> Exit {
+    match refusal {
+        Refusal::ForeignUpdate { job_key, update: u } => {
             error(format!(
-                "{}: update {} ({}) started by {} at {} is in progress; wait for it, or abort it with `aurora-apply update abort {}`",
-                c.job_key,
+                "{job_key}: update {} ({}) started by {} at {} is in progress; wait for it, or abort it with `aurora-apply update abort {job_key}`",
                 u.id,
                 u.status,
                 u.user,
@@ -151,31 +151,60 @@ pub fn pass_rails(plan: &Plan, rails: &Rails) -> Result<bool, Exit> {
                     std::time::UNIX_EPOCH
                         + Duration::from_millis(u64::try_from(u.created_at_ms).unwrap_or(0))
                 ),
-                c.job_key
             ));
-            return Err(Exit::Conflict);
+            return Exit::Conflict;
         }
-    }
-    // Protected jobs are never killed or replaced.
-    if let Some(c) = changed.iter().find(|c| c.protected && c.destructive) {
-        error(format!(
-            "{}: the live job is protected (protect: true); set protect: false and apply that first",
-            c.job_key
-        ));
-        return Err(Exit::Refused);
-    }
-    // Mass prune: more owned jobs deleted than kept.
-    let pruned = changed
-        .iter()
-        .filter(|c| c.action_reason == Some(ActionReason::NotInSpecPruned))
-        .count();
-    let kept = plan.changes.len() - pruned;
-    if pruned > 0 && pruned > kept && !rails.allow_mass_prune {
-        error(format!(
+        Refusal::Protected { job_key } => error(format!(
+            "{job_key}: the live job is protected (protect: true); set protect: false and apply that first"
+        )),
+        Refusal::NotOwned {
+            killed,
+            updated,
+            unknown,
+        } => {
+            // Only `apply` and `destroy` get here: `kill JOBKEY` names its jobs, the consent.
+            if !killed.is_empty() {
+                error(format!(
+                    "refusing to kill or replace {} job(s) aurora-apply did not create (no ownership marker): {}; re-run with --allow-foreign if that is intended",
+                    killed.len(),
+                    killed.join(", ")
+                ));
+            }
+            if !updated.is_empty() {
+                error(format!(
+                    "refusing to update {} job(s) aurora-apply did not create (no ownership marker): {}; re-run with --adopt to take them over (the marker is added in the same rolling update)",
+                    updated.len(),
+                    updated.join(", ")
+                ));
+            }
+            if !unknown.is_empty() {
+                error(format!(
+                    "the saved plan does not say whether aurora-apply owns {} (made before plan format 1.1); plan again",
+                    unknown.join(", ")
+                ));
+            }
+        }
+        Refusal::MassPrune { pruned, kept } => error(format!(
             "refusing to prune {pruned} job(s) while keeping {kept}: that looks like a mass deletion; re-run with --allow-mass-prune if it is intended"
-        ));
-        return Err(Exit::Refused);
+        )),
+        _ => error("the plan was refused by a safety rail"),
     }
+    Exit::Refused
+}
+
+/// Checks the rails before anything runs. `Ok(true)` = go ahead, `Ok(false)` = the user said
+/// no on the prompt (exit 0, nothing done), `Err(code)` = refused or conflict. The rails no
+/// answer passes (an update not ours, protection, ownership, mass prune) are the engine's
+/// [`aurora_apply::rails::check`]; confirmation is decided here.
+pub fn pass_rails(plan: &Plan, rails: &Rails) -> Result<bool, Exit> {
+    let consent = Consent {
+        allow_foreign: rails.allow_foreign,
+        allow_mass_prune: rails.allow_mass_prune,
+    };
+    if let Err(refusal) = aurora_apply::rails::check(plan, &consent) {
+        return Err(refuse(&refusal));
+    }
+    let changed: Vec<&JobChange> = plan.changes.iter().filter(|c| !c.is_noop()).collect();
     let destructive = changed.iter().filter(|c| c.destructive).count();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if rails.auto_approve {
@@ -229,6 +258,8 @@ pub struct RunOptions {
     pub poll_interval: Duration,
     /// `-m`.
     pub message: Option<String>,
+    /// `--replace-running-update`.
+    pub replace_running_update: bool,
 }
 
 /// Executes every cluster's changes of `plan` and returns each job's result.
@@ -259,6 +290,7 @@ pub fn run(
             git_commit: git_commit(&plan.inputs.files),
         },
         interrupted: Some(interrupted),
+        replace_running_update: options.replace_running_update,
         ..ExecuteOptions::default()
     };
     sink.event(&Event::PlanSummary {
@@ -311,13 +343,18 @@ fn git_commit(files: &[String]) -> Option<String> {
 
 /// The exit code of an apply from its jobs' outcomes.
 pub fn apply_exit(results: &[JobResult]) -> Exit {
-    let failures: Vec<Outcome> = results
+    // Jobs skipped after a failure (--on-failure stop) follow from it: the failure decides.
+    let mut failures: Vec<Outcome> = results
         .iter()
         .map(|r| r.outcome)
-        .filter(|o| !o.is_success())
+        .filter(|o| !o.is_success() && *o != Outcome::Skipped)
         .collect();
     if failures.is_empty() {
-        return Exit::Success;
+        if results.iter().any(|r| r.outcome == Outcome::Skipped) {
+            failures.push(Outcome::Skipped);
+        } else {
+            return Exit::Success;
+        }
     }
     if failures.contains(&Outcome::Detached) {
         return Exit::Interrupted;
@@ -369,6 +406,15 @@ mod tests {
         assert_eq!(code(&[Outcome::TimedOut]), Exit::TimedOut);
         assert_eq!(code(&[Outcome::AwaitingPulse]), Exit::TimedOut);
         assert_eq!(code(&[Outcome::Conflict]), Exit::Conflict);
+        // Conflicts and the jobs skipped after them: a conflict (4), not "partial" (6).
+        assert_eq!(
+            code(&[Outcome::Conflict, Outcome::Skipped, Outcome::Skipped]),
+            Exit::Conflict
+        );
+        assert_eq!(
+            code(&[Outcome::RolledBack, Outcome::Skipped]),
+            Exit::RolledBack
+        );
         assert_eq!(code(&[Outcome::Error]), Exit::Error);
         assert_eq!(code(&[Outcome::Error, Outcome::Succeeded]), Exit::Partial);
         assert_eq!(code(&[Outcome::Error, Outcome::Unchanged]), Exit::Error);

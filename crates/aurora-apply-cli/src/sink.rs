@@ -70,7 +70,8 @@ impl TextSink {
             Event::StepStarted { job_key, action } if *action == Action::Create => {
                 bar_of(job_key).set_message("creating");
             }
-            Event::UpdateStarted { job_key, update_id } => {
+            Event::UpdateStarted { job_key, update_id }
+            | Event::UpdateFollowed { job_key, update_id } => {
                 bar_of(job_key).set_message(format!("update {update_id} starting"));
             }
             Event::UpdateStatus {

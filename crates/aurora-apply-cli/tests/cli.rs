@@ -274,6 +274,7 @@ fn each_command_lists_only_the_options_it_uses() {
                 "--adopt",
                 "--allow-mass-prune",
                 "--allow-destroy",
+                "--allow-foreign",
                 "--no-wait",
             ][..],
         ),
@@ -289,7 +290,13 @@ fn each_command_lists_only_the_options_it_uses() {
         ),
         (
             "update",
-            &["--prune", "--adopt", "--parallelism", "--auto-approve"],
+            &[
+                "--prune",
+                "--adopt",
+                "--parallelism",
+                "--auto-approve",
+                "--allow-foreign",
+            ],
         ),
         (
             "destroy",
@@ -314,12 +321,21 @@ fn each_command_lists_only_the_options_it_uses() {
         "--prune",
         "--adopt",
         "--allow-mass-prune",
+        "--allow-foreign",
         "--clusters",
         "--ca-file",
         "--timeout",
     ] {
         assert!(apply.iter().any(|o| o == option), "apply lacks {option}");
     }
+    assert!(
+        options("destroy").iter().any(|o| o == "--allow-foreign"),
+        "destroy lacks --allow-foreign"
+    );
+    assert!(
+        !options("plan").iter().any(|o| o == "--allow-foreign"),
+        "plan refuses nothing, so it takes no --allow-foreign"
+    );
 }
 
 #[test]

@@ -80,6 +80,14 @@ pub enum Event {
         /// The scheduler's update id.
         update_id: String,
     },
+    /// An update an earlier run started towards the same target is followed instead of a
+    /// new one (that run was interrupted or killed).
+    UpdateFollowed {
+        /// `cluster/role/env/name`.
+        job_key: String,
+        /// The update id.
+        update_id: String,
+    },
     /// The update changed state.
     UpdateStatus {
         /// `cluster/role/env/name`.
@@ -135,6 +143,13 @@ pub enum Event {
         /// The scheduler's reason.
         reason: String,
     },
+    /// The scheduler stopped answering the polls; they go on until the deadline.
+    SchedulerUnreachable {
+        /// The first error.
+        error: String,
+    },
+    /// The scheduler answers the polls again.
+    SchedulerReachable {},
     /// A job is done.
     JobComplete {
         /// `cluster/role/env/name`.

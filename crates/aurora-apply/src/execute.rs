@@ -23,12 +23,13 @@ use aurora_api::types::{
     JobUpdateKey, JobUpdateQuery, JobUpdateRequest, JobUpdateSettings, JobUpdateStatus, Metadata,
     ResponseCode, TaskQuery,
 };
-use aurora_api::{ApiError, Client};
+use aurora_api::{ApiError, CallLimits, Client};
 use base64::Engine as _;
 
 use crate::events::{Event, EventSink, Outcome};
 use crate::marker::{
-    GIT_COMMIT_KEY, SPEC_HASH_KEY, TOOL_KEY, UPDATE_ID_KEY, USER_KEY, has_update_id,
+    CONFIG_HASH_KEY, GIT_COMMIT_KEY, SPEC_HASH_KEY, TOOL_KEY, UPDATE_ID_KEY, USER_KEY, has_entry,
+    has_update_id, is_our_update,
 };
 use crate::plan::{Action, JobChange};
 use crate::starting::{TaskCounts, active_counts, describe_failures, failure_reasons};
@@ -77,6 +78,10 @@ pub struct ExecuteOptions {
     pub pulse: bool,
     /// Set by the caller (Ctrl-C) to stop watching; updates keep running.
     pub interrupted: Option<Arc<AtomicBool>>,
+    /// An update an earlier aurora-apply run started towards another target is aborted and
+    /// replaced (`--replace-running-update`); otherwise it is a conflict. One towards the
+    /// same target is always followed.
+    pub replace_running_update: bool,
 }
 
 impl Default for ExecuteOptions {
@@ -92,6 +97,7 @@ impl Default for ExecuteOptions {
             provenance: Provenance::default(),
             pulse: true,
             interrupted: None,
+            replace_running_update: false,
         }
     }
 }
@@ -182,14 +188,24 @@ fn new_update_id() -> String {
 }
 
 fn api_message(e: &ApiError) -> String {
-    match e.scheduler() {
-        Some(s) => format!("{}: {}", s.code, s.joined_messages()),
-        None => e.to_string(),
+    match e {
+        ApiError::OutcomeUnknown { .. } => format!(
+            "{e}; the change may have been made: re-run apply to reconcile (it reads the job first)"
+        ),
+        _ => match e.scheduler() {
+            Some(s) => format!("{}: {}", s.code, s.joined_messages()),
+            None => e.to_string(),
+        },
     }
 }
 
+/// A write the scheduler refused because someone else got there first (another run created
+/// the job, or updates it) is a conflict, not an error of ours.
 fn outcome_of_api(e: &ApiError) -> Outcome {
-    if e.response_code() == Some(ResponseCode::JOB_UPDATING_ERROR) {
+    let created_elsewhere = e.response_code() == Some(ResponseCode::INVALID_REQUEST)
+        && e.scheduler()
+            .is_some_and(|s| s.joined_messages().contains("already exists"));
+    if e.response_code() == Some(ResponseCode::JOB_UPDATING_ERROR) || created_elsewhere {
         Outcome::Conflict
     } else {
         Outcome::Error
@@ -242,72 +258,108 @@ pub fn execute(
 
     let start = Instant::now();
     let deadline = start + options.timeout;
+    // Every call of this execution, retries included, keeps its deadline and its Ctrl-C.
+    let _limits = LimitsGuard::set(
+        client,
+        CallLimits {
+            deadline: Some(deadline),
+            cancel: options.interrupted.clone(),
+        },
+    );
     let mut stopped = false;
+    let mut contact = Contact::default();
     let mut seen_reasons: BTreeSet<(String, String)> = BTreeSet::new();
     loop {
         let interrupted = options
             .interrupted
             .as_ref()
             .is_some_and(|f| f.load(Ordering::SeqCst));
-        // Launch pending jobs into free slots.
-        let in_flight = jobs
-            .iter()
-            .filter(|j| !matches!(j.state, State::Pending | State::Done(_)))
-            .count();
-        let mut free = options.parallelism.max(1).saturating_sub(in_flight);
-        for job in jobs.iter_mut() {
-            if matches!(job.state, State::Pending) {
-                if stopped || interrupted {
-                    job.state = State::Done(JobResult {
-                        job_key: job.change.job_key.clone(),
-                        outcome: Outcome::Skipped,
-                        message: if interrupted {
-                            "interrupted before it started".into()
-                        } else {
-                            "not started: an earlier job failed (--on-failure stop)".into()
-                        },
-                        update_id: None,
-                    });
-                    sink.event(&complete_event(job));
-                } else if free > 0 {
-                    free -= 1;
-                    job.state = State::Step(0);
-                }
+        // Start the pending jobs, their steps sent `parallelism` jobs at a time. A job holds
+        // a slot only while its steps are being sent: following its rollout takes none, so
+        // thousands of updates roll at once while one batched poll per role watches them.
+        if !interrupted && Instant::now() < deadline {
+            // A job whose wait ended between two steps (killed, then created) goes on.
+            let mut continuing: Vec<&mut Job<'_>> = jobs
+                .iter_mut()
+                .filter(|j| matches!(j.state, State::Step(_)))
+                .collect();
+            for chunk in continuing.chunks_mut(options.parallelism.max(1)) {
+                std::thread::scope(|scope| {
+                    for job in chunk.iter_mut() {
+                        scope.spawn(move || send_steps(client, job, options, sink));
+                    }
+                });
             }
         }
-        // Send steps until each job waits or ends.
-        for job in jobs.iter_mut() {
-            while let State::Step(i) = job.state {
-                job.state = run_step(client, job, i, options, sink);
-                if let State::Done(result) = &job.state {
-                    sink.event(&complete_event_of(result));
+        if !stopped && !interrupted && Instant::now() < deadline {
+            let mut pending: Vec<&mut Job<'_>> = jobs
+                .iter_mut()
+                .filter(|j| matches!(j.state, State::Pending))
+                .collect();
+            for chunk in pending.chunks_mut(options.parallelism.max(1)) {
+                let cancelled = options
+                    .interrupted
+                    .as_ref()
+                    .is_some_and(|f| f.load(Ordering::SeqCst));
+                if stopped || cancelled || Instant::now() >= deadline {
+                    break;
                 }
+                std::thread::scope(|scope| {
+                    for job in chunk.iter_mut() {
+                        scope.spawn(move || {
+                            job.state = State::Step(0);
+                            send_steps(client, job, options, sink);
+                        });
+                    }
+                });
+                // `--on-failure stop`: no further write once one has failed.
+                stopped =
+                    options.on_failure == OnFailure::Stop && chunk.iter().any(|j| failed(&j.state));
             }
         }
-        // Poll what is waiting.
-        poll(client, &mut jobs, options, sink, start, &mut seen_reasons);
+        // What was not started is skipped.
         for job in jobs.iter_mut() {
-            if let State::Done(result) = &job.state
-                && !result.outcome.is_success()
-                && result.outcome != Outcome::Skipped
-                && options.on_failure == OnFailure::Stop
-            {
-                stopped = true;
+            if matches!(job.state, State::Pending) && (stopped || interrupted) {
+                job.state = State::Done(JobResult {
+                    job_key: job.change.job_key.clone(),
+                    outcome: Outcome::Skipped,
+                    message: if interrupted {
+                        "interrupted before it started".into()
+                    } else {
+                        "not started: an earlier job failed (--on-failure stop)".into()
+                    },
+                    update_id: None,
+                });
+                sink.event(&complete_event(job));
             }
+        }
+        // Poll what is waiting; tell when the scheduler stops (or starts again) answering.
+        let mut errors = Vec::new();
+        poll(
+            client,
+            &mut jobs,
+            options,
+            sink,
+            start,
+            &mut seen_reasons,
+            &mut errors,
+        );
+        // Calls cut short by our own deadline say nothing about the scheduler.
+        if Instant::now() < deadline {
+            contact.after_poll(&errors, sink);
+        }
+        if options.on_failure == OnFailure::Stop && jobs.iter().any(|j| failed(&j.state)) {
+            stopped = true;
         }
         let now = Instant::now();
         let waiting = jobs.iter().any(|j| !matches!(j.state, State::Done(_)));
         if !waiting {
             break;
         }
-        let in_flight = jobs
-            .iter()
-            .filter(|j| !matches!(j.state, State::Pending | State::Done(_)))
-            .count();
-        let launchable = jobs.iter().any(|j| matches!(j.state, State::Pending))
-            && in_flight < options.parallelism.max(1);
-        if launchable && !interrupted && now < deadline {
-            // Free slots and jobs waiting for them: start them now, not after a poll interval.
+        let startable = jobs.iter().any(|j| matches!(j.state, State::Step(_)))
+            || (!stopped && jobs.iter().any(|j| matches!(j.state, State::Pending)));
+        if startable && !interrupted && now < deadline {
+            // Jobs not started yet (a chunk was cut short): start them now.
             continue;
         }
         if interrupted || now >= deadline {
@@ -328,6 +380,21 @@ pub fn execute(
                     _ => None,
                 };
                 let message = match (&job.state, outcome) {
+                    (State::Watching(w), _) if contact.lost.is_some() => format!(
+                        "lost contact with the scheduler {}; update {} was {} then ({}/{} instances updated) and what it does now is unknown: look with `aurora-apply update info {}`",
+                        contact.since(),
+                        w.key.id.as_deref().unwrap_or(""),
+                        w.status,
+                        w.updated,
+                        w.total,
+                        job.change.job_key
+                    ),
+                    (State::WaitRunning(s), _) if contact.lost.is_some() => format!(
+                        "lost contact with the scheduler {}; {} of {} instance(s) were running then",
+                        contact.since(),
+                        s.counts.running,
+                        s.total
+                    ),
                     (State::WaitRunning(s), _) => format!(
                         "{} of {} instance(s) running, {} not yet (pending reasons above)",
                         s.counts.running, s.total, s.counts.waiting
@@ -341,6 +408,9 @@ pub fn execute(
                         job.change.job_key
                     ),
                     (_, Outcome::Skipped) => "not started".into(),
+                    _ if contact.lost.is_some() => {
+                        format!("lost contact with the scheduler {}", contact.since())
+                    }
                     _ => "still in progress".into(),
                 };
                 job.state = State::Done(JobResult {
@@ -353,11 +423,23 @@ pub fn execute(
             }
             break;
         }
-        std::thread::sleep(
-            options
+        // Until the next poll, or at once on Ctrl-C.
+        let until = now
+            + options
                 .poll_interval
-                .min(deadline.saturating_duration_since(now)),
-        );
+                .min(deadline.saturating_duration_since(now));
+        while Instant::now() < until
+            && !options
+                .interrupted
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::SeqCst))
+        {
+            std::thread::sleep(
+                until
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(50)),
+            );
+        }
     }
     jobs.into_iter()
         .map(|j| match j.state {
@@ -370,6 +452,90 @@ pub fn execute(
             },
         })
         .collect()
+}
+
+/// Sends a job's steps, from the one its state names, until it waits (for its update, its
+/// tasks) or ends.
+fn send_steps(client: &Client, job: &mut Job<'_>, options: &ExecuteOptions, sink: &dyn EventSink) {
+    while let State::Step(i) = job.state {
+        job.state = run_step(client, job, i, options, sink);
+        if let State::Done(result) = &job.state {
+            sink.event(&complete_event_of(result));
+        }
+    }
+}
+
+/// Whether a job ended without its change made (skips are a consequence, not a failure).
+fn failed(state: &State) -> bool {
+    matches!(state, State::Done(r) if !r.outcome.is_success() && r.outcome != Outcome::Skipped)
+}
+
+/// Restores the client's previous limits when the execution ends.
+struct LimitsGuard<'a> {
+    client: &'a Client,
+    previous: Option<CallLimits>,
+}
+
+impl<'a> LimitsGuard<'a> {
+    fn set(client: &'a Client, limits: CallLimits) -> Self {
+        let previous = Some(client.set_limits(limits));
+        LimitsGuard { client, previous }
+    }
+}
+
+impl Drop for LimitsGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            self.client.set_limits(previous);
+        }
+    }
+}
+
+/// Whether the scheduler answered the last polls: the last time it did, and the error since
+/// it stopped (so the final message says what is known, and since when nothing is).
+#[derive(Debug, Default)]
+struct Contact {
+    last_ok: Option<std::time::SystemTime>,
+    lost: Option<String>,
+}
+
+impl Contact {
+    fn after_poll(&mut self, errors: &[String], sink: &dyn EventSink) {
+        match errors.first() {
+            Some(error) if self.lost.is_none() => {
+                self.lost = Some(error.clone());
+                sink.event(&Event::SchedulerUnreachable {
+                    error: error.clone(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                if self.lost.take().is_some() {
+                    sink.event(&Event::SchedulerReachable {});
+                }
+                self.last_ok = Some(std::time::SystemTime::now());
+            }
+        }
+    }
+
+    /// "at 12:03:10 UTC" (the last answer), or "since the start".
+    fn since(&self) -> String {
+        match self.last_ok {
+            Some(t) => {
+                let secs = t
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+                    % 86_400;
+                format!(
+                    "at {:02}:{:02}:{:02} UTC",
+                    secs / 3600,
+                    secs / 60 % 60,
+                    secs % 60
+                )
+            }
+            None => "from the start".to_string(),
+        }
+    }
 }
 
 fn complete_event(job: &Job<'_>) -> Event {
@@ -472,6 +638,7 @@ fn run_step(
             }
         }
         Action::Update => start_update(client, job, i, options, sink),
+        Action::Follow => follow_update(client, job, options, sink),
         Action::AddInstances => {
             let Some(from) = job.change.instances.unchanged.first().map(|r| r.first) else {
                 return done(job, Outcome::Error, "the plan names no instance to copy");
@@ -507,12 +674,12 @@ fn add_instances(
 ) -> Result<(), ApiError> {
     match client.add_instances(key, count) {
         Ok(_) => Ok(()),
-        Err(ApiError::OutcomeUnknown { .. }) => {
+        Err(lost @ ApiError::OutcomeUnknown { .. }) => {
             let job = key.job_key.clone().unwrap_or_default();
-            if active_task_count(client, &job)? >= usize::try_from(want).unwrap_or(0) {
-                Ok(())
-            } else {
-                client.add_instances(key, count).map(|_| ())
+            match active_task_count(client, &job) {
+                Ok(n) if n >= usize::try_from(want).unwrap_or(0) => Ok(()),
+                Ok(_) => client.add_instances(key, count).map(|_| ()),
+                Err(_) => Err(lost),
             }
         }
         Err(e) => Err(e),
@@ -524,13 +691,12 @@ fn add_instances(
 fn create(client: &Client, key: &JobKey, config: &JobConfiguration) -> Result<(), ApiError> {
     match client.create_job(config) {
         Ok(_) => Ok(()),
-        Err(ApiError::OutcomeUnknown { .. }) => {
-            if active_task_count(client, key)? > 0 {
-                Ok(())
-            } else {
-                client.create_job(config).map(|_| ())
-            }
-        }
+        // When even the check cannot be read, the create's own outcome is what to report.
+        Err(lost @ ApiError::OutcomeUnknown { .. }) => match active_task_count(client, key) {
+            Ok(n) if n > 0 => Ok(()),
+            Ok(_) => client.create_job(config).map(|_| ()),
+            Err(_) => Err(lost),
+        },
         Err(e) => Err(e),
     }
 }
@@ -567,61 +733,98 @@ fn start_update(
     if let Some(commit) = &options.provenance.git_commit {
         metadata.insert(meta(GIT_COMMIT_KEY, commit));
     }
+    let config_hash = target_hash(config, &settings);
+    metadata.insert(meta(CONFIG_HASH_KEY, &config_hash));
     let request = JobUpdateRequest {
         task_config: config.task_config.clone(),
         instance_count: config.instance_count,
         settings: Some(settings.clone()),
         metadata: Some(metadata),
     };
-    let key = match client.start_job_update(&request, options.message.as_deref()) {
-        Ok(reply) => match reply.value {
-            StartJobUpdateOutcome::NoChange => {
-                return State::Done(JobResult {
+    let mut replaced = false;
+    let key = loop {
+        let error = match client.start_job_update(&request, options.message.as_deref()) {
+            Ok(reply) => match reply.value {
+                StartJobUpdateOutcome::NoChange => {
+                    return State::Done(JobResult {
+                        job_key: job.change.job_key.clone(),
+                        outcome: Outcome::Unchanged,
+                        message: reply.details.join(", "),
+                        update_id: None,
+                    });
+                }
+                StartJobUpdateOutcome::Started(result) => break result.key.unwrap_or_default(),
+            },
+            Err(e) => e,
+        };
+        let running = error
+            .scheduler()
+            .and_then(|s| s.in_progress_update())
+            .and_then(|r| Some((r.key.clone()?, r.update_summary.as_ref()?.metadata.clone())));
+        let Some((running_key, running_meta)) = running else {
+            return done(job, outcome_of_api(&error), api_message(&error));
+        };
+        let running_id = running_key.id.clone().unwrap_or_default();
+        // Our own earlier attempt (a retried call), or an earlier run's update towards this
+        // very target (Ctrl-C, kill -9, a lost terminal): follow it instead of another.
+        if has_update_id(running_meta.as_ref(), &update_id)
+            || has_entry(running_meta.as_ref(), CONFIG_HASH_KEY, &config_hash)
+        {
+            if !has_update_id(running_meta.as_ref(), &update_id) {
+                sink.event(&Event::UpdateFollowed {
                     job_key: job.change.job_key.clone(),
-                    outcome: Outcome::Unchanged,
-                    message: reply.details.join(", "),
-                    update_id: None,
+                    update_id: running_id.clone(),
                 });
             }
-            StartJobUpdateOutcome::Started(result) => result.key.unwrap_or_default(),
-        },
-        Err(e) => {
-            // Our own earlier attempt (a retried call) shows up as the update in progress.
-            let ours = e
-                .scheduler()
-                .and_then(|s| s.in_progress_update())
-                .filter(|r| {
-                    has_update_id(
-                        r.update_summary.as_ref().and_then(|s| s.metadata.as_ref()),
-                        &update_id,
-                    )
-                })
-                .and_then(|r| r.key.clone());
-            match ours {
-                Some(key) => key,
-                None => {
-                    let outcome = if e.scheduler().and_then(|s| s.in_progress_update()).is_some() {
-                        Outcome::Conflict
-                    } else {
-                        outcome_of_api(&e)
-                    };
-                    return done(job, outcome, api_message(&e));
-                }
-            }
+            break running_key;
         }
+        let ours = is_our_update(running_meta.as_ref());
+        if ours && options.replace_running_update && !replaced {
+            replaced = true;
+            if let Err(e) = replace_running(client, &running_key, options) {
+                return done(job, outcome_of_api(&e), api_message(&e));
+            }
+            continue;
+        }
+        let message = if ours {
+            format!(
+                "update {running_id}, started by an earlier aurora-apply run towards another config, is in progress; wait for it (`aurora-apply update wait {}`), or re-run with --replace-running-update to abort it and start this one",
+                job.change.job_key
+            )
+        } else {
+            format!(
+                "update {running_id}, not started by aurora-apply, is in progress ({})",
+                api_message(&error)
+            )
+        };
+        return done(job, Outcome::Conflict, message);
     };
     let id = key.id.clone().unwrap_or_default();
     sink.event(&Event::UpdateStarted {
         job_key: job.change.job_key.clone(),
         update_id: id.clone(),
     });
+    let _ = i;
+    watch_update(client, job, key, &settings, options, sink)
+}
+
+/// Follows an update to its end from now on (or returns at once with `--no-wait`), pulsing
+/// it first when it is coordinated.
+fn watch_update(
+    client: &Client,
+    job: &Job<'_>,
+    key: JobUpdateKey,
+    settings: &JobUpdateSettings,
+    options: &ExecuteOptions,
+    sink: &dyn EventSink,
+) -> State {
+    let id = key.id.clone().unwrap_or_default();
     let pulse_ms = settings.block_if_no_pulses_after_ms.filter(|ms| *ms > 0);
     if !options.wait {
-        let _ = i;
         return State::Done(JobResult {
             job_key: job.change.job_key.clone(),
             outcome: Outcome::Started,
-            message: format!("update {id} started; not waiting (--no-wait)"),
+            message: format!("update {id} in progress; not waiting (--no-wait)"),
             update_id: Some(id),
         });
     }
@@ -649,6 +852,71 @@ fn start_update(
     State::Watching(Box::new(watch))
 }
 
+/// The hash recorded as [`CONFIG_HASH_KEY`]: the update's target as sent.
+fn target_hash(config: &JobConfiguration, settings: &JobUpdateSettings) -> String {
+    use sha2::Digest as _;
+    let target = JobUpdateRequest {
+        task_config: config.task_config.clone(),
+        instance_count: config.instance_count,
+        settings: Some(settings.clone()),
+        metadata: None,
+    };
+    let digest = sha2::Sha256::digest(aurora_api::wire::encode_struct(&target));
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Aborts an earlier run's update and waits (at most the execution's timeout) until it
+/// ended.
+fn replace_running(
+    client: &Client,
+    key: &JobUpdateKey,
+    options: &ExecuteOptions,
+) -> Result<(), ApiError> {
+    client.abort_job_update(key, Some("replaced by a newer aurora-apply run"))?;
+    let give_up = Instant::now() + options.timeout;
+    while Instant::now() < give_up {
+        let details = client.get_job_update_details(&JobUpdateQuery {
+            key: Some(key.clone()),
+            ..JobUpdateQuery::default()
+        })?;
+        let ended = details
+            .value
+            .details_list
+            .and_then(|l| l.into_iter().next())
+            .and_then(|d| crate::updates::status_of(&d))
+            .is_none_or(|s| terminal_outcome(s).is_some());
+        if ended {
+            return Ok(());
+        }
+        std::thread::sleep(options.poll_interval.max(Duration::from_millis(20)));
+    }
+    // Still not ended: starting ours will be refused and reported as the conflict it is.
+    Ok(())
+}
+
+/// Watches the update an earlier run left behind (`Action::Follow`), pulsing it when it is
+/// coordinated.
+fn follow_update(
+    client: &Client,
+    job: &Job<'_>,
+    options: &ExecuteOptions,
+    sink: &dyn EventSink,
+) -> State {
+    let Some(update) = job.change.active_update.as_ref() else {
+        return done(job, Outcome::Unchanged, "");
+    };
+    let key = JobUpdateKey {
+        job: Some(job.key.clone()),
+        id: Some(update.id.clone()),
+    };
+    sink.event(&Event::UpdateFollowed {
+        job_key: job.change.job_key.clone(),
+        update_id: update.id.clone(),
+    });
+    let settings = job.settings.clone().unwrap_or_default();
+    watch_update(client, job, key, &settings, options, sink)
+}
+
 fn pulse(client: &Client, job_key: &str, watch: &mut Watch, sink: &dyn EventSink) {
     if client.pulse_job_update(&watch.key).is_ok() {
         watch.last_pulse = Some(Instant::now());
@@ -666,21 +934,23 @@ fn poll(
     sink: &dyn EventSink,
     start: Instant,
     seen_reasons: &mut BTreeSet<(String, String)>,
+    errors: &mut Vec<String>,
 ) {
-    // Kills: wait until the job has no active task.
+    // Kills: wait until the job has no active task. A failed read is no answer: the next
+    // poll asks again, until the deadline.
     for job in jobs.iter_mut() {
         if let State::WaitKill { step } = job.state {
             match active_task_count(client, &job.key) {
                 Ok(0) => job.state = next_step(job, step),
                 Ok(_) => {}
-                Err(e) => job.state = done(job, Outcome::Error, api_message(&e)),
+                Err(e) => errors.push(api_message(&e)),
             }
             if let State::Done(r) = &job.state {
                 sink.event(&complete_event_of(r));
             }
         }
     }
-    poll_starting(client, jobs, options, sink, start);
+    poll_starting(client, jobs, options, sink, start, errors);
     // Updates: one details query per role.
     let roles: BTreeSet<String> = jobs
         .iter()
@@ -690,6 +960,7 @@ fn poll(
         })
         .collect();
     let mut details: BTreeMap<String, JobUpdateDetails> = BTreeMap::new();
+    let mut unanswered: BTreeSet<String> = BTreeSet::new();
     for role in roles {
         let watched = jobs
             .iter()
@@ -700,7 +971,15 @@ fn poll(
             limit: Some(i32::try_from(watched * 4 + 16).unwrap_or(64)),
             ..JobUpdateQuery::default()
         };
-        if let Ok(reply) = client.get_job_update_details(&query) {
+        let reply = match client.get_job_update_details(&query) {
+            Ok(reply) => reply,
+            Err(e) => {
+                errors.push(api_message(&e));
+                unanswered.insert(role);
+                continue;
+            }
+        };
+        {
             for d in reply.value.details_list.unwrap_or_default() {
                 let id = d
                     .update
@@ -720,16 +999,22 @@ fn poll(
             continue;
         };
         let id = watch.key.id.clone().unwrap_or_default();
+        if unanswered.contains(&watch.role) {
+            continue;
+        }
         let detail = match details.get(&id) {
             Some(d) => Some(d.clone()),
             // Not among the role's newest: ask for it by key.
-            None => client
-                .get_job_update_details(&JobUpdateQuery {
-                    key: Some(watch.key.clone()),
-                    ..JobUpdateQuery::default()
-                })
-                .ok()
-                .and_then(|r| r.value.details_list.and_then(|l| l.into_iter().next())),
+            None => match client.get_job_update_details(&JobUpdateQuery {
+                key: Some(watch.key.clone()),
+                ..JobUpdateQuery::default()
+            }) {
+                Ok(r) => r.value.details_list.and_then(|l| l.into_iter().next()),
+                Err(e) => {
+                    errors.push(api_message(&e));
+                    None
+                }
+            },
         };
         let Some(detail) = detail else { continue };
         let status = crate::updates::status_of(&detail).unwrap_or(watch.status);
@@ -820,8 +1105,15 @@ fn poll(
             job_keys: Some(pending_keys),
             ..TaskQuery::default()
         };
-        if let Ok(reply) = client.get_pending_reason(&query) {
-            for reason in reply.value.reasons.unwrap_or_default() {
+        let reasons = match client.get_pending_reason(&query) {
+            Ok(reply) => reply.value.reasons.unwrap_or_default(),
+            Err(e) => {
+                errors.push(api_message(&e));
+                BTreeSet::new()
+            }
+        };
+        {
+            for reason in reasons {
                 let task_id = reason.task_id.unwrap_or_default();
                 let text = reason.reason.unwrap_or_default();
                 // No reason given is nothing to show ("pending: " would end in nothing).
@@ -852,6 +1144,7 @@ fn poll_starting(
     options: &ExecuteOptions,
     sink: &dyn EventSink,
     start: Instant,
+    errors: &mut Vec<String>,
 ) {
     let keys: BTreeSet<JobKey> = jobs
         .iter()
@@ -864,7 +1157,10 @@ fn poll_starting(
     let counts = match active_counts(client, &keys) {
         Ok(c) => c,
         // Unknown this round; the next poll asks again (the deadline still holds).
-        Err(_) => return,
+        Err(e) => {
+            errors.push(api_message(&e));
+            return;
+        }
     };
     for job in jobs.iter_mut() {
         let State::WaitRunning(starting) = &mut job.state else {

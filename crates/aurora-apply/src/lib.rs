@@ -19,6 +19,7 @@ pub mod ops;
 pub mod plan;
 pub mod planner;
 pub mod planning;
+pub mod rails;
 pub mod ranges;
 pub mod restart;
 pub mod starting;

@@ -70,6 +70,18 @@ pub fn has_update_id(metadata: Option<&BTreeSet<Metadata>>, id: &str) -> bool {
         .any(|m| m.key.as_deref() == Some(UPDATE_ID_KEY) && m.value.as_deref() == Some(id))
 }
 
+/// The update's target (task config, instance count, settings) as a hash, recorded on every
+/// update aurora-apply starts: a later run recognises an update that targets its own spec.
+pub const CONFIG_HASH_KEY: &str = "aurora-apply.config_hash";
+
+/// Whether `metadata` has `key` = `value`.
+pub fn has_entry(metadata: Option<&BTreeSet<Metadata>>, key: &str, value: &str) -> bool {
+    metadata
+        .into_iter()
+        .flatten()
+        .any(|m| m.key.as_deref() == Some(key) && m.value.as_deref() == Some(value))
+}
+
 /// Whether an update summary's metadata says aurora-apply started it.
 pub fn is_our_update(metadata: Option<&BTreeSet<Metadata>>) -> bool {
     metadata

@@ -29,8 +29,10 @@ pub fn parse_job_key(text: &str) -> Option<(String, JobKey)> {
     ))
 }
 
-/// Kills (and deschedules) the jobs with these keys that exist, whatever their ownership:
-/// naming a job explicitly is the consent. Protection still holds (see `execute`).
+/// Kills (and deschedules) the jobs with these keys that exist. Each change records the job's
+/// ownership; whether a job aurora-apply did not create may be killed is the caller's rail
+/// ([`crate::rails::check`]: `destroy` needs consent, `kill JOBKEY` names the job). Protection
+/// still holds (see `execute`).
 pub fn destroy_cluster(
     client: &Client,
     cluster: &str,
@@ -91,6 +93,8 @@ fn kill_change(cluster: &str, live: &LiveJob) -> JobChange {
             .representative_task()
             .as_ref()
             .is_some_and(is_protected),
+        ownership: crate::planner::ownership_of(Some(live)),
+        adopt: false,
         execution: Execution::default(),
     }
 }

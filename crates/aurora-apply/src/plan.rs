@@ -4,8 +4,9 @@
 //! FILE` executes. Renderers (text, markdown) are views of it in the CLI; nothing here does
 //! I/O. Fields that drive execution: `changes[].actions`, `changes[].job_key`,
 //! `changes[].execution` and `changes[].live_fingerprint` (checked before executing a saved
-//! plan). Everything else (`fields`, `instances`, `action_reason`, `summary`) explains the
-//! plan and never drives it.
+//! plan). The safety rails ([`crate::rails`]) read `destructive`, `protected`,
+//! `active_update`, `ownership` and `adopt`. Everything else (`fields`, `instances`,
+//! `action_reason`, `summary`) explains the plan and never drives it.
 //!
 //! Changing the format: additive fields bump the minor version of [`FORMAT_VERSION`] and
 //! readers ignore what they do not know; anything else bumps the major version, and
@@ -17,7 +18,8 @@ use crate::compare::FieldChange;
 use crate::ranges::InstanceRange;
 
 /// Version of the plan document (plan files and `plan -o json`).
-pub const FORMAT_VERSION: &str = "1.0";
+/// 1.1 added `changes[].ownership` and `changes[].adopt`.
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// A whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +84,9 @@ pub enum Action {
     CronDeschedule,
     /// `killTasks` for every instance.
     Kill,
+    /// Follow (and pulse) an update an earlier aurora-apply run started, whose instances
+    /// already run the spec; nothing new is sent but pulses.
+    Follow,
     /// `addInstances`: more instances of an ad-hoc job whose config did not change, copied
     /// from a running instance (`instances.unchanged`); nothing running is touched.
     AddInstances,
@@ -111,6 +116,23 @@ pub enum ActionReason {
     FewerInstances,
     /// The job exists without our marker; it is left unmarked (adoption is explicit).
     NotOwned,
+}
+
+/// Whether the live job is aurora-apply's: whether it carries the ownership marker
+/// ([`crate::marker::MANAGED_KEY`]). Jobs that are not are killed, replaced or updated only
+/// with explicit consent (see [`crate::rails`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Ownership {
+    /// The live job carries the marker: aurora-apply created (or adopted) it.
+    Owned,
+    /// The live job exists without the marker: created by Aurora's client or another tool.
+    Unowned,
+    /// No such job on the scheduler (it is to be created).
+    Absent,
+    /// Not recorded: a plan file written before format 1.1. The rails treat it as not ours.
+    #[default]
+    Unknown,
 }
 
 /// How the instances of a job are affected.
@@ -184,6 +206,14 @@ pub struct JobChange {
     /// The live job carries `protect: true`; its destructive actions are refused.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protected: bool,
+    /// Whether the live job carries the ownership marker (`unknown` in plans from before
+    /// 1.1). Drives the ownership rail ([`crate::rails`]), not execution.
+    #[serde(default)]
+    pub ownership: Ownership,
+    /// The change adds the ownership marker to a job found without it (`--adopt`); present
+    /// when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopt: bool,
     /// What execute sends.
     #[serde(default)]
     pub execution: Execution,
@@ -193,6 +223,12 @@ impl JobChange {
     /// Whether the job needs no step at all.
     pub fn is_noop(&self) -> bool {
         self.actions.iter().all(|a| *a == Action::Noop)
+    }
+
+    /// Whether a step kills the live job or removes its schedule (a kill or a replacement);
+    /// fewer instances alone is an update.
+    pub fn kills_job(&self) -> bool {
+        self.actions.iter().any(|a| a.is_destructive())
     }
 }
 
@@ -320,6 +356,36 @@ mod tests {
             Plan::from_json("[]"),
             Err(PlanFormatError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_plan_from_format_1_0_still_reads_with_ownership_unknown() {
+        // The shape of a change as aurora-apply wrote it before 1.1: no `ownership`.
+        let text = r#"{
+          "format_version": "1.0", "tool_version": "0.1.0", "created_at": "2026-01-01T00:00:00Z",
+          "inputs": {"files": ["specs"], "spec_hash": "sha256:00"},
+          "scope": {"prune": false, "roles": ["devcluster/www-data"]},
+          "summary": {"create": 0, "update": 1, "kill": 0, "replace": 0, "noop": 0,
+                      "instances_added": 0, "instances_removed": 0, "instances_restarted": 1},
+          "changes": [{
+            "job_key": "devcluster/www-data/prod/hello", "job_kind": "service",
+            "actions": ["update"], "destructive": false, "live_fingerprint": "sha256:01",
+            "instances": {"add": [], "remove": [], "update": [{"first": 0, "last": 0}],
+                          "unchanged": []},
+            "fields": [], "instance_count": [1, 1], "execution": {}
+          }]
+        }"#;
+        let plan = Plan::from_json(text).expect("a 1.0 plan reads");
+        assert_eq!(plan.changes[0].ownership, Ownership::Unknown);
+        assert!(!plan.changes[0].adopt);
+    }
+
+    #[test]
+    fn ownership_serialises_as_a_word_and_adopt_only_when_true() {
+        let json =
+            serde_json::to_string(&[Ownership::Owned, Ownership::Unowned, Ownership::Absent])
+                .unwrap_or_default();
+        assert_eq!(json, r#"["owned","unowned","absent"]"#);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! differ locally (`getJobUpdateDiff` for services, `populateJobConfig` for cron). Only jobs
 //! that differ locally cost a round trip.
 //!
-//! This stage refuses nothing: safety rails (destructive changes, protection, foreign
-//! updates) are facts recorded on the change and enforced by `execute` and the CLI.
+//! This stage refuses nothing: safety rails (destructive changes, protection, ownership,
+//! foreign updates) are facts recorded on the change and enforced by [`crate::rails`],
+//! `execute` and the CLI.
 
 use std::collections::BTreeSet;
 
@@ -24,7 +25,7 @@ use crate::marker::{
 };
 use crate::normalize::{Tiers, task_config};
 use crate::plan::{
-    Action, ActionReason, ActiveUpdate, Execution, InstanceImpact, JobChange, JobKind,
+    Action, ActionReason, ActiveUpdate, Execution, InstanceImpact, JobChange, JobKind, Ownership,
 };
 use crate::ranges::{InstanceRange, to_ranges};
 
@@ -54,17 +55,24 @@ pub enum Draft {
     },
 }
 
+/// Whether the live job with a key (if any) carries our ownership marker. A job whose
+/// instances disagree is judged by its largest group (its cron template, for cron jobs), as
+/// pruning does.
+pub fn ownership_of(live: Option<&LiveJob>) -> Ownership {
+    match live.filter(|l| l.exists()) {
+        None => Ownership::Absent,
+        Some(l) if l.representative_task().as_ref().is_some_and(is_managed) => Ownership::Owned,
+        Some(_) => Ownership::Unowned,
+    }
+}
+
 /// The config the engine will send for `desired`: the spec's config plus our markers. The
 /// ownership marker goes on new jobs and on jobs that already carry it, never on a job found
 /// without it (that would restart it) unless the spec asks to adopt it. Protection is written
 /// with it.
 pub fn config_to_send(desired: &DesiredJob, live: Option<&LiveJob>) -> JobConfiguration {
     let mut config = desired.config.clone();
-    let owned = desired.adopt
-        || match live.filter(|l| l.exists()) {
-            None => true,
-            Some(l) => l.representative_task().as_ref().is_some_and(is_managed),
-        };
+    let owned = desired.adopt || ownership_of(live) != Ownership::Unowned;
     if let Some(task) = &mut config.task_config {
         set_marker(task, MANAGED_KEY, owned);
         set_marker(task, PROTECT_KEY, owned && desired.protect);
@@ -167,6 +175,7 @@ pub fn plan_desired(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tiers)
 
 fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tiers) -> Draft {
     let live = live.filter(|l| l.exists());
+    let ownership = ownership_of(live);
     let config = config_to_send(desired, live);
     let kind = kind_of(&config);
     let desired_count = config.instance_count;
@@ -186,6 +195,8 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
             .and_then(LiveJob::representative_task)
             .as_ref()
             .is_some_and(is_protected),
+        ownership,
+        adopt: desired.adopt && ownership == Ownership::Unowned,
         execution: execution(&config, desired),
     };
     let desired_task = config
@@ -239,6 +250,12 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
             let counts_match = live_count == desired_count;
             if same && counts_match {
                 change.instances.unchanged = live_ids(live);
+                // The instances already run the spec, but an update an earlier run started
+                // (Ctrl-C, kill -9) is still in progress: follow it to its end — pulsing it if
+                // it is coordinated — rather than call the job done.
+                if change.active_update.as_ref().is_some_and(|u| u.ours) {
+                    change.actions = vec![Action::Follow];
+                }
                 return Draft::Done(Box::new(change));
             }
             let effect = if kind == JobKind::Adhoc {
@@ -400,6 +417,8 @@ pub fn plan_absent(cluster: &str, live: &LiveJob, prune: bool) -> Option<JobChan
         instance_count: (count, None),
         source: None,
         protected: is_protected(&task),
+        ownership: Ownership::Owned,
+        adopt: false,
         execution: Execution {
             job_configuration: live
                 .cron
@@ -472,6 +491,7 @@ mod tests {
             &Tiers::aurora_default(),
         ));
         assert_eq!(change.actions, [Action::Create]);
+        assert_eq!(change.ownership, Ownership::Absent);
         assert_eq!(crate::ranges::display(&change.instances.add), "0");
         let sent = config_to_send(&desired(fixture("hello_world")), None);
         assert!(is_managed(sent.task_config.as_ref().expect("task")));
@@ -513,11 +533,34 @@ mod tests {
                 let paths: Vec<_> = change.fields.iter().map(|f| f.path.as_str()).collect();
                 assert_eq!(paths, ["resources.cpu"]);
                 assert_eq!(request.instance_count, Some(1));
-                // The unmarked live job stays unmarked.
+                // The unmarked live job stays unmarked, and the plan says it is not ours.
                 assert!(!is_managed(request.task_config.as_ref().expect("task")));
+                assert_eq!(
+                    (change.ownership, change.adopt),
+                    (Ownership::Unowned, false)
+                );
             }
             other => panic!("expected confirmation, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn adopting_records_that_the_change_adds_the_marker() {
+        let live = live_of(&fixture("hello_world"));
+        let mut job = desired(fixture("hello_world"));
+        job.adopt = true;
+        match plan_desired(&job, Some(&live), &Tiers::aurora_default()) {
+            Draft::ConfirmUpdate { change, request } => {
+                assert_eq!((change.ownership, change.adopt), (Ownership::Unowned, true));
+                assert!(is_managed(request.task_config.as_ref().expect("task")));
+            }
+            other => panic!("expected confirmation, got {other:?}"),
+        }
+        // On a job that is ours already, --adopt changes nothing.
+        let owned = live_of(&config_to_send(&desired(fixture("hello_world")), None));
+        let change = done(plan_desired(&job, Some(&owned), &Tiers::aurora_default()));
+        assert!(change.is_noop(), "{change:?}");
+        assert_eq!((change.ownership, change.adopt), (Ownership::Owned, false));
     }
 
     #[test]
@@ -559,6 +602,7 @@ mod tests {
         assert!(plan_absent("devcluster", &owned, false).is_none());
         let change = plan_absent("devcluster", &owned, true).expect("pruned");
         assert_eq!(change.actions, [Action::Kill]);
+        assert_eq!(change.ownership, Ownership::Owned);
         assert_eq!(change.job_key, "devcluster/www-data/prod/hello");
     }
 }

@@ -210,6 +210,8 @@ mod tests {
             instance_count: (Some(4), Some(3)),
             source: None,
             protected: false,
+            ownership: crate::plan::Ownership::Owned,
+            adopt: false,
             execution: Execution::default(),
         };
         let got: Vec<Option<bool>> = (0..5).map(|id| config_matches(&change, id)).collect();

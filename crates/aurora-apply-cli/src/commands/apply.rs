@@ -111,8 +111,12 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             auto_approve: args.confirm.auto_approve || saved,
             allow_destroy: args.rails.allow_destroy,
             allow_mass_prune: args.rails.allow_mass_prune,
+            allow_foreign: args.rails.foreign.allow_foreign,
         },
-        run: args.exec.run_options(Some(&args.wait)),
+        run: crate::session::RunOptions {
+            replace_running_update: args.rails.replace_running_update,
+            ..args.exec.run_options(Some(&args.wait))
+        },
     };
     let code = apply_plan(global, &how, &plan, &mut connections);
     connections.close();
@@ -195,7 +199,17 @@ pub fn apply_plan(
             results.len(),
             code.as_u8()
         ));
-        if code == Exit::Interrupted || code == Exit::TimedOut {
+        // Only when an update was left running: a create waiting for its tasks has none.
+        let updates_left = results.iter().any(|r| {
+            r.update_id.is_some()
+                && matches!(
+                    r.outcome,
+                    aurora_apply::events::Outcome::TimedOut
+                        | aurora_apply::events::Outcome::AwaitingPulse
+                        | aurora_apply::events::Outcome::Detached
+                )
+        });
+        if (code == Exit::Interrupted || code == Exit::TimedOut) && updates_left {
             session::note(
                 "Updates keep running on the scheduler: follow them with `aurora-apply status`, or stop them with `aurora-apply update pause|abort JOBKEY`.",
             );

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use aurora_api::types::JobKey;
 use clap::Args;
 
-use crate::cli::{ConfirmArgs, ConnectArgs, ExecArgs, GlobalArgs, ReadArgs, SpecPaths};
+use crate::cli::{ConfirmArgs, ConnectArgs, ExecArgs, ForeignArg, GlobalArgs, ReadArgs, SpecPaths};
 use crate::commands::apply::{HowToApply, apply_plan};
 use crate::connect::Connections;
 use crate::exit::Exit;
@@ -19,6 +19,9 @@ pub struct DestroyArgs {
     /// The specs whose jobs are destroyed.
     #[command(flatten)]
     pub paths: SpecPaths,
+    /// A spec may name a job someone else created: killing it needs consent.
+    #[command(flatten)]
+    pub foreign: ForeignArg,
     /// What every killing command takes.
     #[command(flatten)]
     pub kill: KillOptions,
@@ -77,7 +80,9 @@ pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
         keys,
         &args.kill,
         &mut connections,
-        false,
+        Named::BySpec {
+            allow_foreign: args.foreign.allow_foreign,
+        },
     );
     connections.close();
     code
@@ -109,22 +114,43 @@ pub fn exec_kill(global: &GlobalArgs, args: &KillArgs) -> Exit {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let code = destroy(global, &[], keys, &args.kill, &mut connections, true);
+    let code = destroy(
+        global,
+        &[],
+        keys,
+        &args.kill,
+        &mut connections,
+        Named::ByKey,
+    );
     connections.close();
     code
 }
 
-/// Plans the kills of `keys` and applies them. `must_exist`: a key that names no live job
-/// is an error (exit 3, nothing killed) — `kill` was given keys, so a typo must not pass
-/// as "nothing to do"; `destroy` of specs whose jobs are gone is a no-op.
+/// How the jobs to kill were named.
+#[derive(Debug, Clone, Copy)]
+enum Named {
+    /// `kill JOBKEY...`: each key was typed, so a key that names no live job is an error
+    /// (exit 3, nothing killed: a typo must not pass as "nothing to do"), and naming a job
+    /// is the consent to kill it, whoever created it.
+    ByKey,
+    /// `destroy PATH...`: the specs name the jobs; jobs already gone are a no-op, and a spec
+    /// whose key is a job aurora-apply did not create kills it only with `--allow-foreign`.
+    BySpec {
+        /// `--allow-foreign`.
+        allow_foreign: bool,
+    },
+}
+
+/// Plans the kills of `keys` and applies them.
 fn destroy(
     global: &GlobalArgs,
     paths: &[PathBuf],
     keys: Vec<(String, JobKey)>,
     options: &KillOptions,
     connections: &mut Connections,
-    must_exist: bool,
+    named: Named,
 ) -> Exit {
+    let must_exist = matches!(named, Named::ByKey);
     let mut clusters: Vec<String> = keys.iter().map(|(c, _)| c.clone()).collect();
     clusters.sort();
     clusters.dedup();
@@ -184,6 +210,10 @@ fn destroy(
             // Destroying is what was asked for: the destructive rail is passed by confirming.
             allow_destroy: true,
             allow_mass_prune: true,
+            allow_foreign: match named {
+                Named::ByKey => true,
+                Named::BySpec { allow_foreign } => allow_foreign,
+            },
         },
         run: options.exec.run_options(None),
     };

@@ -17,8 +17,13 @@ pub fn text_line(event: &Event) -> Option<String> {
                 Action::CronDeschedule => "descheduling the cron job",
                 Action::Kill => "killing its instances",
                 Action::AddInstances => "adding instances",
+                // The update_followed event says which update.
+                Action::Follow => return None,
                 Action::Noop => return None,
             }
+        ),
+        Event::UpdateFollowed { job_key, update_id } => format!(
+            "{job_key}: following update {update_id}, started by an earlier aurora-apply run towards this same config"
         ),
         Event::UpdateStarted { job_key, update_id } => {
             format!("{job_key}: update {update_id} started")
@@ -53,6 +58,10 @@ pub fn text_line(event: &Event) -> Option<String> {
             "{job_key}: still {status}, {updated}/{total} updated, {elapsed_seconds}s elapsed"
         ),
         Event::Pulsed { .. } => return None,
+        Event::SchedulerUnreachable { error } => {
+            format!("lost contact with the scheduler ({error}); still asking until the deadline")
+        }
+        Event::SchedulerReachable {} => "the scheduler answers again".to_string(),
         Event::PendingReason {
             job_key,
             task_id,
@@ -105,7 +114,7 @@ pub fn json_line(event: &Event, timestamp: &str) -> String {
     };
     let level = match event {
         Event::JobComplete { outcome, .. } if !outcome.is_success() => "error",
-        Event::PendingReason { .. } => "warn",
+        Event::PendingReason { .. } | Event::SchedulerUnreachable { .. } => "warn",
         _ => "info",
     };
     let message = match event {

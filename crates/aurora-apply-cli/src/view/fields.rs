@@ -85,6 +85,8 @@ mod tests {
             instance_count: (Some(2), Some(2)),
             source: None,
             protected: false,
+            ownership: aurora_apply::plan::Ownership::Owned,
+            adopt: false,
             execution: Execution::default(),
         };
         let changes = vec![change.clone()];

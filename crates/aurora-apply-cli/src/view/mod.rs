@@ -96,6 +96,14 @@ pub fn headline(change: &JobChange) -> String {
             "kill {before} instance{}",
             if before == 1 { "" } else { "s" }
         ),
+        "~" if change.actions.contains(&Action::Follow) => format!(
+            "follow update {} ({}, started by an earlier aurora-apply run) · nothing new is sent",
+            change.active_update.as_ref().map_or("", |u| u.id.as_str()),
+            change
+                .active_update
+                .as_ref()
+                .map_or("", |u| u.status.as_str()),
+        ),
         "~" if change.actions.contains(&Action::AddInstances) => {
             "instances added · nothing running restarts".to_string()
         }
@@ -130,6 +138,31 @@ pub fn reason(change: &JobChange) -> Option<&'static str> {
         R::FewerInstances => "fewer instances: the surplus is killed",
         R::NotOwned => "not created by aurora-apply",
     })
+}
+
+/// What the plan says about the ownership of a changed job, for a comment after the
+/// headline: jobs aurora-apply did not create are marked, with what changing them needs. A
+/// kill or replacement needs `--allow-foreign` (`apply`, `destroy`) or the job's key on the
+/// command line (`kill`); the refusal names the option, so the mark only states the fact.
+pub fn ownership_note(change: &JobChange) -> Option<&'static str> {
+    use aurora_apply::plan::Ownership;
+    use aurora_apply::rails::{OwnershipNeed, ownership_need};
+    if change.is_noop() {
+        return None;
+    }
+    if change.adopt {
+        return Some("not created by aurora-apply: --adopt adds the marker");
+    }
+    match ownership_need(change) {
+        Some(OwnershipNeed::Adopt) => {
+            Some("not created by aurora-apply: updating it needs --adopt")
+        }
+        Some(OwnershipNeed::Replan) => {
+            Some("ownership not recorded (a plan from before format 1.1): plan again")
+        }
+        _ if change.ownership == Ownership::Unowned => Some("not created by aurora-apply"),
+        _ => None,
+    }
 }
 
 /// A field value for people: strings bare when short and single-line, JSON otherwise.

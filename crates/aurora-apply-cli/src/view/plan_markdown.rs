@@ -24,6 +24,9 @@ pub fn render(plan: &Plan) -> String {
         if let Some(why) = reason(change) {
             let _ = write!(what, " ({why})");
         }
+        if let Some(note) = super::ownership_note(change) {
+            let _ = write!(what, " ({note})");
+        }
         let _ = writeln!(
             out,
             "| `{}` | `{}` | {} |",

@@ -64,6 +64,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         if change.protected && change.destructive {
             line.push_str("   # PROTECTED: will be refused");
         }
+        if let Some(note) = super::ownership_note(change) {
+            let _ = write!(line, "   # {note}");
+        }
         let _ = writeln!(out, "{}", line.trim_end());
         for line in super::fields::field_lines(change, 6) {
             let _ = writeln!(out, "{line}");
@@ -105,8 +108,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
 mod tests {
     use aurora_apply::compare::{Effect, FieldChange};
     use aurora_apply::plan::{
-        Action, ActionReason, Execution, InstanceImpact, JobChange, JobKind, Plan, PlanInputs,
-        PlanScope, Summary,
+        Action, ActionReason, Execution, InstanceImpact, JobChange, JobKind, Ownership, Plan,
+        PlanInputs, PlanScope, Summary,
     };
     use aurora_apply::ranges::InstanceRange;
     use serde_json::Value;
@@ -125,6 +128,8 @@ mod tests {
             instance_count: (Some(1), Some(1)),
             source: None,
             protected: false,
+            ownership: Ownership::Owned,
+            adopt: false,
             execution: Execution::default(),
         }
     }

@@ -231,6 +231,8 @@ mod tests {
             instance_count: (Some(2), Some(2)),
             source: None,
             protected: false,
+            ownership: aurora_apply::plan::Ownership::Owned,
+            adopt: false,
             execution: Execution::default(),
         };
         let status = JobStatus {
@@ -285,6 +287,8 @@ mod tests {
             instance_count: (Some(30), Some(30)),
             source: None,
             protected: false,
+            ownership: aurora_apply::plan::Ownership::Owned,
+            adopt: false,
             execution: Execution::default(),
         };
         let mut tasks: Vec<InstanceStatus> =

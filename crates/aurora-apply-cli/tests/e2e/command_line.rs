@@ -229,4 +229,11 @@ fn logs_follow_the_verbosity_and_never_carry_credentials() {
             "encoded credentials in a log:\n{text}"
         );
     }
+    // Not even a more specific directive lifts the cap on the HTTP and TLS crates.
+    let out = run(
+        &["plan", specs],
+        Some("ureq=trace,ureq::run=trace,ureq_proto::util=trace,rustls=trace"),
+    );
+    expect_code(&out, 0);
+    assert!(!stderr(&out).contains("ureq"), "{}", stderr(&out));
 }

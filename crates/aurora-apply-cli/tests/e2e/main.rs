@@ -5,6 +5,7 @@ mod command_line;
 mod harness;
 mod lifecycle;
 mod operations;
+mod ownership;
 mod safety;
 mod seed;
 mod terminal;

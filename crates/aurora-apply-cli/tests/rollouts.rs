@@ -1,0 +1,169 @@
+//! Rollouts that survive what happens to them, through the real binary and a real emulator
+//! process (the `sim://` local cluster): the scheduler killed mid-watch, the command
+//! interrupted or killed and run again, an earlier run's update towards another config.
+
+#[path = "support/local_world.rs"]
+mod local_world;
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use local_world::{World, expect_code, stderr, stdout, wait_for};
+use serde_json::Value;
+
+const JOB: &str = "devcluster/www-data/prod/hello";
+
+/// `apply` of the hello spec in the background, its output kept.
+fn spawn_apply(w: &World, extra: &[&str]) -> Child {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("aurora-apply"));
+    cmd.current_dir(w.dir.path())
+        .env("NO_COLOR", "1")
+        .env("AURORA_CONFIG_ROOT", w.path("no-such-config-root"))
+        .env("HOME", w.dir.path())
+        .args([
+            "apply",
+            &w.hello(),
+            "--auto-approve",
+            "--poll-interval",
+            "50ms",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.spawn().expect("apply starts")
+}
+
+/// The job's active update as `update info -o json` tells it.
+fn active_update(w: &World) -> Option<Value> {
+    let out = w.run(&["update", "info", JOB, "-o", "json"]);
+    let info: Value = serde_json::from_str(&stdout(&out)).ok()?;
+    (info["active"] == true).then_some(info)
+}
+
+/// Waits for the child's end (with a deadline) and returns its exit code, stderr and how
+/// long it took from `since`.
+fn finish(mut child: Child, since: Instant, limit: Duration) -> (Option<i32>, String, Duration) {
+    wait_for("the apply to end", limit, || {
+        child.try_wait().ok().flatten().is_some()
+    });
+    let took = since.elapsed();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    let status = child.wait().expect("status");
+    (status.code(), err, took)
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs")
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+#[test]
+fn a_scheduler_killed_mid_watch_ends_at_the_deadline_saying_what_is_known() {
+    // Real time: the update's watch outlasts the test, so it is still rolling when killed.
+    let w = World::new("10m", 1);
+    w.hello_then_update("1h");
+    let started = Instant::now();
+    let apply = spawn_apply(&w, &["--timeout", "6s"]);
+    wait_for("the update to roll", Duration::from_secs(30), || {
+        active_update(&w).is_some()
+    });
+    // kill -9 the scheduler: nothing answers any more.
+    signal(u32::try_from(w.pid()).expect("pid"), "-9");
+    let (code, err, took) = finish(apply, started, Duration::from_secs(60));
+    assert_eq!(code, Some(7), "{err}");
+    // The command's deadline holds (6 s), not the client's two minutes of retries.
+    assert!(took < Duration::from_secs(15), "took {took:?}\n{err}");
+    assert!(err.contains("lost contact with the scheduler ("), "{err}");
+    assert!(err.contains("retrying in"), "retries are shown:\n{err}");
+    assert!(
+        err.contains("lost contact with the scheduler at ")
+            && err.contains("was ROLLING_FORWARD then")
+            && err.contains("what it does now is unknown"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("is still ROLLING_FORWARD on the scheduler"),
+        "{err}"
+    );
+}
+
+#[test]
+fn after_ctrl_c_or_kill_9_a_rerun_follows_the_same_update() {
+    // 20× time: a 60 s watch takes about 3 s.
+    let w = World::new("10m", 20);
+    w.hello_then_update("60s");
+    for sig in ["-INT", "-9"] {
+        let apply = spawn_apply(&w, &["--timeout", "60s"]);
+        let pid = apply.id();
+        wait_for("the update to roll", Duration::from_secs(30), || {
+            active_update(&w).is_some()
+        });
+        let update = active_update(&w).expect("rolling");
+        signal(pid, sig);
+        let (code, err, _) = finish(apply, Instant::now(), Duration::from_secs(30));
+        if sig == "-INT" {
+            assert_eq!(code, Some(130), "{err}");
+        } else {
+            assert_eq!(code, None, "killed by a signal");
+        }
+        // The same spec again: the earlier run's update is followed to its end.
+        let out = w.apply(&[&w.hello()]);
+        expect_code(&out, 0);
+        let id = update["id"].as_str().expect("update id");
+        assert!(
+            stderr(&out).contains(&format!(
+                "following update {id}, started by an earlier aurora-apply run"
+            )),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("rolled forward"), "{}", stderr(&out));
+        // Next round: change the spec again so there is something to roll.
+        let file = w.path("specs/hello.aurora.yaml");
+        let yaml = std::fs::read_to_string(&file).expect("read");
+        let next = if yaml.contains("cpu: 2,") {
+            yaml.replace("cpu: 2,", "cpu: 3,")
+        } else {
+            yaml.replace("cpu: 3,", "cpu: 2,")
+        };
+        std::fs::write(&file, next).expect("write");
+    }
+}
+
+#[test]
+fn an_earlier_runs_update_towards_another_config_is_a_conflict_unless_replaced() {
+    let w = World::new("10m", 1);
+    w.hello_then_update("1h");
+    let apply = spawn_apply(&w, &["--timeout", "60s"]);
+    let pid = apply.id();
+    wait_for("the update to roll", Duration::from_secs(30), || {
+        active_update(&w).is_some()
+    });
+    let first = active_update(&w).expect("rolling");
+    signal(pid, "-INT");
+    let _ = finish(apply, Instant::now(), Duration::from_secs(30));
+    // The spec changes again while that update still rolls.
+    let file = w.path("specs/hello.aurora.yaml");
+    let yaml = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(&file, yaml.replace("cpu: 2,", "cpu: 3,")).expect("write");
+    let out = w.apply(&[&w.hello(), "--no-wait"]);
+    expect_code(&out, 4);
+    assert!(
+        stderr(&out).contains("started by an earlier aurora-apply run towards another config")
+            && stderr(&out).contains("--replace-running-update"),
+        "{}",
+        stderr(&out)
+    );
+    let out = w.apply(&[&w.hello(), "--no-wait", "--replace-running-update"]);
+    expect_code(&out, 0);
+    let now = active_update(&w).expect("the new update rolls");
+    assert_ne!(now["id"], first["id"]);
+}
