@@ -21,11 +21,14 @@
 //! 3. HTTP 307: the same body is POSTed to `Location` (at most
 //!    [`ClientConfig::max_redirects`] hops per attempt); the leader that finally answers is
 //!    remembered for later calls. A remembered leader that stops answering is forgotten, so
-//!    the next attempt goes back to the configured endpoint.
-//! 4. HTTP 200: the REPLY is decoded (method name and sequence id are checked). `OK`
+//!    the next attempt goes back to the endpoint.
+//! 4. After a transport failure or an HTTP 503, a client with a
+//!    [resolver](ClientConfig::resolver) (ZooKeeper discovery) asks it for the endpoint again
+//!    before its next attempt: the leader may have moved (see [`crate::endpoint`]).
+//! 5. HTTP 200: the REPLY is decoded (method name and sequence id are checked). `OK`
 //!    becomes the typed value, `ERROR_TRANSIENT` is retried, any other code is
 //!    [`ApiError::Scheduler`].
-//! 5. Failures are retried following [`retry::decide`](crate::retry::decide) within the
+//! 6. Failures are retried following [`retry::decide`](crate::retry::decide) within the
 //!    [`RetryPolicy`]; see `docs/client.md` for the matrix.
 
 use std::collections::BTreeSet;
@@ -36,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::auth::{self, CredentialSource, Credentials};
+use crate::endpoint::EndpointResolver;
 use crate::error::{ApiError, SchedulerError, TransportError, TransportErrorKind, redact_url};
 use crate::retry::{Decision, Failure, RetryNotice, RetryObserver, RetryPolicy, decide};
 use crate::rpc;
@@ -52,8 +56,14 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 pub struct ClientConfig {
     /// The scheduler's base URL (`http(s)://host:port`, optionally with a path prefix).
     /// `/api` is appended unless the URL already ends with it, as Aurora's client does. Any
-    /// scheduler of the cluster will do: followers redirect to the leader.
+    /// scheduler of the cluster will do: followers redirect to the leader. With a
+    /// [`resolver`](Self::resolver) this is only where the client starts.
     pub endpoint: String,
+    /// Asked for the scheduler's address again before the attempt that follows a transport
+    /// failure or an HTTP 503 (the leader may have moved); `None` keeps `endpoint` for good.
+    /// Credentials and TLS settings stay those of `endpoint`: every scheduler of a cluster
+    /// gets the same ones. See [`crate::endpoint`].
+    pub resolver: Option<Arc<dyn EndpointResolver>>,
     /// Time to establish a connection (DNS, TCP, TLS). Default 10 s.
     pub connect_timeout: Duration,
     /// Time for one HTTP exchange, including reading the reply. Default 60 s. Later
@@ -85,6 +95,7 @@ impl ClientConfig {
     pub fn new(endpoint: impl Into<String>) -> Self {
         ClientConfig {
             endpoint: endpoint.into(),
+            resolver: None,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -103,6 +114,7 @@ impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
             .field("endpoint", &redact_url(&self.endpoint))
+            .field("resolver", &self.resolver)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
@@ -172,6 +184,18 @@ impl<T> Reply<T> {
     }
 }
 
+/// Where calls go: the endpoint (configured, or last resolved), the leader learnt from a
+/// redirect, and whether a failure asked for the endpoint to be resolved again.
+#[derive(Debug)]
+struct Endpoint {
+    /// The endpoint plus `/api`.
+    api_url: String,
+    /// The server that answered 200 after a redirect; tried first.
+    leader: Option<String>,
+    /// A transport failure or a 503 happened since the endpoint was last resolved.
+    stale: bool,
+}
+
 /// What `startJobUpdate` did.
 // Not boxed: one value per started update, and callers match on it directly.
 #[allow(clippy::large_enum_variant)]
@@ -187,8 +211,10 @@ pub enum StartJobUpdateOutcome {
 /// A scheduler client. `Send + Sync`: share one between threads; calls run concurrently
 /// over the transport's connection pool.
 pub struct Client {
-    api_url: String,
-    leader: Mutex<Option<String>>,
+    endpoint: Mutex<Endpoint>,
+    resolver: Option<Arc<dyn EndpointResolver>>,
+    /// Held while the resolver runs, so that threads failing together ask it once.
+    resolving: Mutex<()>,
     seq: AtomicI32,
     transport: Arc<dyn Transport>,
     request_timeout: Duration,
@@ -204,8 +230,9 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("api_url", &redact_url(&self.api_url))
+            .field("api_url", &self.api_url())
             .field("leader", &self.leader())
+            .field("resolver", &self.resolver)
             .field("transport", &self.transport)
             .field("credential_source", &self.credential_source)
             .finish_non_exhaustive()
@@ -256,8 +283,13 @@ impl Client {
         transport: Arc<dyn Transport>,
     ) -> Result<Self, ApiError> {
         Ok(Client {
-            api_url: api_url(&config.endpoint)?,
-            leader: Mutex::new(None),
+            endpoint: Mutex::new(Endpoint {
+                api_url: api_url(&config.endpoint)?,
+                leader: None,
+                stale: false,
+            }),
+            resolver: config.resolver,
+            resolving: Mutex::new(()),
             seq: AtomicI32::new(1),
             transport,
             request_timeout: config.request_timeout,
@@ -271,16 +303,20 @@ impl Client {
         })
     }
 
-    /// The URL calls are POSTed to first (the configured endpoint plus `/api`).
-    pub fn api_url(&self) -> &str {
-        &self.api_url
+    /// The URL calls are POSTed to first: the configured endpoint plus `/api`, or what the
+    /// [resolver](ClientConfig::resolver) last found (without user info).
+    pub fn api_url(&self) -> String {
+        self.endpoint
+            .lock()
+            .map(|e| redact_url(&e.api_url))
+            .unwrap_or_default()
     }
 
     /// The leader learnt from a redirect, if any (without user info).
     pub fn leader(&self) -> Option<String> {
-        self.leader
+        self.endpoint
             .lock()
-            .map(|l| l.as_deref().map(redact_url))
+            .map(|e| e.leader.as_deref().map(redact_url))
             .unwrap_or(None)
     }
 
@@ -322,6 +358,14 @@ impl Client {
             if let Some(left) = limits.left() {
                 timeout = timeout.min(left).max(Duration::from_millis(1));
             }
+            // After a failure (in this call or an earlier one), the endpoint is resolved
+            // again first; that takes its time out of this attempt's.
+            let resolving = Instant::now();
+            if self.refresh(timeout) {
+                timeout = timeout
+                    .saturating_sub(resolving.elapsed())
+                    .max(Duration::from_millis(1));
+            }
             let (failure, error) = match self.attempt(method, seq, &body, timeout) {
                 Ok(response) => match check_code(method, response) {
                     Ok(response) => return Ok(response),
@@ -329,6 +373,15 @@ impl Client {
                 },
                 Err(e) => e,
             };
+            if matches!(
+                failure,
+                Failure::NoLeader | Failure::NotSent | Failure::MaybeSent
+            ) {
+                // The scheduler we talked to may not lead any more: forget a leader learnt
+                // from a redirect, and ask the resolver again before the next attempt (this
+                // call's retry, or the caller's next call after an error).
+                self.invalidate();
+            }
             match decide(failure, R::IDEMPOTENT) {
                 Decision::GiveUp => return Err(error),
                 Decision::OutcomeUnknown => {
@@ -338,10 +391,6 @@ impl Client {
                     });
                 }
                 Decision::Retry => {}
-            }
-            if failure != Failure::Transient {
-                // The leader we knew may be gone; start from the configured endpoint again.
-                self.forget_leader();
             }
             let wait = self.retry.backoff(attempt);
             if attempt >= self.retry.max_attempts
@@ -383,24 +432,85 @@ impl Client {
         }
     }
 
+    /// Where the next attempt goes: the leader learnt from a redirect, else the endpoint.
     fn current_url(&self) -> String {
-        self.leader
+        self.endpoint
             .lock()
-            .ok()
-            .and_then(|l| l.clone())
-            .unwrap_or_else(|| self.api_url.clone())
+            .map(|e| e.leader.clone().unwrap_or_else(|| e.api_url.clone()))
+            .unwrap_or_default()
     }
 
     fn remember_leader(&self, url: &str) {
-        if let Ok(mut leader) = self.leader.lock() {
-            *leader = (url != self.api_url).then(|| url.to_string());
+        if let Ok(mut e) = self.endpoint.lock() {
+            e.leader = (url != e.api_url).then(|| url.to_string());
         }
     }
 
-    fn forget_leader(&self) {
-        if let Ok(mut leader) = self.leader.lock() {
-            *leader = None;
+    /// After a transport failure or a 503: forget the redirect-learnt leader, and mark the
+    /// endpoint for re-resolution when there is a resolver.
+    fn invalidate(&self) {
+        if let Ok(mut e) = self.endpoint.lock() {
+            e.leader = None;
+            e.stale = self.resolver.is_some();
         }
+    }
+
+    /// Asks the resolver for the endpoint if a failure made it stale. One thread asks; the
+    /// others wait for its answer. A failed or unusable answer keeps the current endpoint
+    /// (ZooKeeper being unreachable for a moment must not cut off a scheduler that still
+    /// answers); the resolver is asked again after the next failure. True if it was asked.
+    fn refresh(&self, timeout: Duration) -> bool {
+        let Some(resolver) = &self.resolver else {
+            return false;
+        };
+        let is_stale = || self.endpoint.lock().is_ok_and(|e| e.stale);
+        if !is_stale() {
+            return false;
+        }
+        let _one_at_a_time = self.resolving.lock();
+        let current = match self.endpoint.lock() {
+            Ok(e) if e.stale => e.api_url.clone(),
+            // Another thread resolved it while this one waited.
+            _ => return true,
+        };
+        let found = resolver
+            .resolve(timeout)
+            .map_err(|e| e.to_string())
+            .and_then(|base| api_url(&base).map_err(|e| e.to_string()))
+            .and_then(|next| {
+                let https = |url: &str| {
+                    url.get(..6)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("https:"))
+                };
+                if https(&current) && !https(&next) {
+                    Err(format!(
+                        "{} would downgrade https to http",
+                        redact_url(&next)
+                    ))
+                } else {
+                    Ok(next)
+                }
+            });
+        let Ok(mut e) = self.endpoint.lock() else {
+            return true;
+        };
+        e.stale = false;
+        match found {
+            Ok(next) if next != e.api_url => {
+                tracing::info!(
+                    from = %redact_url(&e.api_url),
+                    to = %redact_url(&next),
+                    "the leading scheduler moved"
+                );
+                e.api_url = next;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(
+                "cannot find the leading scheduler again ({error}); trying {} again",
+                redact_url(&e.api_url)
+            ),
+        }
+        true
     }
 
     /// One attempt: POST, following 307s, up to a decoded `Response`.

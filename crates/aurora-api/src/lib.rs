@@ -24,6 +24,7 @@ pub mod enum_names;
 pub mod auth;
 pub mod client;
 pub mod clusters;
+pub mod endpoint;
 pub mod error;
 pub mod json;
 pub mod retry;
@@ -32,4 +33,5 @@ pub mod transport;
 pub mod wire;
 
 pub use client::{CallLimits, Client, ClientConfig, Reply};
+pub use endpoint::EndpointResolver;
 pub use error::ApiError;

@@ -7,8 +7,10 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use aurora_api::EndpointResolver;
 use aurora_api::auth::Credentials;
 use aurora_api::client::{Client, ClientConfig, StartJobUpdateOutcome};
+use aurora_api::clusters::{ResolveError, ZkError};
 use aurora_api::error::{ApiError, TransportErrorKind};
 use aurora_api::retry::RetryPolicy;
 use aurora_api::types::{
@@ -883,6 +885,195 @@ fn every_typed_method_sends_its_own_method_name() {
         .map(|r| IncomingCall::parse(&r.body).expect("CALL").method)
         .collect();
     assert_eq!(methods, aurora_api::rpc::ALL_METHODS);
+}
+
+/// An [`EndpointResolver`] playing ZooKeeper: answers from a script (the last answer
+/// repeats) and counts how often it was asked.
+#[derive(Debug)]
+struct ScriptedLeaders {
+    answers: std::sync::Mutex<Vec<Option<String>>>,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl ScriptedLeaders {
+    /// `Some(url)`: the leader; `None`: "no leading scheduler registered".
+    fn new(answers: &[Option<&str>]) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(ScriptedLeaders {
+            answers: std::sync::Mutex::new(
+                answers
+                    .iter()
+                    .rev()
+                    .map(|a| a.map(str::to_string))
+                    .collect(),
+            ),
+            asked: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    fn asked(&self) -> usize {
+        self.asked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl EndpointResolver for ScriptedLeaders {
+    fn resolve(&self, _timeout: Duration) -> Result<String, ResolveError> {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut answers = self.answers.lock().expect("lock");
+        let answer = if answers.len() > 1 {
+            answers.pop().flatten()
+        } else {
+            answers.last().cloned().flatten()
+        };
+        answer.ok_or_else(|| ResolveError::ZooKeeper {
+            cluster: "devcluster".into(),
+            source: ZkError::NoLeader {
+                servers: "zk:2181".into(),
+                path: "/aurora/scheduler".into(),
+            },
+        })
+    }
+}
+
+fn client_with_resolver(url: &str, leaders: &std::sync::Arc<ScriptedLeaders>) -> Client {
+    let mut cfg = config(url);
+    cfg.resolver = Some(std::sync::Arc::clone(leaders) as std::sync::Arc<dyn EndpointResolver>);
+    Client::new(cfg).expect("client")
+}
+
+/// A base URL where nothing listens: connections are refused (a scheduler that died).
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_dead_scheduler_is_replaced_by_the_leader_the_resolver_finds() {
+    let new_leader = Server::start(|_, _| jobs_ok());
+    let leaders = ScriptedLeaders::new(&[Some(&new_leader.base_url())]);
+    let c = client_with_resolver(&dead_url(), &leaders);
+    c.get_jobs(None).expect("reaches the new leader");
+    assert_eq!(
+        leaders.asked(),
+        1,
+        "asked once, after the refused connection"
+    );
+    assert_eq!(new_leader.wait_for_requests(1).len(), 1);
+    assert_eq!(c.api_url(), format!("{}/api", new_leader.base_url()));
+    // Later calls go straight there, without asking again.
+    c.get_jobs(None).expect("OK");
+    assert_eq!(leaders.asked(), 1);
+    assert_eq!(new_leader.wait_for_requests(2).len(), 2);
+}
+
+#[test]
+fn no_leader_503_asks_the_resolver_before_the_retry() {
+    let old = Server::start(|_, _| Action::status(503, "no leader"));
+    let new_leader = Server::start(|_, _| Action::ok_result(None));
+    let leaders = ScriptedLeaders::new(&[Some(&new_leader.base_url())]);
+    // Not idempotent: a 503 was not processed, so it is retried, at the new leader.
+    client_with_resolver(&old.base_url(), &leaders)
+        .create_job(&job_config())
+        .expect("created at the new leader");
+    assert_eq!(old.wait_for_requests(1).len(), 1);
+    assert_eq!(new_leader.wait_for_requests(1).len(), 1);
+    assert_eq!(leaders.asked(), 1);
+}
+
+#[test]
+fn while_no_leader_is_registered_the_last_endpoint_is_tried_again() {
+    // The leader's node is gone and the new one not yet registered: the client keeps its
+    // endpoint and asks again after the next failure.
+    let new_leader = Server::start(|_, _| jobs_ok());
+    let leaders = ScriptedLeaders::new(&[None, None, Some(&new_leader.base_url())]);
+    let c = client_with_resolver(&dead_url(), &leaders);
+    c.get_jobs(None).expect("reaches the new leader in the end");
+    assert_eq!(leaders.asked(), 3);
+    assert_eq!(new_leader.wait_for_requests(1).len(), 1);
+}
+
+#[test]
+fn a_resolver_failure_keeps_a_scheduler_that_still_answers() {
+    // ZooKeeper is down, the scheduler had one hiccup: the call still succeeds.
+    let server = Server::start(|i, _| if i == 0 { Action::Drop } else { jobs_ok() });
+    let leaders = ScriptedLeaders::new(&[None]);
+    let c = client_with_resolver(&server.base_url(), &leaders);
+    c.get_jobs(None).expect("OK on the retry");
+    assert_eq!(server.wait_for_requests(2).len(), 2);
+    assert_eq!(leaders.asked(), 1);
+    assert_eq!(c.api_url(), format!("{}/api", server.base_url()));
+}
+
+#[test]
+fn answers_from_a_live_scheduler_do_not_ask_the_resolver() {
+    let server = Server::start(|i, _| match i {
+        0 => Action::code(ResponseCode::ERROR_TRANSIENT, "storage is not ready"),
+        1 => jobs_ok(),
+        _ => Action::code(ResponseCode::INVALID_REQUEST, "no"),
+    });
+    let leaders = ScriptedLeaders::new(&[Some("http://elsewhere.invalid:1")]);
+    let c = client_with_resolver(&server.base_url(), &leaders);
+    c.get_jobs(None).expect("OK after ERROR_TRANSIENT");
+    assert!(c.get_jobs(None).is_err(), "INVALID_REQUEST");
+    assert_eq!(leaders.asked(), 0);
+}
+
+#[test]
+fn after_an_unknown_outcome_the_next_call_finds_the_new_leader() {
+    let old = Server::start(|_, _| Action::Drop);
+    let new_leader = Server::start(|_, _| jobs_ok());
+    let leaders = ScriptedLeaders::new(&[Some(&new_leader.base_url())]);
+    let c = client_with_resolver(&old.base_url(), &leaders);
+    let err = c.create_job(&job_config()).expect_err("connection dropped");
+    assert!(matches!(err, ApiError::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(leaders.asked(), 0, "not retried, so not resolved yet");
+    // The caller reads state before deciding anything: that read goes to the new leader.
+    c.get_jobs(None).expect("read at the new leader");
+    assert_eq!(leaders.asked(), 1);
+    assert_eq!(old.wait_for_requests(1).len(), 1);
+    assert_eq!(new_leader.wait_for_requests(1).len(), 1);
+}
+
+/// A transport that refuses every connection and records where it was asked to go.
+#[derive(Debug, Default)]
+struct Refusing {
+    urls: std::sync::Mutex<Vec<String>>,
+}
+
+impl aurora_api::transport::Transport for Refusing {
+    fn post(
+        &self,
+        url: &str,
+        _body: &[u8],
+        _timeout: Duration,
+    ) -> Result<aurora_api::transport::HttpResponse, aurora_api::error::TransportError> {
+        self.urls.lock().expect("lock").push(url.to_string());
+        Err(aurora_api::error::TransportError::new(
+            TransportErrorKind::Connect,
+            "connection refused",
+        ))
+    }
+}
+
+#[test]
+fn the_resolver_cannot_downgrade_https_or_inject_user_info() {
+    for (found, second) in [
+        ("http://b:2", "https://a:1/api"),
+        ("https://user:pw@b:2", "https://a:1/api"),
+        ("https://b:2", "https://b:2/api"),
+    ] {
+        let transport = std::sync::Arc::new(Refusing::default());
+        let leaders = ScriptedLeaders::new(&[Some(found)]);
+        let mut cfg = config("https://a:1");
+        cfg.retry.max_attempts = 2;
+        cfg.resolver = Some(leaders as std::sync::Arc<dyn EndpointResolver>);
+        let c =
+            Client::with_transport(cfg, std::sync::Arc::clone(&transport) as _).expect("client");
+        assert!(c.get_jobs(None).is_err());
+        let urls = transport.urls.lock().expect("lock").clone();
+        assert_eq!(urls, ["https://a:1/api", second], "resolver said {found}");
+    }
 }
 
 /// A tiny HTTP/1.1 server on a raw `TcpListener`: one request per connection, recorded

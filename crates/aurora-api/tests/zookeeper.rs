@@ -19,7 +19,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aurora_api::clusters::{
-    Cluster, Clusters, ResolveError, ResolveOptions, SchedulerEndpoint, ZkError, find_leader,
+    Cluster, Clusters, LockError, LockHolder, ResolveError, ResolveOptions, SchedulerEndpoint,
+    ZkError, ZkLock, ZkLockOptions, find_leader,
 };
 use zookeeper_client as zk;
 
@@ -420,4 +421,305 @@ fn silent_server_hits_the_timeout() {
         "took {elapsed:?} for a {timeout:?} timeout"
     );
     drop(listener);
+}
+
+/// Deletes `path` and everything below it (best effort: test clean-up).
+fn delete_tree(client: &zk::Client, path: &str) {
+    for child in block(client.list_children(path)).unwrap_or_default() {
+        delete_tree(client, &format!("{path}/{child}"));
+    }
+    let _ = block(client.delete(path, None));
+}
+
+/// Polls ZooKeeper (with a deadline) until `dir` has `n` children.
+fn wait_for_children(client: &zk::Client, dir: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let children = block(client.list_children(dir)).unwrap_or_default();
+        if children.len() == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{dir} has {children:?}, expected {n} children"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A scheduler answering every `getJobs` with an empty OK reply, on a free port; counts
+/// the calls.
+struct FakeScheduler {
+    url: String,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FakeScheduler {
+    fn start() -> FakeScheduler {
+        use aurora_api::types::{GetJobsResult, Response, ResponseCode, Result as ApiResult};
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
+        let port = server.server_addr().to_ip().expect("ip").port();
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&calls);
+        std::thread::spawn(move || {
+            for mut request in server.incoming_requests() {
+                let mut body = Vec::new();
+                if std::io::Read::read_to_end(request.as_reader(), &mut body).is_err() {
+                    continue;
+                }
+                let Ok(call) = aurora_api::wire::IncomingCall::parse(&body) else {
+                    continue;
+                };
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let response = Response {
+                    response_code: Some(ResponseCode::OK),
+                    result: Some(ApiResult::GetJobsResult(GetJobsResult::default())),
+                    server_info: None,
+                    details: Some(Vec::new()),
+                };
+                let reply = aurora_api::wire::encode_reply(&call.method, call.seq, &response);
+                let _ = request.respond(tiny_http::Response::from_data(reply));
+            }
+        });
+        FakeScheduler {
+            url: format!("http://127.0.0.1:{port}"),
+            calls,
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The issue "Rollouts that survive": the leading scheduler dies and another registers a new
+/// member; a client that read ZooKeeper once must find the new one.
+#[test]
+fn a_client_follows_the_leader_to_its_new_registration() {
+    let set = ServerSet::new();
+    // The old leader: registered, but nothing listens there any more.
+    let dead_port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let old = set.register(&aurora_member_json("127.0.0.1", dead_port));
+    let cluster = set.cluster();
+    let options = ResolveOptions::with_timeout(Duration::from_secs(10));
+    let first = cluster.resolve(&options).expect("resolves");
+    let mut config = aurora_api::ClientConfig::new(first.http_url().expect("http"));
+    config.ambient_credentials = false;
+    config.retry.initial_backoff = Duration::from_millis(10);
+    config.resolver = cluster.endpoint_resolver(&options).expect("zk");
+    let client = aurora_api::Client::new(config).expect("client");
+
+    // The leader moves: the old member goes away, a new scheduler registers.
+    let new_leader = FakeScheduler::start();
+    let port: u16 = new_leader
+        .url
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("port");
+    set.delete(&old);
+    set.register(&aurora_member_json("127.0.0.1", port));
+
+    client
+        .get_jobs(None)
+        .expect("the call reaches the new leader");
+    assert_eq!(new_leader.calls(), 1);
+    assert_eq!(client.api_url(), format!("{}/api", new_leader.url));
+}
+
+#[test]
+fn the_endpoint_resolver_reads_the_serverset_each_time() {
+    let set = ServerSet::new();
+    let a = set.register(&aurora_member_json("scheduler-a.example", 8081));
+    let resolver = set
+        .cluster()
+        .endpoint_resolver(&ResolveOptions::default())
+        .expect("valid")
+        .expect("a ZooKeeper cluster has a resolver");
+    let resolve = || resolver.resolve(Duration::from_secs(10));
+    assert_eq!(
+        resolve().expect("leader"),
+        "http://scheduler-a.example:8081"
+    );
+    set.delete(&a);
+    assert!(matches!(
+        resolve(),
+        Err(ResolveError::ZooKeeper {
+            source: ZkError::NoLeader { .. },
+            ..
+        })
+    ));
+    set.register(&aurora_member_json("scheduler-b.example", 8082));
+    assert_eq!(
+        resolve().expect("leader"),
+        "http://scheduler-b.example:8082"
+    );
+}
+
+fn holder(user: &str) -> LockHolder {
+    LockHolder {
+        user: Some(user.into()),
+        host: Some("ci-7".into()),
+        pid: Some(4242),
+        command: Some("aurora-apply apply".into()),
+        since: Some("2026-05-01T10:00:00Z".into()),
+    }
+}
+
+/// The cluster's lock directory (beside the serverset), removed when the test ends.
+struct LockDir {
+    client: zk::Client,
+    servers: String,
+    dir: String,
+}
+
+impl LockDir {
+    fn of(set: &ServerSet) -> LockDir {
+        let place = set
+            .cluster()
+            .zk_lock_dir()
+            .expect("valid")
+            .expect("a ZooKeeper cluster has a lock directory");
+        let parent = set.path.rsplit_once('/').expect("parent").0;
+        assert_eq!(place.dir, format!("{parent}/aurora-apply-locks/scheduler"));
+        LockDir {
+            client: connect(),
+            servers: place.servers,
+            dir: place.dir,
+        }
+    }
+
+    fn acquire(&self, name: &str, who: &str, wait: Duration) -> Result<ZkLock, LockError> {
+        ZkLock::acquire(
+            &self.servers,
+            &self.dir,
+            name,
+            &holder(who),
+            &ZkLockOptions::waiting(wait),
+        )
+    }
+
+    fn children(&self, name: &str) -> Vec<String> {
+        block(self.client.list_children(&format!("{}/{name}", self.dir))).expect("list")
+    }
+}
+
+impl Drop for LockDir {
+    fn drop(&mut self) {
+        let locks = self.dir.rsplit_once('/').map_or("", |(p, _)| p).to_owned();
+        delete_tree(&self.client, &locks);
+    }
+}
+
+#[test]
+fn a_second_holder_waits_then_times_out_naming_the_first() {
+    let set = ServerSet::new();
+    let locks = LockDir::of(&set);
+    let first = locks
+        .acquire("www-data", "alice", Duration::ZERO)
+        .expect("free lock");
+    assert!(first.is_held());
+    assert_eq!(first.lock_dir(), format!("{}/www-data", locks.dir));
+    let node_data = block(locks.client.get_data(first.node())).expect("node").0;
+    assert_eq!(LockHolder::from_json(&node_data), Some(holder("alice")));
+
+    let wait = Duration::from_millis(700);
+    let started = Instant::now();
+    let err = locks
+        .acquire("www-data", "bob", wait)
+        .expect_err("held by alice");
+    let waited = started.elapsed();
+    assert!(
+        waited >= wait && waited < wait + Duration::from_secs(10),
+        "{waited:?}"
+    );
+    let first_name = first.node().rsplit_once('/').expect("name").1.to_owned();
+    match &err {
+        LockError::Held {
+            lock,
+            holder: who,
+            holder_id,
+            ..
+        } => {
+            assert_eq!(lock, first.lock_dir());
+            assert_eq!(who.as_deref(), Some(&holder("alice")));
+            assert_eq!(holder_id.as_deref(), Some(first_name.as_str()));
+        }
+        other => panic!("expected Held, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "is held by alice@ci-7 (pid 4242, aurora-apply apply, since 2026-05-01T10:00:00Z)"
+        ) && text.contains("gave up after waiting"),
+        "{text}"
+    );
+    // Bob's node went away with his session: only alice's is left.
+    assert_eq!(locks.children("www-data"), [first_name]);
+
+    // Another name is another lock.
+    let other = locks
+        .acquire("other-role", "bob", Duration::ZERO)
+        .expect("independent lock");
+    other.release().expect("release");
+    first.release().expect("release");
+    assert!(locks.children("www-data").is_empty());
+}
+
+#[test]
+fn a_waiter_takes_the_lock_when_the_holder_releases_it() {
+    let set = ServerSet::new();
+    let locks = LockDir::of(&set);
+    let first = locks
+        .acquire("www-data", "alice", Duration::ZERO)
+        .expect("free lock");
+    let servers = locks.servers.clone();
+    let dir = locks.dir.clone();
+    let waiter = std::thread::spawn(move || {
+        let started = Instant::now();
+        let lock = ZkLock::acquire(
+            &servers,
+            &dir,
+            "www-data",
+            &holder("bob"),
+            &ZkLockOptions::waiting(Duration::from_secs(60)),
+        );
+        (lock, started.elapsed())
+    });
+    // Bob is queued (his node exists) before alice lets go.
+    wait_for_children(&locks.client, &format!("{}/www-data", locks.dir), 2);
+    drop(first); // release on drop
+    let (second, waited) = waiter.join().expect("waiter thread");
+    let second = second.expect("bob gets the lock once alice is done");
+    assert!(
+        waited < Duration::from_secs(30),
+        "woken by the watch: {waited:?}"
+    );
+    let data = block(locks.client.get_data(second.node())).expect("node").0;
+    assert_eq!(LockHolder::from_json(&data), Some(holder("bob")));
+    assert_eq!(
+        locks.children("www-data"),
+        [second.node().rsplit_once('/').expect("name").1.to_owned()]
+    );
+    drop(second);
+    assert!(
+        locks.children("www-data").is_empty(),
+        "dropping releases at once"
+    );
+}
+
+#[test]
+fn bad_lock_names_are_refused_before_any_network_call() {
+    let err = ZkLock::acquire(
+        "127.0.0.1:1",
+        "/aurora/aurora-apply-locks/scheduler",
+        "../x",
+        &LockHolder::default(),
+        &ZkLockOptions::waiting(Duration::ZERO),
+    )
+    .expect_err("not a name");
+    assert!(matches!(err, LockError::InvalidName { .. }), "{err:?}");
 }

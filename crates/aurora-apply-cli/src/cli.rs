@@ -242,6 +242,10 @@ pub struct ExecArgs {
     /// Audit message recorded with updates and kills.
     #[arg(short, long)]
     pub message: Option<String>,
+    /// How long to wait for another run's lock on a role being changed (ZooKeeper clusters
+    /// and sim://); exit 4 when it is not free by then.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub lock_timeout: Duration,
 }
 
 impl ExecArgs {
@@ -259,6 +263,7 @@ impl ExecArgs {
             poll_interval: wait.map_or(defaults.poll_interval, |w| w.poll_interval),
             message: self.message.clone(),
             replace_running_update: false,
+            lock_timeout: self.lock_timeout,
         }
     }
 }

@@ -1,6 +1,10 @@
 //! From cluster names to scheduler clients: clusters.json, ZooKeeper, and the embedded
 //! emulator for `sim://PATH` clusters.
 //!
+//! A ZooKeeper cluster's leader is read when its client is opened, and read again by the
+//! client itself after a transport failure or an HTTP 503 (`aurora_api::EndpointResolver`),
+//! so a leader that moves during a long apply is followed.
+//!
 //! Which clusters.json files are read is `discover.rs`'s rule, the same for every command.
 //!
 //! TLS: a private CA for HTTPS schedulers comes from `--ca-file FILE`, else the environment
@@ -117,7 +121,8 @@ impl Connections {
             return Ok(Arc::clone(client));
         }
         let entry = self.clusters.cluster(cluster)?.clone();
-        let endpoint = entry.resolve(&ResolveOptions::default())?;
+        let resolve = ResolveOptions::default();
+        let endpoint = entry.resolve(&resolve)?;
         let ca_file = self.ca_file.clone().or_else(|| cluster_ca_file(&entry));
         let url = match &endpoint {
             SchedulerEndpoint::Http(url) => url.clone(),
@@ -125,12 +130,37 @@ impl Connections {
             other => other.to_string(),
         };
         let mut config = ClientConfig::new(url);
+        // ZooKeeper clusters: after a transport failure or a 503 the client reads the
+        // serverset again before retrying (the leader may have moved), as Aurora's client does.
+        config.resolver = entry.endpoint_resolver(&resolve)?;
         config.ca_file = ca_file;
         config.on_retry = Some(crate::retry_notice::observer(self.json_events));
         let client = Arc::new(Client::new(config)?);
         self.clients
             .insert(cluster.to_string(), Arc::clone(&client));
         Ok(client)
+    }
+
+    /// The clusters.json entry of `cluster` (what is decided from the file alone, such as
+    /// where its advisory lock lives: `apply_lock.rs`).
+    pub fn entry(&self, cluster: &str) -> Result<&Cluster, ConnectError> {
+        Ok(self.clusters.cluster(cluster)?)
+    }
+
+    /// The state file of a `sim://` cluster's local emulator (absolute); `None` for a
+    /// cluster with a real scheduler. Nothing is started or created.
+    pub fn sim_state_file(&self, cluster: &str) -> Result<Option<PathBuf>, ConnectError> {
+        let entry = self.entry(cluster)?;
+        if entry.zk().is_some_and(|z| !z.is_empty()) {
+            return Ok(None);
+        }
+        match entry.scheduler_uri().and_then(SchedulerEndpoint::from_uri) {
+            #[cfg(feature = "sim")]
+            Some(SchedulerEndpoint::Sim(path)) => {
+                Ok(Some(local_sim_for(entry, &path)?.files.state))
+            }
+            _ => Ok(None),
+        }
     }
 
     #[cfg(not(feature = "sim"))]

@@ -1,6 +1,7 @@
 //! The `aurora-apply` command. Thin: parses arguments, runs one command, maps the outcome to
 //! an exit code (see `exit.rs`). The work is in the libraries.
 
+mod apply_lock;
 mod cli;
 mod commands;
 mod connect;

@@ -260,6 +260,8 @@ pub struct RunOptions {
     pub message: Option<String>,
     /// `--replace-running-update`.
     pub replace_running_update: bool,
+    /// `--lock-timeout`.
+    pub lock_timeout: Duration,
 }
 
 /// Executes every cluster's changes of `plan` and returns each job's result.

@@ -7,6 +7,7 @@ mod local_world;
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use local_world::{World, expect_code, stderr, stdout, wait_for};
@@ -14,8 +15,29 @@ use serde_json::Value;
 
 const JOB: &str = "devcluster/www-data/prod/hello";
 
-/// `apply` of the hello spec in the background, its output kept.
-fn spawn_apply(w: &World, extra: &[&str]) -> Child {
+/// An `apply` of the hello spec running in the background; its stderr is collected as it
+/// comes, so a test can wait for a line.
+struct Running {
+    child: Child,
+    err: Arc<Mutex<String>>,
+}
+
+impl Running {
+    fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until stderr has `text` (the apply got that far).
+    fn wait_for_line(&self, text: &str) {
+        wait_for(
+            &format!("`{text}` on stderr"),
+            Duration::from_secs(30),
+            || self.err.lock().expect("stderr").contains(text),
+        );
+    }
+}
+
+fn spawn_apply(w: &World, extra: &[&str]) -> Running {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("aurora-apply"));
     cmd.current_dir(w.dir.path())
         .env("NO_COLOR", "1")
@@ -31,7 +53,23 @@ fn spawn_apply(w: &World, extra: &[&str]) -> Child {
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    cmd.spawn().expect("apply starts")
+    let mut child = cmd.spawn().expect("apply starts");
+    let err = Arc::new(Mutex::new(String::new()));
+    if let Some(mut pipe) = child.stderr.take() {
+        let sink = Arc::clone(&err);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("stderr")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+    }
+    Running { child, err }
 }
 
 /// The job's active update as `update info -o json` tells it.
@@ -41,18 +79,19 @@ fn active_update(w: &World) -> Option<Value> {
     (info["active"] == true).then_some(info)
 }
 
-/// Waits for the child's end (with a deadline) and returns its exit code, stderr and how
-/// long it took from `since`.
-fn finish(mut child: Child, since: Instant, limit: Duration) -> (Option<i32>, String, Duration) {
+/// Waits for the apply's end (with a deadline): its exit code, stderr, and how long it
+/// took from `since`.
+fn finish(mut run: Running, since: Instant, limit: Duration) -> (Option<i32>, String, Duration) {
     wait_for("the apply to end", limit, || {
-        child.try_wait().ok().flatten().is_some()
+        run.child.try_wait().ok().flatten().is_some()
     });
     let took = since.elapsed();
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
-    let status = child.wait().expect("status");
+    let status = run.child.wait().expect("status");
+    // The reader thread sees the pipe close once the process is gone.
+    wait_for("stderr to be read", Duration::from_secs(10), || {
+        Arc::strong_count(&run.err) == 1
+    });
+    let err = run.err.lock().expect("stderr").clone();
     (status.code(), err, took)
 }
 
@@ -72,9 +111,8 @@ fn a_scheduler_killed_mid_watch_ends_at_the_deadline_saying_what_is_known() {
     w.hello_then_update("1h");
     let started = Instant::now();
     let apply = spawn_apply(&w, &["--timeout", "6s"]);
-    wait_for("the update to roll", Duration::from_secs(30), || {
-        active_update(&w).is_some()
-    });
+    // The apply has its update's first status: startJobUpdate's reply is in.
+    apply.wait_for_line("ROLLING_FORWARD, 0/1 instances updated");
     // kill -9 the scheduler: nothing answers any more.
     signal(u32::try_from(w.pid()).expect("pid"), "-9");
     let (code, err, took) = finish(apply, started, Duration::from_secs(60));
@@ -166,4 +204,29 @@ fn an_earlier_runs_update_towards_another_config_is_a_conflict_unless_replaced()
     expect_code(&out, 0);
     let now = active_update(&w).expect("the new update rolls");
     assert_ne!(now["id"], first["id"]);
+}
+
+#[test]
+fn a_second_apply_on_a_role_being_changed_waits_for_the_lock_or_says_who_holds_it() {
+    let w = World::new("10m", 1);
+    w.hello_then_update("1h");
+    let first = spawn_apply(&w, &["--timeout", "60s"]);
+    wait_for("the update to roll", Duration::from_secs(30), || {
+        active_update(&w).is_some()
+    });
+    // The same role, another change: refused at once (lock timeout 0 s), nothing sent.
+    let file = w.path("specs/hello.aurora.yaml");
+    let yaml = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(&file, yaml.replace("cpu: 2,", "cpu: 3,")).expect("write");
+    let out = w.apply(&[&w.hello()]);
+    expect_code(&out, 4);
+    let err = stderr(&out);
+    assert!(
+        err.contains("cluster devcluster, role www-data:") && err.contains("aurora-apply apply"),
+        "the holder is named:\n{err}"
+    );
+    assert!(err.contains("--lock-timeout"), "{err}");
+    signal(first.id(), "-INT");
+    let (code, err, _) = finish(first, Instant::now(), Duration::from_secs(30));
+    assert_eq!(code, Some(130), "{err}");
 }

@@ -15,6 +15,10 @@
 //!   [`Cluster::resolve`] finds it: the leader's address from ZooKeeper when `zk` is set (cargo
 //!   feature `zookeeper`, on by default), else `scheduler_uri` as is. `sim://PATH` in
 //!   `scheduler_uri` selects the embedded emulator ([`SchedulerEndpoint::Sim`]).
+//! - [`Cluster::endpoint_resolver`] gives a client the means to read the leader again after
+//!   a transport failure or a 503 ([`LeaderResolver`], for ZooKeeper clusters).
+//! - [`Cluster::zk_lock_dir`] and `ZkLock` (feature `zookeeper`): an advisory lock beside the
+//!   serverset, so two runs do not change the same role at once.
 //!
 //! Nothing here prints, exits or reads the environment except [`SearchPath::from_env`] (and
 //! [`Clusters::load`], which uses it); the format is documented in `docs/clusters.md`.
@@ -36,13 +40,19 @@ mod config;
 mod error;
 mod resolve;
 mod zk;
+mod zk_lock;
 
 pub use config::{
     AuthMechanism, CLUSTERS_FILE_NAME, Cluster, Clusters, DEFAULT_CONFIG_ROOT, DEFAULT_ZK_PORT,
     SearchPath,
 };
 pub use error::{ConfigError, ResolveError, ZkError};
-pub use resolve::{Discovery, ResolveOptions, SIM_SCHEME, SchedulerEndpoint};
+pub use resolve::{Discovery, LeaderResolver, ResolveOptions, SIM_SCHEME, SchedulerEndpoint};
 #[cfg(feature = "zookeeper")]
 pub use zk::find_leader;
 pub use zk::{HostPort, Leader, MEMBER_PREFIX, ServiceInstance, leader_member};
+pub use zk_lock::{
+    LOCK_PATH_KEY, LOCKS_NODE, LockError, LockHolder, ZkLockDir, check_lock_name, default_lock_dir,
+};
+#[cfg(feature = "zookeeper")]
+pub use zk_lock::{ZkLock, ZkLockOptions};

@@ -9,10 +9,12 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::Cluster;
 use super::error::ResolveError;
+use crate::endpoint::EndpointResolver;
 
 /// The URI scheme that selects the embedded scheduler emulator instead of a real scheduler.
 pub const SIM_SCHEME: &str = "sim://";
@@ -185,32 +187,97 @@ impl Cluster {
         }
     }
 
-    #[cfg(feature = "zookeeper")]
     fn resolve_zk(
         &self,
         servers: &str,
         path: &str,
         options: &ResolveOptions,
     ) -> Result<SchedulerEndpoint, ResolveError> {
-        super::zk::find_leader(servers, path, options.timeout)
-            .map(|leader| leader.endpoint)
-            .map_err(|source| ResolveError::ZooKeeper {
-                cluster: self.name().to_owned(),
-                source,
-            })
+        lookup_leader(self.name(), servers, path, options.timeout)
     }
 
-    #[cfg(not(feature = "zookeeper"))]
-    fn resolve_zk(
+    /// What a client asks for the scheduler's address again after a transport failure or an
+    /// HTTP 503 ([`ClientConfig::resolver`](crate::ClientConfig::resolver)): a
+    /// [`LeaderResolver`] for ZooKeeper discovery, `None` for a `scheduler_uri`, which never
+    /// changes. No I/O; the same key checks as [`Cluster::discovery`].
+    pub fn endpoint_resolver(
         &self,
-        _servers: &str,
-        _path: &str,
-        _options: &ResolveOptions,
-    ) -> Result<SchedulerEndpoint, ResolveError> {
-        Err(ResolveError::ZooKeeperDisabled {
-            cluster: self.name().to_owned(),
+        options: &ResolveOptions,
+    ) -> Result<Option<Arc<dyn EndpointResolver>>, ResolveError> {
+        Ok(match self.discovery()? {
+            Discovery::Direct(_) => None,
+            Discovery::ZooKeeper { servers, path } => Some(Arc::new(LeaderResolver {
+                cluster: self.name().to_owned(),
+                servers,
+                path,
+                timeout: options.timeout,
+            })),
         })
     }
+}
+
+/// Reads the cluster's leader from its ZooKeeper serverset each time it is asked, as
+/// Aurora's client does after a transport error: a new session per lookup, closed at once
+/// (a lookup only follows a failure, so a session kept open with a watch on the serverset
+/// would idle nearly all the time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderResolver {
+    cluster: String,
+    servers: String,
+    path: String,
+    timeout: Duration,
+}
+
+impl LeaderResolver {
+    /// The ZooKeeper connect string (`host:port,…`).
+    pub fn servers(&self) -> &str {
+        &self.servers
+    }
+
+    /// The serverset path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl EndpointResolver for LeaderResolver {
+    /// The leader's base URL, within the smaller of `timeout` and the lookup's own timeout.
+    fn resolve(&self, timeout: Duration) -> Result<String, ResolveError> {
+        let endpoint = lookup_leader(
+            &self.cluster,
+            &self.servers,
+            &self.path,
+            self.timeout.min(timeout),
+        )?;
+        Ok(endpoint.to_string())
+    }
+}
+
+#[cfg(feature = "zookeeper")]
+fn lookup_leader(
+    cluster: &str,
+    servers: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<SchedulerEndpoint, ResolveError> {
+    super::zk::find_leader(servers, path, timeout)
+        .map(|leader| leader.endpoint)
+        .map_err(|source| ResolveError::ZooKeeper {
+            cluster: cluster.to_owned(),
+            source,
+        })
+}
+
+#[cfg(not(feature = "zookeeper"))]
+fn lookup_leader(
+    cluster: &str,
+    _servers: &str,
+    _path: &str,
+    _timeout: Duration,
+) -> Result<SchedulerEndpoint, ResolveError> {
+    Err(ResolveError::ZooKeeperDisabled {
+        cluster: cluster.to_owned(),
+    })
 }
 
 /// `a,b` + 2181 → `a:2181,b:2181`, as Aurora builds kazoo's connect string. Hosts are trimmed

@@ -105,6 +105,7 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
         }
     };
     let how = HowToApply {
+        command: "apply",
         json: args.output == PlanFormat::Json,
         rails: Rails {
             // A saved plan was the review: applying it does not ask again.
@@ -161,6 +162,8 @@ pub struct HowToApply {
     pub rails: Rails,
     /// Execution options.
     pub run: session::RunOptions,
+    /// The command, as recorded in the locks it takes (`apply`, `destroy`, `kill`).
+    pub command: &'static str,
 }
 
 /// Shows, gates and executes a plan.
@@ -187,10 +190,29 @@ pub fn apply_plan(
         }
         Ok(true) => {}
     }
+    // One run at a time per role being changed (an advisory lock in ZooKeeper, or beside a
+    // sim:// state); held until the execution ends.
+    let locks = match crate::apply_lock::acquire(
+        connections,
+        &crate::apply_lock::plan_targets(plan),
+        how.run.lock_timeout,
+        how.command,
+    ) {
+        Ok(locks) => locks,
+        Err(e) => {
+            session::error(&e);
+            return e.exit();
+        }
+    };
     let results = match session::run(connections, plan, &how.run, sink.as_ref()) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    if !locks.all_held() {
+        session::error(
+            "the lock of a role was lost during the run (its ZooKeeper session ended): another run may have changed the same jobs meanwhile; plan again to see",
+        );
+    }
     let code = session::apply_exit(&results);
     if !json {
         let done = results.iter().filter(|r| r.outcome.is_success()).count();

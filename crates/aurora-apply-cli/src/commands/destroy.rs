@@ -204,6 +204,7 @@ fn destroy(
         session::now_rfc3339(),
     );
     let how = HowToApply {
+        command: if must_exist { "kill" } else { "destroy" },
         json: false,
         rails: Rails {
             auto_approve: options.confirm.auto_approve,
