@@ -43,6 +43,13 @@ pub struct Core {
     pub dirty: bool,
     /// The audit user of the call being handled.
     pub audit_user: String,
+    /// Task ids by job, so that a job's tasks are found without scanning every task (the
+    /// scheduler's own store indexes them by job the same way). Kept in step with
+    /// `state.tasks` by the only three places that add or remove tasks.
+    by_job: BTreeMap<JobKey, BTreeSet<String>>,
+    /// Jobs whose tasks changed since the updates were last evaluated: an update waiting for
+    /// a time (`wake_ms`) needs a look before then only when one of its tasks changed.
+    touched: BTreeSet<JobKey>,
 }
 
 /// Whether a status is in `ACTIVE_STATES` (reference §1.3).
@@ -211,11 +218,42 @@ fn fail_after(t: &TaskConfig, instance: i32) -> Option<i64> {
 impl Core {
     /// A core over `state`.
     pub fn new(cfg: Arc<SimConfig>, state: State) -> Self {
+        let mut by_job: BTreeMap<JobKey, BTreeSet<String>> = BTreeMap::new();
+        for (id, t) in &state.tasks {
+            if let Some(job) = t.job() {
+                by_job.entry(job.clone()).or_default().insert(id.clone());
+            }
+        }
         Core {
             cfg,
             state,
             dirty: false,
             audit_user: AUDIT_USER.to_string(),
+            by_job,
+            touched: BTreeSet::new(),
+        }
+    }
+
+    /// The tasks of a job (any status).
+    pub fn job_tasks<'a>(&'a self, job: &JobKey) -> impl Iterator<Item = &'a SimTask> + 'a {
+        self.by_job
+            .get(job)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.state.tasks.get(id))
+    }
+
+    fn remove_task(&mut self, id: &str) {
+        if let Some(t) = self.state.tasks.remove(id)
+            && let Some(job) = t.job()
+        {
+            self.touched.insert(job.clone());
+            if let Some(ids) = self.by_job.get_mut(job) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.by_job.remove(job);
+                }
+            }
         }
     }
 
@@ -230,8 +268,8 @@ impl Core {
     /// Active tasks of a job by instance id.
     pub fn active_tasks(&self, job: &JobKey) -> BTreeMap<i32, &SimTask> {
         let mut out: BTreeMap<i32, &SimTask> = BTreeMap::new();
-        for t in self.state.tasks.values() {
-            if t.job() == Some(job) && is_active(t.status()) {
+        for t in self.job_tasks(job) {
+            if is_active(t.status()) {
                 match out.get(&t.instance()) {
                     Some(prev) if prev.seq > t.seq => {}
                     _ => {
@@ -299,6 +337,15 @@ impl Core {
             ancestor_id: ancestor,
             times_partitioned: Some(0),
         };
+        if let Some(job) = task
+            .assigned_task
+            .as_ref()
+            .and_then(|a| a.task.as_ref())
+            .and_then(|c| c.job.clone())
+        {
+            self.touched.insert(job.clone());
+            self.by_job.entry(job).or_default().insert(id.clone());
+        }
         self.state.tasks.insert(
             id.clone(),
             SimTask {
@@ -355,6 +402,9 @@ impl Core {
     }
 
     fn set_status(&mut self, id: &str, status: ScheduleStatus, message: Option<String>) {
+        if let Some(job) = self.state.tasks.get(id).and_then(|t| t.job().cloned()) {
+            self.touched.insert(job);
+        }
         let now = self.now();
         if let Some(t) = self.state.tasks.get_mut(id) {
             t.task.status = Some(status);
@@ -381,7 +431,7 @@ impl Core {
             return false;
         }
         if status == ScheduleStatus::PENDING || status == ScheduleStatus::THROTTLED {
-            self.state.tasks.remove(id);
+            self.remove_task(id);
             self.dirty = true;
         } else {
             self.set_status(id, ScheduleStatus::KILLING, message);
@@ -600,17 +650,15 @@ impl Core {
 
     fn prune_history(&mut self, job: &JobKey) {
         let mut terminal: Vec<(u64, String)> = self
-            .state
-            .tasks
-            .values()
-            .filter(|t| t.job() == Some(job) && is_terminal(t.status()))
+            .job_tasks(job)
+            .filter(|t| is_terminal(t.status()))
             .map(|t| (t.seq, t.id().to_string()))
             .collect();
         if terminal.len() > HISTORY_PER_JOB {
             terminal.sort();
             let excess = terminal.len() - HISTORY_PER_JOB;
             for (_, id) in terminal.into_iter().take(excess) {
-                self.state.tasks.remove(&id);
+                self.remove_task(&id);
             }
         }
     }
@@ -812,9 +860,8 @@ impl Core {
             u.batch.clear();
             u.autopaused_after = None;
         }
-        if !update_active(status) {
-            u.wake_ms = None;
-        }
+        // A new state is a reason to look again (a resumed update, a rollback).
+        u.wake_ms = None;
         self.dirty = true;
     }
 
@@ -976,7 +1023,16 @@ impl Core {
 
     /// Runs every active update's updater once.
     pub fn evaluate_updates(&mut self) {
+        let touched = std::mem::take(&mut self.touched);
         for idx in 0..self.state.updates.len() {
+            // Waiting for a time that has not come, and none of its tasks changed: nothing
+            // to do (the scheduler's update controller is driven by the same two signals).
+            let idle = self.state.updates.get(idx).is_some_and(|u| {
+                u.wake_ms.is_some() && u.job().is_none_or(|job| !touched.contains(job))
+            });
+            if idle {
+                continue;
+            }
             // Re-evaluate after no-op instances and after a switch to ROLLING_BACK.
             for _ in 0..100_000 {
                 if !self.evaluate_update(idx) {
@@ -1214,10 +1270,8 @@ impl Core {
             (None, None) => None,
             (None, Some(cfg)) => {
                 let ancestor = self
-                    .state
-                    .tasks
-                    .values()
-                    .filter(|t| t.job() == Some(job) && t.instance() == inst)
+                    .job_tasks(job)
+                    .filter(|t| t.instance() == inst)
                     .max_by_key(|t| t.seq)
                     .map(|t| t.id().to_string());
                 self.add_task(cfg, inst, ancestor, 0);
