@@ -347,6 +347,8 @@ impl Client {
         let started = Instant::now();
         let limits = self.limits();
         let mut attempt: u32 = 0;
+        // Each failed attempt's cause, for an error that tells them all when they differ.
+        let mut causes: Vec<String> = Vec::new();
         loop {
             attempt += 1;
             let mut timeout = if attempt == 1 {
@@ -382,8 +384,9 @@ impl Client {
                 // call's retry, or the caller's next call after an error).
                 self.invalidate();
             }
+            causes.push(cause_of(&error));
             match decide(failure, R::IDEMPOTENT) {
-                Decision::GiveUp => return Err(error),
+                Decision::GiveUp => return Err(told(error, attempt, &causes)),
                 Decision::OutcomeUnknown => {
                     return Err(ApiError::OutcomeUnknown {
                         method,
@@ -398,7 +401,7 @@ impl Client {
                 || limits.cancelled()
                 || limits.left().is_some_and(|left| left <= wait)
             {
-                return Err(with_attempts(error, attempt));
+                return Err(told(with_attempts(error, attempt), attempt, &causes));
             }
             tracing::debug!(
                 method,
@@ -427,7 +430,7 @@ impl Client {
                 );
             }
             if limits.cancelled() {
-                return Err(with_attempts(error, attempt));
+                return Err(told(with_attempts(error, attempt), attempt, &causes));
             }
         }
     }
@@ -1017,6 +1020,53 @@ fn split(response: types::Response) -> (Option<types::Result>, Reply<()>) {
             server_info: response.server_info,
         },
     )
+}
+
+/// A few words for a failed attempt's cause (the kinds the retry matrix tells apart).
+fn cause_of(error: &ApiError) -> String {
+    match error {
+        ApiError::NoLeader { .. } => "no leading scheduler (HTTP 503)".into(),
+        ApiError::HttpStatus { status, .. } => format!("HTTP {status}"),
+        ApiError::Transport { source, .. } => source.kind.to_string(),
+        ApiError::Scheduler(e) => e.code.to_string(),
+        ApiError::OutcomeUnknown { cause, .. } => cause_of(cause),
+        other => other.to_string(),
+    }
+}
+
+/// The error to return after `attempts` attempts: as it is when every attempt failed the
+/// same way, else wrapped with all the causes in the order they came, counted.
+fn told(error: ApiError, attempts: u32, causes: &[String]) -> ApiError {
+    let distinct = causes
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if distinct < 2 || matches!(error, ApiError::OutcomeUnknown { .. }) {
+        return error;
+    }
+    let mut runs: Vec<(usize, &String)> = Vec::new();
+    for cause in causes {
+        match runs.last_mut() {
+            Some((n, last)) if *last == cause => *n += 1,
+            _ => runs.push((1, cause)),
+        }
+    }
+    let causes = runs
+        .iter()
+        .map(|(n, c)| {
+            if *n == 1 {
+                (*c).clone()
+            } else {
+                format!("{n}× {c}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", then ");
+    ApiError::Retried {
+        attempts,
+        causes,
+        last: Box::new(error),
+    }
 }
 
 fn with_attempts(error: ApiError, attempts: u32) -> ApiError {

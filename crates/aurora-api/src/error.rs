@@ -112,6 +112,18 @@ pub enum ApiError {
         #[source]
         cause: Box<ApiError>,
     },
+    /// The retries ended, and the attempts failed in more than one way (dropped connections
+    /// and 503s, say): every cause is told, in order, not only the last one.
+    #[error("{last} (after {attempts} attempts: {causes})")]
+    Retried {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The failures as they happened, counted: "2× connection failed, 3× HTTP 503".
+        causes: String,
+        /// The last attempt's error.
+        #[source]
+        last: Box<ApiError>,
+    },
     /// HTTP 503 until the retry policy gave up: no scheduler is leading (an election is in
     /// progress or the cluster is down).
     #[error("{method}: no leading scheduler at {url} after {attempts} attempt(s) (HTTP 503)")]
@@ -163,6 +175,7 @@ impl ApiError {
     /// The RPC the error belongs to (`None` for configuration errors).
     pub fn method(&self) -> Option<&'static str> {
         match self {
+            ApiError::Retried { last, .. } => last.method(),
             ApiError::Scheduler(e) => Some(e.method),
             ApiError::Auth { method, .. }
             | ApiError::Transport { method, .. }
@@ -182,6 +195,7 @@ impl ApiError {
     pub fn scheduler(&self) -> Option<&SchedulerError> {
         match self {
             ApiError::Scheduler(e) => Some(e),
+            ApiError::Retried { last, .. } => last.scheduler(),
             _ => None,
         }
     }
@@ -193,6 +207,9 @@ impl ApiError {
 
     /// Whether credentials are the problem: HTTP 401/403 or `AUTH_FAILED`.
     pub fn is_auth(&self) -> bool {
+        if let ApiError::Retried { last, .. } = self {
+            return last.is_auth();
+        }
         matches!(self, ApiError::Auth { .. })
             || self.response_code() == Some(ResponseCode::AUTH_FAILED)
     }
@@ -204,6 +221,7 @@ impl ApiError {
     /// is deliberately `false`: state must be read first.
     pub fn retryable(&self) -> bool {
         match self {
+            ApiError::Retried { last, .. } => last.retryable(),
             ApiError::Scheduler(e) => e.code == ResponseCode::ERROR_TRANSIENT,
             ApiError::NoLeader { .. } => true,
             ApiError::Transport { source, .. } => matches!(

@@ -286,6 +286,30 @@ fn cancelling_ends_a_backoff_wait_at_once() {
 }
 
 #[test]
+fn mixed_failures_are_all_told_in_the_order_they_came() {
+    let server = Server::start(|i, _| match i {
+        0 | 1 => Action::Drop,
+        _ => Action::status(503, ""),
+    });
+    let error = client(&server.base_url())
+        .get_jobs(None)
+        .expect_err("never answered");
+    let text = error.to_string();
+    assert!(
+        text.starts_with("getJobs: no leading scheduler at "),
+        "the last cause leads: {text}"
+    );
+    assert!(
+        text.contains("(after 5 attempts: 2× ")
+            && text.contains(", then 3× no leading scheduler (HTTP 503))"),
+        "{text}"
+    );
+    // Callers still classify it by its last cause.
+    assert!(error.retryable());
+    assert_eq!(error.method(), Some("getJobs"));
+}
+
+#[test]
 fn no_leader_503_is_retried_for_create_job_too() {
     let server = Server::start(|i, _| {
         if i == 0 {

@@ -230,3 +230,33 @@ fn a_second_apply_on_a_role_being_changed_waits_for_the_lock_or_says_who_holds_i
     let (code, err, _) = finish(first, Instant::now(), Duration::from_secs(30));
     assert_eq!(code, Some(130), "{err}");
 }
+
+#[test]
+fn a_coordinated_update_whose_cli_died_is_pulsed_and_followed_by_the_next_apply() {
+    // 20× time: pulses are due every 20 s (1 s real), the watch is 60 s (3 s real).
+    let w = World::new("10m", 20);
+    w.hello_then_update("60s, pulse_interval: 20s");
+    let apply = spawn_apply(&w, &["--timeout", "60s"]);
+    apply.wait_for_line("instances updated");
+    signal(apply.id(), "-9");
+    let _ = finish(apply, Instant::now(), Duration::from_secs(30));
+    // Nobody pulses it any more: the scheduler blocks it.
+    wait_for(
+        "the update to wait for a pulse",
+        Duration::from_secs(30),
+        || active_update(&w).is_some_and(|u| u["status"] == "ROLL_FORWARD_AWAITING_PULSE"),
+    );
+    let update = active_update(&w).expect("blocked, still active");
+    // The unchanged spec again: the next apply pulses it and follows it to its end.
+    let out = w.apply(&[&w.hello()]);
+    expect_code(&out, 0);
+    let id = update["id"].as_str().expect("id");
+    assert!(
+        stderr(&out).contains(&format!("following update {id}")),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("rolled forward"), "{}", stderr(&out));
+    assert!(active_update(&w).is_none());
+}
