@@ -628,3 +628,40 @@ fn an_update_that_does_not_move_sends_heartbeats_until_the_deadline() {
     assert!(beats.len() >= 3, "{beats:?}");
     assert!(beats.iter().all(|s| s == "ROLLING_FORWARD"), "{beats:?}");
 }
+
+#[test]
+fn a_job_another_run_created_meanwhile_is_a_conflict_and_stop_sends_nothing_more() {
+    let (sim, client) = start_sim();
+    let named = |name: &str| {
+        let mut config = fixture("hello_world");
+        config.key.as_mut().expect("key").name = Some(name.into());
+        config.task_config.as_mut().expect("task").job = config.key.clone();
+        desired(config)
+    };
+    let (first, second) = (named("first"), named("second"));
+    let changes = plan(&client, &[first.clone(), second], false);
+    // Another run creates `first` between our plan and our apply.
+    client
+        .create_job(&first.config)
+        .expect("the other run's create");
+    sim.clear_calls();
+    let results = execute(
+        &client,
+        &changes,
+        &ExecuteOptions {
+            parallelism: 1,
+            ..options()
+        },
+        &CollectSink::default(),
+    );
+    assert_eq!(results[0].outcome, Outcome::Conflict, "{results:?}");
+    assert!(results[0].message.contains("already exists"), "{results:?}");
+    // --on-failure stop (the default): no write for the job that had not started.
+    assert_eq!(results[1].outcome, Outcome::Skipped, "{results:?}");
+    let creates = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.method.as_deref() == Some("createJob"))
+        .count();
+    assert_eq!(creates, 1, "only the conflicting create was sent");
+}
