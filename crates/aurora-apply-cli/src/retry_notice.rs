@@ -45,10 +45,7 @@ fn seconds(wait: std::time::Duration) -> String {
 /// The NDJSON event for a retry, shaped like the apply events (`@timestamp`, `@level`,
 /// `@message`, `type`).
 pub fn json_line(notice: &RetryNotice, timestamp: &str) -> String {
-    serde_json::json!({
-        "@timestamp": timestamp,
-        "@level": "warn",
-        "@message": text(notice),
+    let fields = serde_json::json!({
         "type": "retry",
         "method": notice.method,
         "reason": notice.reason(),
@@ -56,8 +53,8 @@ pub fn json_line(notice: &RetryNotice, timestamp: &str) -> String {
         "next_attempt": notice.attempt + 1,
         "max_attempts": notice.max_attempts,
         "wait_ms": u64::try_from(notice.wait.as_millis()).unwrap_or(u64::MAX),
-    })
-    .to_string()
+    });
+    crate::view::events::envelope(&fields, timestamp, "warn", &text(notice))
 }
 
 #[cfg(test)]

@@ -108,10 +108,6 @@ pub fn outcome_word(outcome: Outcome) -> &'static str {
 
 /// The NDJSON object for an event: its fields plus `@timestamp`, `@level`, `@message`.
 pub fn json_line(event: &Event, timestamp: &str) -> String {
-    let mut object = match serde_json::to_value(event) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
     let level = match event {
         Event::JobComplete { outcome, .. } if !outcome.is_success() => "error",
         Event::PendingReason { .. } | Event::SchedulerUnreachable { .. } => "warn",
@@ -124,6 +120,21 @@ pub fn json_line(event: &Event, timestamp: &str) -> String {
             summary.create + summary.update + summary.kill + summary.replace + summary.noop,
         ),
         other => text_line(other).unwrap_or_default(),
+    };
+    envelope(event, timestamp, level, &message)
+}
+
+/// One NDJSON line of any stream of ours: `@timestamp`, `@level`, `@message`, then the
+/// fields of `value` (an object).
+pub fn envelope(
+    value: &impl serde::Serialize,
+    timestamp: &str,
+    level: &str,
+    message: &str,
+) -> String {
+    let mut object = match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
     };
     let mut out = Map::new();
     out.insert("@timestamp".into(), Value::from(timestamp));

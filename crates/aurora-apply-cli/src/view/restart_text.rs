@@ -3,7 +3,6 @@
 
 use aurora_apply::ranges::display;
 use aurora_apply::restart::{RestartEvent, RestartReport};
-use serde_json::{Map, Value};
 
 use aurora_apply::events::Outcome;
 
@@ -69,22 +68,12 @@ pub fn summary_line(report: &RestartReport) -> String {
 
 /// One NDJSON line: the envelope, then `value`'s fields.
 pub fn json_line(value: &impl serde::Serialize, message: &str, error: bool) -> String {
-    let mut object = match serde_json::to_value(value) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    let mut out = Map::new();
-    out.insert(
-        "@timestamp".into(),
-        Value::from(crate::session::now_rfc3339()),
-    );
-    out.insert(
-        "@level".into(),
-        Value::from(if error { "error" } else { "info" }),
-    );
-    out.insert("@message".into(), Value::from(message));
-    out.append(&mut object);
-    Value::Object(out).to_string()
+    super::events::envelope(
+        value,
+        &crate::session::now_rfc3339(),
+        if error { "error" } else { "info" },
+        message,
+    )
 }
 
 #[cfg(test)]
