@@ -221,11 +221,20 @@ impl LocalLock {
             .open(path)
             .map_err(io)?;
         let deadline = Instant::now() + wait;
+        let mut told = false;
         loop {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(TryLockError::WouldBlock) => {
                     let left = deadline.saturating_duration_since(Instant::now());
+                    if !told && !left.is_zero() {
+                        told = true;
+                        crate::session::note(format!(
+                            "waiting up to {} for the lock {} (another run holds it)",
+                            humantime::format_duration(Duration::from_secs(left.as_secs())),
+                            path.display()
+                        ));
+                    }
                     if left.is_zero() {
                         let mut data = Vec::new();
                         let holder = file

@@ -1,5 +1,5 @@
 //! Exit codes: a public contract (docs/cli.md, design cli-and-engine.md). Every command
-//! returns one of these; nothing else calls `process::exit`.
+//! returns one of these; the only `process::exit` is a second Ctrl-C (`interrupt.rs`).
 
 /// The process exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

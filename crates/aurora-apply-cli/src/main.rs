@@ -7,6 +7,7 @@ mod commands;
 mod connect;
 mod discover;
 mod exit;
+mod interrupt;
 mod local_sim;
 mod logging;
 mod report;
@@ -161,6 +162,7 @@ fn main() -> std::process::ExitCode {
         session::error(e);
         return std::process::ExitCode::from(exit::Exit::Error.as_u8());
     }
+    interrupt::install();
     let code = commands::run(cli);
     std::process::ExitCode::from(code.as_u8())
 }

@@ -5,7 +5,6 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use aurora_apply::desired::DesiredJob;
@@ -271,12 +270,7 @@ pub fn run(
     options: &RunOptions,
     sink: &dyn EventSink,
 ) -> Result<Vec<JobResult>, Exit> {
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = Arc::clone(&interrupted);
-        // A second Ctrl-C (or a handler already set in tests) falls back to the default.
-        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
-    }
+    let interrupted = crate::interrupt::flag();
     let execute_options = ExecuteOptions {
         parallelism: options.parallelism,
         on_failure: options.on_failure,

@@ -260,3 +260,29 @@ fn a_coordinated_update_whose_cli_died_is_pulsed_and_followed_by_the_next_apply(
     assert!(stderr(&out).contains("rolled forward"), "{}", stderr(&out));
     assert!(active_update(&w).is_none());
 }
+
+#[test]
+fn ctrl_c_while_waiting_for_a_lock_exits_at_once_and_a_second_press_always_does() {
+    let w = World::new("10m", 1);
+    w.hello_then_update("1h");
+    let first = spawn_apply(&w, &["--timeout", "60s"]);
+    first.wait_for_line("ROLLING_FORWARD, 0/1 instances updated");
+    // A second run waits for the first one's lock; nothing is under way to stop cleanly.
+    let file = w.path("specs/hello.aurora.yaml");
+    let yaml = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(&file, yaml.replace("cpu: 2,", "cpu: 3,")).expect("write");
+    let second = spawn_apply(&w, &["--lock-timeout", "60s"]);
+    second.wait_for_line("waiting up to");
+    let pressed = Instant::now();
+    signal(second.id(), "-INT");
+    let (code, err, took) = finish(second, pressed, Duration::from_secs(30));
+    assert_eq!(code, Some(130), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // The first run stops cleanly on the first press; two presses end it too.
+    let pid = first.id();
+    signal(pid, "-INT");
+    first.wait_for_line("Ctrl-C again exits at once");
+    signal(pid, "-INT");
+    let (code, err, _) = finish(first, Instant::now(), Duration::from_secs(30));
+    assert_eq!(code, Some(130), "{err}");
+}

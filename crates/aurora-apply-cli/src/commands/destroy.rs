@@ -301,7 +301,7 @@ fn kill_selected(
     let wait = aurora_apply::waiting::WaitOptions {
         timeout: run.timeout,
         poll_interval: run.poll_interval,
-        interrupted: Some(crate::commands::restart::interrupt_flag()),
+        interrupted: Some(crate::interrupt::flag()),
     };
     let result = aurora_apply::instances::kill_instances(
         client,

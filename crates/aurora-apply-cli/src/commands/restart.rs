@@ -7,8 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use aurora_api::types::JobKey;
@@ -128,14 +126,6 @@ pub fn select_exit(e: &aurora_apply::instances::SelectError) -> Exit {
     }
 }
 
-/// A flag Ctrl-C sets (instead of ending the process), for commands that stop cleanly.
-pub fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let handler = Arc::clone(&flag);
-    let _ = ctrlc::set_handler(move || handler.store(true, std::sync::atomic::Ordering::SeqCst));
-    flag
-}
-
 /// Runs `restart`.
 pub fn exec(_global: &GlobalArgs, args: &RestartArgs) -> Exit {
     let (cluster, key, instances) = match target(&args.job, args.instances.as_ref()) {
@@ -198,7 +188,7 @@ fn restart(
         wait: WaitOptions {
             timeout: args.timeout,
             poll_interval: args.poll_interval,
-            interrupted: Some(interrupt_flag()),
+            interrupted: Some(crate::interrupt::flag()),
         },
     };
     let on_event = |event: &RestartEvent| {

@@ -128,7 +128,7 @@ fn watch(
     desired: &[DesiredJob],
     connections: &mut Connections,
 ) -> Exit {
-    let interrupted = super::restart::interrupt_flag();
+    let interrupted = crate::interrupt::flag();
     let terminal = std::io::stdout().is_terminal();
     let text = args.output == OutputFormat::Text;
     let mut first = true;

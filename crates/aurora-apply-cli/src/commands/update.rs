@@ -346,7 +346,7 @@ fn wait(client: &Client, cluster: &str, key: &JobKey, args: &WaitArgs) -> Exit {
     let options = WaitOptions {
         timeout: args.timeout,
         poll_interval: args.poll_interval,
-        interrupted: Some(super::restart::interrupt_flag()),
+        interrupted: Some(crate::interrupt::flag()),
     };
     let result = wait_for_update(
         client,
