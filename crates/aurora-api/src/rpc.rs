@@ -1,5 +1,5 @@
 //! The scheduler's RPCs as types: one zero-sized marker per method implementing
-//! [`Rpc`](crate::wire::Rpc), so the transport, the retry policy and the emulator agree on
+//! [`Rpc`], so the transport, the retry policy and the emulator agree on
 //! names, argument structs and idempotency from one table.
 
 use crate::types;

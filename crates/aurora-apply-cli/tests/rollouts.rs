@@ -247,6 +247,14 @@ fn a_coordinated_update_whose_cli_died_is_pulsed_and_followed_by_the_next_apply(
         || active_update(&w).is_some_and(|u| u["status"] == "ROLL_FORWARD_AWAITING_PULSE"),
     );
     let update = active_update(&w).expect("blocked, still active");
+    // status shows it, and that the next apply follows it.
+    let out = w.run(&["status", &w.hello()]);
+    let shown = stdout(&out);
+    assert!(
+        shown.contains("update in progress · follow update")
+            && shown.contains("ROLL_FORWARD_AWAITING_PULSE"),
+        "{shown}"
+    );
     // The unchanged spec again: the next apply pulses it and follows it to its end.
     let out = w.apply(&[&w.hello()]);
     expect_code(&out, 0);

@@ -3,7 +3,7 @@
 use aurora_api::ApiError;
 
 /// A failure of a whole engine stage (observing, planning). Per-job execution outcomes are
-/// [`crate::execute::JobOutcome`]s, not errors.
+/// [`crate::execute::JobResult`]s, not errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {

@@ -33,6 +33,10 @@ pub enum SyncState {
     /// It does not exist yet.
     #[serde(rename = "not created")]
     NotCreated,
+    /// Its instances run the spec, and an update an earlier aurora-apply run started is still
+    /// in progress (awaiting a pulse, say): the next apply follows it.
+    #[serde(rename = "update in progress")]
+    Updating,
 }
 
 impl SyncState {
@@ -42,6 +46,7 @@ impl SyncState {
             SyncState::InSync => "in sync",
             SyncState::Drifted => "drifted",
             SyncState::NotCreated => "not created",
+            SyncState::Updating => "update in progress",
         }
     }
 }
@@ -125,6 +130,8 @@ pub fn job_statuses(
         let key = crate::ops::parse_job_key(&change.job_key).map(|(_, k)| k);
         let state = if change.is_noop() {
             SyncState::InSync
+        } else if change.actions == [crate::plan::Action::Follow] {
+            SyncState::Updating
         } else if change.instance_count.0.is_none() {
             SyncState::NotCreated
         } else {

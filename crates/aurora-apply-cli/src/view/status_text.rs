@@ -40,11 +40,11 @@ pub fn render(statuses: &[JobStatus], now_ms: i64, color: bool) -> String {
 fn job(out: &mut String, status: &JobStatus, now_ms: i64, color: bool) {
     let style = match status.state {
         SyncState::InSync => AnsiColor::Green.on_default(),
-        SyncState::Drifted => AnsiColor::Yellow.on_default(),
+        SyncState::Drifted | SyncState::Updating => AnsiColor::Yellow.on_default(),
         SyncState::NotCreated => AnsiColor::Red.on_default(),
     };
     let mut verdict = paint(status.state.as_str(), style, color);
-    if status.state == SyncState::Drifted {
+    if matches!(status.state, SyncState::Drifted | SyncState::Updating) {
         let _ = write!(verdict, " · {}", headline(&status.change));
     }
     let _ = writeln!(out, "{:<45} {verdict}", status.job_key);
