@@ -293,6 +293,17 @@ pub enum PlanFormatError {
     /// Not a plan document.
     #[error("not an aurora-apply plan: {0}")]
     Malformed(String),
+    /// A change the plan records cannot be carried out as written: its job key, or the
+    /// Thrift structs it carries, do not decode.
+    #[error("the plan's change {index} ({job_key}): {problem}")]
+    BadChange {
+        /// Its position in `changes`, from 0.
+        index: usize,
+        /// Its job key, as written.
+        job_key: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// Written by an incompatible version.
     #[error(
         "plan format version {found} is not supported (this aurora-apply reads {FORMAT_VERSION} and other 1.x)"
@@ -301,6 +312,47 @@ pub enum PlanFormatError {
         /// The version in the file.
         found: String,
     },
+}
+
+impl JobChange {
+    /// Whether this change can be carried out as written: a `cluster/role/environment/name`
+    /// key, and the Thrift structs its actions need, decodable.
+    pub fn check_executable(&self) -> Result<(), String> {
+        let parts: Vec<&str> = self.job_key.split('/').collect();
+        if parts.len() != 4 || parts.iter().any(|p| p.is_empty()) {
+            return Err("the job key is not cluster/role/environment/name".into());
+        }
+        let needs_config = self.actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::Create | Action::CronSchedule | Action::Update | Action::AddInstances
+            )
+        });
+        match &self.execution.job_configuration {
+            Some(b64) => decode_b64::<aurora_api::types::JobConfiguration>(b64)
+                .map_err(|e| format!("execution.job_configuration does not decode: {e}"))?,
+            None if needs_config => {
+                return Err("execution.job_configuration is missing".into());
+            }
+            None => {}
+        }
+        if let Some(b64) = &self.execution.update_settings {
+            decode_b64::<aurora_api::types::JobUpdateSettings>(b64)
+                .map_err(|e| format!("execution.update_settings does not decode: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Base64 of a Thrift binary struct, decoded (the plan's `execution` fields).
+fn decode_b64<T: thrift::protocol::TSerializable>(b64: &str) -> Result<(), String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|e| format!("not base64 ({e})"))?;
+    aurora_api::wire::decode_struct::<T>(&bytes)
+        .map(|_| ())
+        .map_err(|e| format!("not a Thrift struct ({e})"))
 }
 
 impl Plan {
@@ -324,7 +376,20 @@ impl Plan {
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| PlanFormatError::Malformed("no format_version".into()))?;
         Self::check_version(version)?;
-        serde_json::from_value(value).map_err(|e| PlanFormatError::Malformed(e.to_string()))
+        let plan: Plan =
+            serde_json::from_value(value).map_err(|e| PlanFormatError::Malformed(e.to_string()))?;
+        // Validated whole now, so a damaged file is reported as such before anything is
+        // sent, not as a step that fails half-way.
+        for (index, change) in plan.changes.iter().enumerate() {
+            change
+                .check_executable()
+                .map_err(|problem| PlanFormatError::BadChange {
+                    index,
+                    job_key: change.job_key.clone(),
+                    problem,
+                })?;
+        }
+        Ok(plan)
     }
 
     /// Accepts any 1.x version.
@@ -343,6 +408,41 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_change_is_reported_when_the_plan_is_read() {
+        let plan = |change: &str| {
+            format!(
+                r#"{{"format_version": "1.1", "tool_version": "t", "created_at": "",
+                    "inputs": {{"files": [], "spec_hash": ""}}, "scope": {{"prune": false, "roles": []}},
+                    "summary": {{"create": 1, "update": 0, "kill": 0, "replace": 0, "noop": 0,
+                                "instances_added": 1, "instances_removed": 0, "instances_restarted": 0}},
+                    "changes": [{change}]}}"#
+            )
+        };
+        let change = |key: &str, actions: &str, execution: &str| {
+            format!(
+                r#"{{"job_key": "{key}", "job_kind": "service", "actions": {actions}, "destructive": false, "live_fingerprint": "", "instances": {{"add": [], "remove": [], "update": [], "unchanged": []}}, "fields": [], "instance_count": [null, 1], "execution": {execution}}}"#
+            )
+        };
+        let err = |text: String| Plan::from_json(&text).expect_err("damaged").to_string();
+        let e = err(plan(&change("c/r/prod", r#"["create"]"#, "{}")));
+        assert!(e.contains("change 0 (c/r/prod): the job key"), "{e}");
+        let e = err(plan(&change("c/r/prod/x", r#"["create"]"#, "{}")));
+        assert!(e.contains("execution.job_configuration is missing"), "{e}");
+        let e = err(plan(&change(
+            "c/r/prod/x",
+            r#"["create"]"#,
+            r#"{"job_configuration": "%%%"}"#,
+        )));
+        assert!(e.contains("does not decode: not base64"), "{e}");
+        let e = err(plan(&change(
+            "c/r/prod/x",
+            r#"["create"]"#,
+            r#"{"job_configuration": "AAAA"}"#,
+        )));
+        assert!(e.contains("does not decode: not a Thrift struct"), "{e}");
+    }
 
     #[test]
     fn rejects_other_major_versions() {
@@ -372,10 +472,17 @@ mod tests {
             "actions": ["update"], "destructive": false, "live_fingerprint": "sha256:01",
             "instances": {"add": [], "remove": [], "update": [{"first": 0, "last": 0}],
                           "unchanged": []},
-            "fields": [], "instance_count": [1, 1], "execution": {}
+            "fields": [], "instance_count": [1, 1], "execution": {"job_configuration": "CONFIG"}
           }]
         }"#;
-        let plan = Plan::from_json(text).expect("a 1.0 plan reads");
+        let config = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(aurora_api::wire::encode_struct(
+                &aurora_api::types::JobConfiguration::default(),
+            ))
+        };
+        let text = text.replace("CONFIG", &config);
+        let plan = Plan::from_json(&text).expect("a 1.0 plan reads");
         assert_eq!(plan.changes[0].ownership, Ownership::Unknown);
         assert!(!plan.changes[0].adopt);
     }

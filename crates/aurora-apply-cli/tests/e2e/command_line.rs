@@ -237,3 +237,28 @@ fn logs_follow_the_verbosity_and_never_carry_credentials() {
     expect_code(&out, 0);
     assert!(!stderr(&out).contains("ureq"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_damaged_saved_plan_is_refused_whole_before_anything_is_sent() {
+    let w = World::seed();
+    let specs = w.specs();
+    let specs = specs.to_str().expect("utf-8");
+    expect_code(&w.run(&["plan", specs, "--out", "plan.json"]), 0);
+    let text = std::fs::read_to_string(w.path("plan.json")).expect("plan");
+    let mut plan: serde_json::Value = serde_json::from_str(&text).expect("json");
+    // The last change's configuration is damaged; the first ones are fine.
+    let changes = plan["changes"].as_array_mut().expect("changes");
+    let last = changes.len() - 1;
+    changes[last]["execution"]["job_configuration"] = serde_json::Value::from("bm90IHRocmlmdA==");
+    std::fs::write(w.path("plan.json"), plan.to_string()).expect("write");
+    let before = w.methods().len();
+    let out = w.run(&["apply", "plan.json"]);
+    expect_code(&out, 3);
+    assert!(
+        stderr(&out).contains(&format!("the plan's change {last} ("))
+            && stderr(&out).contains("execution.job_configuration does not decode"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.methods().len(), before, "nothing was sent");
+}
