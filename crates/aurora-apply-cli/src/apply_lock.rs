@@ -120,8 +120,8 @@ pub fn plan_targets(plan: &aurora_apply::plan::Plan) -> BTreeSet<(String, String
         .iter()
         .filter(|c| !c.is_noop())
         .filter_map(|c| {
-            let mut parts = c.job_key.split('/');
-            Some((parts.next()?.to_string(), parts.next()?.to_string()))
+            let (cluster, key) = c.key()?;
+            Some((cluster, key.role?))
         })
         .collect()
 }

@@ -164,16 +164,6 @@ fn decode<T: thrift::protocol::TSerializable>(b64: Option<&String>) -> Option<T>
     aurora_api::wire::decode_struct(&bytes).ok()
 }
 
-fn key_from(job_key: &str) -> JobKey {
-    let parts: Vec<&str> = job_key.split('/').collect();
-    let part = |i: usize| parts.get(i).map(|s| (*s).to_string());
-    JobKey {
-        role: part(1),
-        environment: part(2),
-        name: part(3),
-    }
-}
-
 fn new_update_id() -> String {
     let v = fastrand::u128(..);
     let hex = format!("{v:032x}");
@@ -247,7 +237,7 @@ pub fn execute(
             };
             Job {
                 change,
-                key: key_from(&change.job_key),
+                key: change.key().map(|(_, k)| k).unwrap_or_default(),
                 steps,
                 config: decode(change.execution.job_configuration.as_ref()),
                 settings: decode(change.execution.update_settings.as_ref()),

@@ -109,13 +109,14 @@ pub fn stale_jobs(
 ) -> Result<Vec<String>, EngineError> {
     let keys: Vec<JobKey> = changes
         .iter()
-        .filter_map(|c| parse_job_key(&c.job_key).map(|(_, k)| k))
+        .filter_map(|c| c.key().map(|(_, k)| k))
         .collect();
     let observed = observe(client, cluster, &roles_of(&keys), observe_options)?;
     Ok(changes
         .iter()
         .filter(|c| {
-            let now = parse_job_key(&c.job_key)
+            let now = c
+                .key()
                 .and_then(|(_, k)| observed.live.get(&k).cloned())
                 .unwrap_or_default();
             let fingerprint = if now.exists() || now.active_update.is_some() {

@@ -315,11 +315,16 @@ pub enum PlanFormatError {
 }
 
 impl JobChange {
+    /// The job's cluster and key, read from `job_key` by the one parser of job keys
+    /// ([`crate::ops::parse_job_key`]); `None` when it is not `cluster/role/env/name`.
+    pub fn key(&self) -> Option<(String, aurora_api::types::JobKey)> {
+        crate::ops::parse_job_key(&self.job_key)
+    }
+
     /// Whether this change can be carried out as written: a `cluster/role/environment/name`
     /// key, and the Thrift structs its actions need, decodable.
     pub fn check_executable(&self) -> Result<(), String> {
-        let parts: Vec<&str> = self.job_key.split('/').collect();
-        if parts.len() != 4 || parts.iter().any(|p| p.is_empty()) {
+        if self.key().is_none() {
             return Err("the job key is not cluster/role/environment/name".into());
         }
         let needs_config = self.actions.iter().any(|a| {
@@ -361,7 +366,7 @@ impl Plan {
         let mut groups: std::collections::BTreeMap<String, Vec<JobChange>> =
             std::collections::BTreeMap::new();
         for change in &self.changes {
-            let cluster = change.job_key.split('/').next().unwrap_or("").to_string();
+            let cluster = change.key().map(|(c, _)| c).unwrap_or_default();
             groups.entry(cluster).or_default().push(change.clone());
         }
         groups.into_iter().collect()

@@ -121,13 +121,13 @@ pub fn job_statuses(
 ) -> Result<Vec<JobStatus>, EngineError> {
     let keys: BTreeSet<_> = changes
         .iter()
-        .filter_map(|c| crate::ops::parse_job_key(&c.job_key).map(|(_, k)| k))
+        .filter_map(|c| c.key().map(|(_, k)| k))
         .collect();
     let mut live = live_instances(client, &keys)
         .map_err(|e| EngineError::api(format!("reading the tasks of {cluster}"), e))?;
     let mut out = Vec::with_capacity(changes.len());
     for change in changes {
-        let key = crate::ops::parse_job_key(&change.job_key).map(|(_, k)| k);
+        let key = change.key().map(|(_, k)| k);
         let state = if change.is_noop() {
             SyncState::InSync
         } else if change.actions == [crate::plan::Action::Follow] {
