@@ -58,15 +58,27 @@ pub fn render_diagnostic(d: &Diagnostic, color: bool) -> String {
     out
 }
 
-/// Writes every diagnostic and a summary line to `out`.
+/// How many diagnostics the text output draws; the rest are counted ("… and N more").
+/// `-o json` lists every one.
+pub const MAX_SHOWN_DIAGNOSTICS: usize = 50;
+
+/// Writes the first [`MAX_SHOWN_DIAGNOSTICS`] diagnostics (in file and position order), how
+/// many more there are, and a summary line to `out`.
 pub fn write_diagnostics(
     out: &mut dyn Write,
     diags: Diagnostics,
     color: bool,
 ) -> std::io::Result<()> {
     let items = diags.sorted();
-    for d in &items {
+    for d in items.iter().take(MAX_SHOWN_DIAGNOSTICS) {
         writeln!(out, "{}", render_diagnostic(d, color))?;
+    }
+    if items.len() > MAX_SHOWN_DIAGNOSTICS {
+        writeln!(
+            out,
+            "… and {} more (`-o json` lists all of them)",
+            items.len() - MAX_SHOWN_DIAGNOSTICS
+        )?;
     }
     writeln!(out, "{} problem(s) found", items.len())
 }

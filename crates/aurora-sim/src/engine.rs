@@ -47,6 +47,10 @@ pub struct Core {
     /// scheduler's own store indexes them by job the same way). Kept in step with
     /// `state.tasks` by the only three places that add or remove tasks.
     by_job: BTreeMap<JobKey, BTreeSet<String>>,
+    /// (due time, task id) of every task with a transition due, so the event loop finds the
+    /// next event and the due tasks without scanning every task. Kept in step with
+    /// `SimTask::due_ms` by [`Core::set_due`], `add_task` and `remove_task`.
+    due: BTreeSet<(i64, String)>,
     /// Jobs whose tasks changed since the updates were last evaluated: an update waiting for
     /// a time (`wake_ms`) needs a look before then only when one of its tasks changed.
     touched: BTreeSet<JobKey>,
@@ -218,10 +222,26 @@ fn fail_after(t: &TaskConfig, instance: i32) -> Option<i64> {
 impl Core {
     /// A core over `state`.
     pub fn new(cfg: Arc<SimConfig>, state: State) -> Self {
+        let mut state = state;
+        // A state file written before replies took the wrappers' shape: store what
+        // `ITaskConfig.build` would have stored, so configs compare as they do in Aurora.
+        for t in state.tasks.values_mut() {
+            crate::shape::scheduled_task(&mut t.task);
+        }
+        for c in state.crons.values_mut() {
+            crate::shape::job_configuration(&mut c.config);
+        }
+        for u in &mut state.updates {
+            crate::shape::job_update_details(&mut u.details);
+        }
         let mut by_job: BTreeMap<JobKey, BTreeSet<String>> = BTreeMap::new();
+        let mut due = BTreeSet::new();
         for (id, t) in &state.tasks {
             if let Some(job) = t.job() {
                 by_job.entry(job.clone()).or_default().insert(id.clone());
+            }
+            if let Some(d) = t.due_ms {
+                due.insert((d, id.clone()));
             }
         }
         Core {
@@ -230,8 +250,14 @@ impl Core {
             dirty: false,
             audit_user: AUDIT_USER.to_string(),
             by_job,
+            due,
             touched: BTreeSet::new(),
         }
+    }
+
+    /// The keys of the jobs with tasks in the store (any status).
+    pub fn job_keys(&self) -> impl Iterator<Item = &JobKey> {
+        self.by_job.keys()
     }
 
     /// The tasks of a job (any status).
@@ -243,7 +269,24 @@ impl Core {
             .filter_map(|id| self.state.tasks.get(id))
     }
 
+    /// Sets when a task's next transition is due, keeping the due index in step.
+    fn set_due(&mut self, id: &str, at: Option<i64>) {
+        let Some(t) = self.state.tasks.get_mut(id) else {
+            return;
+        };
+        if let Some(old) = t.due_ms {
+            self.due.remove(&(old, id.to_string()));
+        }
+        if let Some(new) = at {
+            self.due.insert((new, id.to_string()));
+        }
+        t.due_ms = at;
+    }
+
     fn remove_task(&mut self, id: &str) {
+        if let Some(d) = self.state.tasks.get(id).and_then(|t| t.due_ms) {
+            self.due.remove(&(d, id.to_string()));
+        }
         if let Some(t) = self.state.tasks.remove(id)
             && let Some(job) = t.job()
         {
@@ -322,7 +365,12 @@ impl Core {
                 task_id: Some(id.clone()),
                 slave_id: None,
                 slave_host: None,
-                task: Some(config.clone()),
+                task: Some({
+                    // Stored as `IScheduledTask.build` stores it (see `shape`).
+                    let mut c = config.clone();
+                    crate::shape::task_config(&mut c);
+                    c
+                }),
                 assigned_ports: Some(BTreeMap::new()),
                 instance_id: Some(instance),
             }),
@@ -346,11 +394,13 @@ impl Core {
             self.touched.insert(job.clone());
             self.by_job.entry(job).or_default().insert(id.clone());
         }
+        let due = now.saturating_add(self.cfg.timings.assign_ms);
+        self.due.insert((due, id.clone()));
         self.state.tasks.insert(
             id.clone(),
             SimTask {
                 task,
-                due_ms: Some(now.saturating_add(self.cfg.timings.assign_ms)),
+                due_ms: Some(due),
                 running_since: None,
                 pending_reason: None,
                 seq,
@@ -363,7 +413,9 @@ impl Core {
 
     /// Reschedules a task that ended (Aurora `RescheduleCalculator`): when its run was shorter
     /// than the flapping threshold the new task waits THROTTLED for a penalty (30 s, doubled
-    /// per consecutive flap, at most 5 min) before it becomes PENDING.
+    /// per consecutive flap, at most 5 min) before it becomes PENDING. The new task's first
+    /// event carries StateManagerImpl's audit message ("Rescheduled", or "Rescheduled,
+    /// penalized for N ms for flapping" on THROTTLED).
     fn reschedule(&mut self, old: &SimTask, config: &TaskConfig, failure_count: i32) {
         let now = self.now();
         let timings = self.cfg.timings;
@@ -376,6 +428,15 @@ impl Core {
             failure_count,
         );
         if !flapping {
+            if let Some(first) = self
+                .state
+                .tasks
+                .get_mut(&id)
+                .and_then(|t| t.task.task_events.as_mut())
+                .and_then(|events| events.first_mut())
+            {
+                first.message = Some("Rescheduled".to_string());
+            }
             return;
         }
         let flaps = old.flaps.saturating_add(1);
@@ -386,19 +447,18 @@ impl Core {
             .min(timings.max_flapping_task_delay_ms);
         if let Some(t) = self.state.tasks.get_mut(&id) {
             t.flaps = flaps;
-            t.due_ms = Some(now.saturating_add(penalty));
             t.task.status = Some(ScheduleStatus::THROTTLED);
-            if let Some(events) = t.task.task_events.as_mut() {
-                events.push(TaskEvent {
-                    timestamp: Some(now),
-                    status: Some(ScheduleStatus::THROTTLED),
-                    message: Some(format!(
-                        "Rescheduled, penalized for {penalty} ms for flapping"
-                    )),
-                    scheduler: Some("aurora-sim".to_string()),
-                });
-            }
+            // The task goes from INIT straight to THROTTLED: that is its first event.
+            t.task.task_events = Some(vec![TaskEvent {
+                timestamp: Some(now),
+                status: Some(ScheduleStatus::THROTTLED),
+                message: Some(format!(
+                    "Rescheduled, penalized for {penalty} ms for flapping"
+                )),
+                scheduler: Some("aurora-sim".to_string()),
+            }]);
         }
+        self.set_due(&id, Some(now.saturating_add(penalty)));
     }
 
     fn set_status(&mut self, id: &str, status: ScheduleStatus, message: Option<String>) {
@@ -436,9 +496,7 @@ impl Core {
         } else {
             self.set_status(id, ScheduleStatus::KILLING, message);
             let due = self.now().saturating_add(self.cfg.timings.kill_ms);
-            if let Some(t) = self.state.tasks.get_mut(id) {
-                t.due_ms = Some(due);
-            }
+            self.set_due(id, Some(due));
         }
         true
     }
@@ -453,9 +511,7 @@ impl Core {
         }
         self.set_status(id, ScheduleStatus::RESTARTING, message);
         let due = self.now().saturating_add(self.cfg.timings.kill_ms);
-        if let Some(t) = self.state.tasks.get_mut(id) {
-            t.due_ms = Some(due);
-        }
+        self.set_due(id, Some(due));
     }
 
     fn capacity_veto(&self, config: &TaskConfig) -> Option<String> {
@@ -497,17 +553,15 @@ impl Core {
         let config = t.config().cloned().unwrap_or_default();
         match status {
             ScheduleStatus::THROTTLED => {
-                if let Some(t) = self.state.tasks.get_mut(id) {
-                    t.due_ms = Some(now.saturating_add(timings.assign_ms));
-                }
+                self.set_due(id, Some(now.saturating_add(timings.assign_ms)));
                 self.set_status(id, ScheduleStatus::PENDING, None);
             }
             ScheduleStatus::PENDING => {
                 if let Some(veto) = self.capacity_veto(&config) {
                     if let Some(t) = self.state.tasks.get_mut(id) {
                         t.pending_reason = Some(veto);
-                        t.due_ms = None;
                     }
+                    self.set_due(id, None);
                     return;
                 }
                 let seq = self.state.seq;
@@ -522,19 +576,17 @@ impl Core {
                     .collect();
                 if let Some(t) = self.state.tasks.get_mut(id) {
                     t.pending_reason = None;
-                    t.due_ms = Some(now.saturating_add(timings.starting_ms));
                     if let Some(a) = t.task.assigned_task.as_mut() {
                         a.slave_host = Some(host.clone());
                         a.slave_id = Some(format!("{host}-S0"));
                         a.assigned_ports = Some(ports);
                     }
                 }
+                self.set_due(id, Some(now.saturating_add(timings.starting_ms)));
                 self.set_status(id, ScheduleStatus::ASSIGNED, None);
             }
             ScheduleStatus::ASSIGNED => {
-                if let Some(t) = self.state.tasks.get_mut(id) {
-                    t.due_ms = Some(now.saturating_add(timings.running_ms));
-                }
+                self.set_due(id, Some(now.saturating_add(timings.running_ms)));
                 self.set_status(id, ScheduleStatus::STARTING, None);
             }
             ScheduleStatus::STARTING => {
@@ -548,17 +600,15 @@ impl Core {
                 };
                 if let Some(t) = self.state.tasks.get_mut(id) {
                     t.running_since = Some(now);
-                    t.due_ms = due;
                 }
+                self.set_due(id, due);
                 self.set_status(id, ScheduleStatus::RUNNING, None);
             }
             ScheduleStatus::RUNNING => {
                 let since = t.running_since.unwrap_or(now);
                 let fail = fail_after(&config, t.instance());
                 let failing = fail.is_some_and(|f| since.saturating_add(f) <= now);
-                if let Some(t) = self.state.tasks.get_mut(id) {
-                    t.due_ms = None;
-                }
+                self.set_due(id, None);
                 if failing {
                     self.set_status(
                         id,
@@ -575,16 +625,12 @@ impl Core {
                 self.after_terminal(id);
             }
             ScheduleStatus::KILLING => {
-                if let Some(t) = self.state.tasks.get_mut(id) {
-                    t.due_ms = None;
-                }
+                self.set_due(id, None);
                 self.set_status(id, ScheduleStatus::KILLED, None);
                 self.after_terminal(id);
             }
             ScheduleStatus::RESTARTING => {
-                if let Some(t) = self.state.tasks.get_mut(id) {
-                    t.due_ms = None;
-                }
+                self.set_due(id, None);
                 self.set_status(id, ScheduleStatus::KILLED, None);
                 let failures = self
                     .state
@@ -597,9 +643,7 @@ impl Core {
                 self.after_terminal(id);
             }
             _ => {
-                if let Some(t) = self.state.tasks.get_mut(id) {
-                    t.due_ms = None;
-                }
+                self.set_due(id, None);
             }
         }
     }
@@ -636,11 +680,19 @@ impl Core {
         } else if status == ScheduleStatus::FINISHED && is_service {
             self.reschedule(&t, &config, failures);
         }
-        // Resources were released: blocked PENDING tasks try again.
-        let now = self.now();
-        for task in self.state.tasks.values_mut() {
-            if task.status() == ScheduleStatus::PENDING && task.due_ms.is_none() {
-                task.due_ms = Some(now);
+        // Resources were released: blocked PENDING tasks try again. Only a cluster with a
+        // capacity blocks tasks, so only then is the store scanned for them.
+        if self.cfg.capacity.is_some() {
+            let now = self.now();
+            let blocked: Vec<String> = self
+                .state
+                .tasks
+                .iter()
+                .filter(|(_, t)| t.status() == ScheduleStatus::PENDING && t.due_ms.is_none())
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in blocked {
+                self.set_due(&id, Some(now));
             }
         }
         if let Some(job) = t.job().cloned() {
@@ -668,10 +720,10 @@ impl Core {
 
     fn next_due(&self) -> Option<i64> {
         let tasks = self
-            .state
-            .tasks
-            .values()
-            .filter_map(|t| t.due_ms)
+            .due
+            .first()
+            .map(|(d, _)| *d)
+            .into_iter()
             .chain(self.state.crons.values().filter_map(|c| c.next_run_ms));
         let updates = self
             .state
@@ -688,7 +740,7 @@ impl Core {
     /// count: they are far apart, and a missed one fires when the clock gets there. Drives
     /// the clock's pace ([`crate::clock::Pace`]).
     pub fn in_motion(&self) -> bool {
-        self.state.tasks.values().any(|t| t.due_ms.is_some())
+        !self.due.is_empty()
             || self
                 .state
                 .updates
@@ -712,12 +764,8 @@ impl Core {
             })
             .filter(|u| {
                 u.wake_ms.is_some()
-                    || u.job().is_some_and(|job| {
-                        self.state
-                            .tasks
-                            .values()
-                            .any(|t| t.due_ms.is_some() && t.job() == Some(job))
-                    })
+                    || u.job()
+                        .is_some_and(|job| self.job_tasks(job).any(|t| t.due_ms.is_some()))
             })
             .count()
     }
@@ -748,11 +796,10 @@ impl Core {
     fn fire_due(&mut self) {
         let now = self.state.now_ms;
         let due: Vec<String> = self
-            .state
-            .tasks
+            .due
             .iter()
-            .filter(|(_, t)| t.due_ms.is_some_and(|d| d <= now))
-            .map(|(id, _)| id.clone())
+            .take_while(|(d, _)| *d <= now)
+            .map(|(_, id)| id.clone())
             .collect();
         for u in &mut self.state.updates {
             if u.wake_ms.is_some_and(|w| w <= now) {
@@ -774,10 +821,14 @@ impl Core {
                 c.next_run_ms = Some(now);
             }
         }
-        for t in self.state.tasks.values_mut() {
-            if t.due_ms.is_some_and(|d| d < now) {
-                t.due_ms = Some(now);
-            }
+        let late: Vec<String> = self
+            .due
+            .iter()
+            .take_while(|(d, _)| *d < now)
+            .map(|(_, id)| id.clone())
+            .collect();
+        for id in late {
+            self.set_due(&id, Some(now));
         }
         self.fire_due();
         self.dirty = true;
@@ -1076,6 +1127,8 @@ impl Core {
         let Some(job) = u.job().cloned() else {
             return false;
         };
+        // InstanceActionHandler.KillTask: "Killed for job update <update id>".
+        let kill_message = format!("Killed for job update {}", u.id());
         let targets = Self::targets(u, forward);
         let min_wait = i64::from(settings.min_wait_in_instance_running_ms.unwrap_or(0).max(0));
         let mut wake: Option<i64> =
@@ -1101,7 +1154,9 @@ impl Core {
             .collect();
         for inst in working {
             let target = targets.get(&inst).cloned().flatten();
-            if let Some(w) = self.step_instance(&job, inst, target.as_ref(), min_wait) {
+            if let Some(w) =
+                self.step_instance(&job, inst, target.as_ref(), min_wait, &kill_message)
+            {
                 wake = Some(wake.map_or(w, |x| x.min(w)));
             } else {
                 self.set_phase(idx, inst, InstPhase::Succeeded);
@@ -1218,7 +1273,7 @@ impl Core {
         for inst in to_start {
             self.set_phase(idx, inst, InstPhase::Working);
             let target = targets.get(&inst).cloned().flatten();
-            match self.step_instance(&job, inst, target.as_ref(), min_wait) {
+            match self.step_instance(&job, inst, target.as_ref(), min_wait, &kill_message) {
                 Some(w) => {
                     self.instance_event(idx, inst, working_action);
                     wake = Some(wake.map_or(w, |x| x.min(w)));
@@ -1256,6 +1311,7 @@ impl Core {
         inst: i32,
         target: Option<&TaskConfig>,
         min_wait: i64,
+        kill_message: &str,
     ) -> Option<i64> {
         let now = self.now();
         let current = self.active_tasks(job).get(&inst).map(|t| {
@@ -1279,7 +1335,7 @@ impl Core {
             }
             (Some((id, status, _, _)), None) => {
                 if status != ScheduleStatus::KILLING {
-                    self.kill_task(&id, Some("Killed for job update.".to_string()));
+                    self.kill_task(&id, Some(kill_message.to_string()));
                 }
                 // A PENDING task is deleted at once: the instance is gone now.
                 if self.state.tasks.contains_key(&id) {
@@ -1291,7 +1347,7 @@ impl Core {
             (Some((id, status, config, since)), Some(cfg)) => {
                 if config.as_ref() != Some(cfg) {
                     if status != ScheduleStatus::KILLING && status != ScheduleStatus::RESTARTING {
-                        self.kill_task(&id, Some("Killed for job update.".to_string()));
+                        self.kill_task(&id, Some(kill_message.to_string()));
                     }
                     // A PENDING task is deleted at once: replace it right away.
                     if !self.state.tasks.contains_key(&id) {
@@ -1357,5 +1413,94 @@ mod tests {
             S::ROLL_FORWARD_AWAITING_PULSE,
             S::ROLLING_FORWARD
         ));
+    }
+
+    /// The indexes agree with a scan of the store.
+    fn assert_indexes_in_step(core: &Core) {
+        let due: BTreeSet<(i64, String)> = core
+            .state
+            .tasks
+            .iter()
+            .filter_map(|(id, t)| t.due_ms.map(|d| (d, id.clone())))
+            .collect();
+        assert_eq!(core.due, due, "due index");
+        let mut by_job: BTreeMap<JobKey, BTreeSet<String>> = BTreeMap::new();
+        for (id, t) in &core.state.tasks {
+            if let Some(job) = t.job() {
+                by_job.entry(job.clone()).or_default().insert(id.clone());
+            }
+        }
+        assert_eq!(core.by_job, by_job, "by-job index");
+    }
+
+    #[test]
+    fn task_indexes_stay_in_step_with_the_store() {
+        let mut core = Core::new(Arc::new(SimConfig::for_tests()), State::default());
+        let job = |name: &str| JobKey {
+            role: Some("r".into()),
+            environment: Some("prod".into()),
+            name: Some(name.into()),
+        };
+        let service = |name: &str, extra: Option<(&str, &str)>| TaskConfig {
+            job: Some(job(name)),
+            is_service: Some(true),
+            metadata: extra.map(|(k, v)| {
+                [aurora_api::types::Metadata {
+                    key: Some(k.into()),
+                    value: Some(v.into()),
+                }]
+                .into()
+            }),
+            ..TaskConfig::default()
+        };
+        let flapping = service("flap", Some((FAIL_AFTER_KEY, "1000")));
+        let adhoc = TaskConfig {
+            is_service: Some(false),
+            ..service("adhoc", None)
+        };
+        for i in 0..3 {
+            core.add_task(&service("svc", None), i, None, 0);
+        }
+        core.add_task(&flapping, 0, None, 0);
+        core.add_task(&adhoc, 0, None, 0);
+        assert_indexes_in_step(&core);
+        assert!(core.in_motion());
+        // Lifecycle, a flap (reschedule, THROTTLED), an ad-hoc task finishing.
+        for step in 1..=20 {
+            core.advance_to(step * 1_000);
+            assert_indexes_in_step(&core);
+        }
+        // Kills (a RUNNING task goes KILLING; PENDING ones are deleted) and a restart.
+        let svc: Vec<String> = core
+            .job_tasks(&job("svc"))
+            .map(|t| t.id().to_string())
+            .collect();
+        core.kill_task(&svc[0], None);
+        core.restart_task(&svc[1], None);
+        let flap: Vec<String> = core
+            .job_tasks(&job("flap"))
+            .filter(|t| is_active(t.status()))
+            .map(|t| t.id().to_string())
+            .collect();
+        for id in &flap {
+            core.kill_task(id, None);
+        }
+        assert_indexes_in_step(&core);
+        core.advance_to(100_000);
+        assert_indexes_in_step(&core);
+        // A jump far ahead is compressed and still consistent.
+        core.advance_to(i64::MAX / 2);
+        assert_indexes_in_step(&core);
+        let active: Vec<ScheduleStatus> = core
+            .job_tasks(&job("svc"))
+            .filter(|t| is_active(t.status()))
+            .map(SimTask::status)
+            .collect();
+        assert_eq!(
+            active.len(),
+            2,
+            "the killed instance is gone, the restarted one is back"
+        );
+        assert!(active.iter().all(|s| *s == ScheduleStatus::RUNNING));
     }
 }

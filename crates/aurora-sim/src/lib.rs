@@ -32,6 +32,7 @@ pub mod flags;
 mod http;
 mod scheduler;
 mod server;
+mod shape;
 mod state;
 pub mod tjson;
 mod validate;

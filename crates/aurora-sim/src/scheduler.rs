@@ -22,8 +22,12 @@ use crate::engine::{
     Core, effective_strategy, from_ranges, is_active, status_name, to_ranges, transition_allowed,
     update_active,
 };
+use crate::shape;
 use crate::state::{CronJob, UpdateRec};
-use crate::validate::{key_string, task_resources, valid_key, validate_job, validate_task};
+use crate::validate::{
+    key_string, key_thrift_string, key_wrapper_string, task_resources, valid_key, validate_job,
+    validate_task,
+};
 
 /// What the server sends back for one call.
 #[derive(Debug)]
@@ -251,17 +255,27 @@ fn task_query_string(q: &TaskQuery) -> String {
     if let Some(v) = &q.slave_hosts {
         parts.push(format!("slaveHosts:[{}]", set(v)));
     }
+    if let Some(v) = &q.job_keys {
+        let keys: Vec<String> = v.iter().map(|k| key_thrift_string(Some(k))).collect();
+        parts.push(format!("jobKeys:[{}]", keys.join(", ")));
+    }
+    if let Some(v) = q.offset {
+        parts.push(format!("offset:{v}"));
+    }
+    if let Some(v) = q.limit {
+        parts.push(format!("limit:{v}"));
+    }
     format!("TaskQuery({})", parts.join(", "))
 }
 
-/// Thrift's `toString` of a JobUpdateKey, as the scheduler's messages print it.
+/// The immutable wrapper's `toString` of an update key, as the scheduler's messages print
+/// it: ReadOnlySchedulerImpl and JobUpdateControllerImpl hold an `IJobUpdateKey`, printed by
+/// Guava's `MoreObjects.toStringHelper` (`IJobUpdateKey{job=IJobKey{role=…, environment=…,
+/// name=…}, id=…}`).
 fn update_key_string(k: &JobUpdateKey) -> String {
-    let j = k.job.clone().unwrap_or_default();
     format!(
-        "JobUpdateKey(job:JobKey(role:{}, environment:{}, name:{}), id:{})",
-        j.role.as_deref().unwrap_or("null"),
-        j.environment.as_deref().unwrap_or("null"),
-        j.name.as_deref().unwrap_or("null"),
+        "IJobUpdateKey{{job={}, id={}}}",
+        key_wrapper_string(k.job.as_ref()),
         k.id.as_deref().unwrap_or("null")
     )
 }
@@ -348,20 +362,27 @@ fn aggregate(cpus: f64, ram: i64, disk: i64) -> ResourceAggregate {
     }
 }
 
-/// Groups instance → config into ConfigGroups.
+/// Groups instance → config into ConfigGroups (ReadOnlySchedulerImpl's TO_GROUP: configs
+/// equal as `ITaskConfig`s share a group; each leaves through `ITaskConfig.newBuilder`).
 fn groups(by_instance: &BTreeMap<i32, TaskConfig>) -> BTreeSet<ConfigGroup> {
     let mut by_cfg: Vec<(TaskConfig, Vec<i32>)> = Vec::new();
     for (i, c) in by_instance {
-        match by_cfg.iter_mut().find(|(cfg, _)| cfg == c) {
+        let mut c = c.clone();
+        shape::task_config(&mut c);
+        match by_cfg.iter_mut().find(|(cfg, _)| *cfg == c) {
             Some((_, ids)) => ids.push(*i),
-            None => by_cfg.push((c.clone(), vec![*i])),
+            None => by_cfg.push((c, vec![*i])),
         }
     }
     by_cfg
         .into_iter()
-        .map(|(config, ids)| ConfigGroup {
-            config: Some(config),
-            instances: Some(to_ranges(ids)),
+        .map(|(config, ids)| {
+            let mut g = ConfigGroup {
+                config: Some(config),
+                instances: Some(to_ranges(ids)),
+            };
+            shape::config_group(&mut g);
+            g
         })
         .collect()
 }
@@ -428,35 +449,39 @@ impl Core {
         role: &Option<String>,
         all: bool,
     ) -> BTreeMap<String, JobConfiguration> {
-        let mut latest: BTreeMap<String, (i64, u64, TaskConfig, i32)> = BTreeMap::new();
-        for t in self.state.tasks.values() {
-            if !all && !is_active(t.status()) {
-                continue;
+        // Job by job through the by-job index: the most recently changed task's config
+        // (Tasks.getLatestActiveTask) and the number of tasks.
+        let mut latest: BTreeMap<String, (TaskConfig, i32)> = BTreeMap::new();
+        for job in self
+            .job_keys()
+            .filter(|j| Self::respond_role_filter(role, j))
+        {
+            let mut count = 0;
+            let mut newest = None;
+            for t in self.job_tasks(job).filter(|t| all || is_active(t.status())) {
+                let Some(cfg) = t.config() else {
+                    continue;
+                };
+                count += 1;
+                let rank = (t.last_event_ms(), t.seq);
+                if newest.as_ref().is_none_or(|(r, _)| rank > *r) {
+                    newest = Some((rank, cfg));
+                }
             }
-            let (Some(job), Some(cfg)) = (t.job(), t.config()) else {
-                continue;
-            };
-            if !Self::respond_role_filter(role, job) {
-                continue;
-            }
-            let k = key_string(job);
-            let rank = (t.last_event_ms(), t.seq);
-            let e = latest.entry(k).or_insert((rank.0, rank.1, cfg.clone(), 0));
-            e.3 += 1;
-            if rank > (e.0, e.1) {
-                e.0 = rank.0;
-                e.1 = rank.1;
-                e.2 = cfg.clone();
+            if let Some((_, cfg)) = newest {
+                latest.insert(key_string(job), (cfg.clone(), count));
             }
         }
         let mut out: BTreeMap<String, JobConfiguration> = latest
             .into_iter()
-            .map(|(k, (_, _, cfg, count))| {
+            .map(|(k, (cfg, count))| {
                 (
                     k,
+                    // ReadOnlySchedulerImpl.getJobs sets key, owner, taskConfig and
+                    // instanceCount only: no cronCollisionPolicy (an unset enum).
                     JobConfiguration {
                         cron_schedule: None,
-                        cron_collision_policy: Some(CronCollisionPolicy::KILL_EXISTING),
+                        cron_collision_policy: None,
                         owner: cfg.owner.clone(),
                         key: cfg.job.clone(),
                         task_config: Some(cfg),
@@ -473,6 +498,10 @@ impl Core {
             {
                 out.insert(k.clone(), c.config.clone());
             }
+        }
+        // IJobConfiguration.toBuildersSet / newBuilder on the way out.
+        for job in out.values_mut() {
+            shape::job_configuration(job);
         }
         out
     }
@@ -493,17 +522,17 @@ impl Core {
         // documented quirk: instanceCount may exceed the real instance count).
         let jobs = self.synthesize_jobs(&role, true);
         let mut summaries = BTreeSet::new();
-        for (k, job) in jobs {
+        for job in jobs.into_values() {
             let mut stats = JobStats {
                 active_task_count: Some(0),
                 finished_task_count: Some(0),
                 failed_task_count: Some(0),
                 pending_task_count: Some(0),
             };
-            for t in self.state.tasks.values() {
-                if t.job().map(key_string).as_deref() != Some(k.as_str()) {
-                    continue;
-                }
+            // The job's own tasks through the by-job index (Jobs.getJobStats over the
+            // tasks fetched for the job).
+            let key = job.key.clone().unwrap_or_default();
+            for t in self.job_tasks(&key) {
                 let slot = match t.status() {
                     ScheduleStatus::PENDING | ScheduleStatus::THROTTLED => {
                         &mut stats.pending_task_count
@@ -555,6 +584,10 @@ impl Core {
             .into_iter()
             .map(|x| x.3)
             .collect();
+        // IScheduledTask.toBuildersList on the way out.
+        for task in &mut tasks {
+            shape::scheduled_task(task);
+        }
         if strip {
             // getTasksWithoutConfigs unsets executorConfig.data; a task without
             // executorConfig makes the scheduler throw a NullPointerException → ERROR.
@@ -580,9 +613,17 @@ impl Core {
         let Some(q) = query else {
             return error(None);
         };
-        if q.statuses.is_some() || q.slave_hosts.is_some() {
+        // ReadOnlySchedulerImpl.getPendingReason: non-empty slaveHosts, then non-empty
+        // statuses, each with its own message.
+        if q.slave_hosts.as_ref().is_some_and(|h| !h.is_empty()) {
             return invalid(format!(
-                "Statuses or slaveHosts are not supported in {}",
+                "SlaveHosts are not supported in {}",
+                task_query_string(&q)
+            ));
+        }
+        if q.statuses.as_ref().is_some_and(|s| !s.is_empty()) {
+            return invalid(format!(
+                "Statuses is not supported in {}",
                 task_query_string(&q)
             ));
         }
@@ -729,9 +770,13 @@ impl Core {
             return error(None);
         };
         match validate_job(&self.cfg, &job) {
-            Ok(j) => ok(Some(t::Result::PopulateJobResult(PopulateJobResult {
-                task_config: j.task_config,
-            }))),
+            Ok(mut j) => {
+                // ITaskConfig.newBuilder on the way out.
+                shape::job_configuration(&mut j);
+                ok(Some(t::Result::PopulateJobResult(PopulateJobResult {
+                    task_config: j.task_config,
+                })))
+            }
             Err(m) => invalid(format!("Invalid configuration: {m}")),
         }
     }
@@ -821,6 +866,11 @@ impl Core {
             .query_updates(&q)
             .into_iter()
             .filter_map(|u| u.details.update.as_ref().and_then(|x| x.summary.clone()))
+            .map(|mut s| {
+                // IJobUpdateSummary.toBuildersList.
+                shape::job_update_summary(&mut s);
+                s
+            })
             .collect();
         ok(Some(t::Result::GetJobUpdateSummariesResult(
             GetJobUpdateSummariesResult {
@@ -834,10 +884,15 @@ impl Core {
     fn get_job_update_details(&self, key: Option<JobUpdateKey>, q: Option<JobUpdateQuery>) -> R {
         match (key, q) {
             (_, Some(q)) => {
+                // IJobUpdateDetails.toBuildersList.
                 let list = self
                     .query_updates(&q)
                     .into_iter()
-                    .map(|u| u.details.clone())
+                    .map(|u| {
+                        let mut d = u.details.clone();
+                        shape::job_update_details(&mut d);
+                        d
+                    })
                     .collect();
                 ok(Some(t::Result::GetJobUpdateDetailsResult(
                     GetJobUpdateDetailsResult {
@@ -854,11 +909,13 @@ impl Core {
                 let Some(u) = self.query_updates(&q).into_iter().next() else {
                     return invalid(format!("Invalid update: {}", update_key_string(&key)));
                 };
+                let mut details = u.details.clone();
+                shape::job_update_details(&mut details);
                 response(
                     ResponseCode::OK,
                     Some(t::Result::GetJobUpdateDetailsResult(
                         GetJobUpdateDetailsResult {
-                            details: Some(u.details.clone()),
+                            details: Some(details),
                             details_list: None,
                         },
                     )),
@@ -868,7 +925,7 @@ impl Core {
                     )],
                 )
             }
-            (None, None) => error(None),
+            (None, None) => error(Some("Either key or query must be set.".to_string())),
         }
     }
 
@@ -952,11 +1009,8 @@ impl Core {
             Ok(j) => j,
             Err(m) => return invalid(m),
         };
-        if populated
-            .cron_schedule
-            .as_deref()
-            .is_some_and(|s| !s.trim().is_empty())
-        {
+        // SanitizedConfiguration.isCron: the schedule is set (even if empty).
+        if populated.cron_schedule.is_some() {
             return invalid("Cron jobs may only be created/updated by calling scheduleCronJob.");
         }
         let key = populated.key.clone().unwrap_or_default();
@@ -987,37 +1041,19 @@ impl Core {
         let Some(job) = job.filter(|j| valid_key(j.key.as_ref())) else {
             return error(None);
         };
-        let mut populated = match validate_job(&self.cfg, &job) {
+        // SchedulerThriftInterface.createOrUpdateCronTemplate, in its order.
+        let populated = match validate_job(&self.cfg, &job) {
             Ok(j) => j,
             Err(m) => return invalid(m),
         };
         let key = populated.key.clone().unwrap_or_default();
         let ks = key_string(&key);
-        let Some(schedule) = populated
-            .cron_schedule
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-        else {
+        // SanitizedConfiguration.isCron: the schedule is set.
+        let Some(schedule) = populated.cron_schedule.clone() else {
             return invalid(format!("Job {ks} has no cron schedule"));
         };
-        if populated.cron_collision_policy == Some(CronCollisionPolicy::RUN_OVERLAP) {
-            return invalid("The RUN_OVERLAP collision policy has been removed (AURORA-38).");
-        }
-        if populated.cron_collision_policy.is_none() {
-            populated.cron_collision_policy = Some(CronCollisionPolicy::KILL_EXISTING);
-        }
-        if Crontab::parse(&schedule).is_none() {
-            return invalid(format!("Invalid cron schedule: {schedule}"));
-        }
         if self.active_update(&key).is_some() {
             return updating(&key);
-        }
-        let exists = self.is_cron(&key);
-        if replace_only && !exists {
-            return invalid(format!("No cron job found for {ks}"));
-        }
-        if !exists && !self.active_tasks(&key).is_empty() {
-            return invalid(format!("Job {ks} already exists"));
         }
         let task = populated.task_config.clone().unwrap_or_default();
         if let Err(m) = self
@@ -1028,6 +1064,47 @@ impl Core {
         {
             return invalid(m);
         }
+        // SanitizedCronJob.from: a non-empty schedule that parses.
+        let sanitized_cron = || {
+            if schedule.is_empty() {
+                Err("Job has an empty cron schedule.".to_string())
+            } else if Crontab::parse(&schedule).is_none() {
+                Err(format!("Invalid cron schedule: {schedule}"))
+            } else {
+                Ok(())
+            }
+        };
+        // CronJobManagerImpl.checkNoRunOverlap.
+        let no_run_overlap = || {
+            if populated.cron_collision_policy == Some(CronCollisionPolicy::RUN_OVERLAP) {
+                Err("The RUN_OVERLAP collision policy has been removed (AURORA-38).".to_string())
+            } else {
+                Ok(())
+            }
+        };
+        let exists = self.is_cron(&key);
+        let checked = if replace_only || exists {
+            // cronJobManager.updateJob(SanitizedCronJob.from(…)): checkCronExists last.
+            sanitized_cron()
+                .and_then(|()| no_run_overlap())
+                .and_then(|()| {
+                    if exists {
+                        Ok(())
+                    } else {
+                        Err(format!("No cron job found for {ks}."))
+                    }
+                })
+        } else if !self.active_tasks(&key).is_empty() {
+            // checkJobExists before cronJobManager.createJob.
+            Err(format!("Job {ks} already exists"))
+        } else {
+            sanitized_cron().and_then(|()| no_run_overlap())
+        };
+        if let Err(m) = checked {
+            return invalid(m);
+        }
+        // Stored as sanitized: an unset collision policy stays unset (runs default it to
+        // KILL_EXISTING, SanitizedCronJob.orDefault).
         let now = self.now();
         let next_run_ms = Crontab::parse(&schedule).and_then(|c| c.next_after(now));
         self.state.crons.insert(
@@ -1079,7 +1156,8 @@ impl Core {
                 for id in active {
                     self.kill_task(
                         &id,
-                        Some("Killed by cron collision policy KILL_EXISTING.".to_string()),
+                        // AuroraCronJob.KILL_AUDIT_MESSAGE.
+                        Some("Killed by cronScheduler".to_string()),
                     );
                 }
             }
@@ -1099,8 +1177,9 @@ impl Core {
         };
         let ks = key_string(&job);
         if !self.run_cron(&ks) {
+            // CronJobManagerImpl.startJobNow → checkCronExists, wrapped by startCronJob.
             return invalid(format!(
-                "Failed to start cron job - job {ks} is not scheduled with cron"
+                "Failed to start cron job - No cron job found for {ks}."
             ));
         }
         ok(None)
@@ -1210,8 +1289,11 @@ impl Core {
         ok(None)
     }
 
+    /// The update's summary as `IJobUpdateSummary.newBuilder()` hands it out.
     fn update_summary(u: &UpdateRec) -> Option<JobUpdateSummary> {
-        u.details.update.as_ref().and_then(|x| x.summary.clone())
+        let mut summary = u.details.update.as_ref().and_then(|x| x.summary.clone())?;
+        shape::job_update_summary(&mut summary);
+        Some(summary)
     }
 
     /// startJobUpdate (reference §1.6, checks 1-8 in order).
@@ -1413,10 +1495,12 @@ impl Core {
         self.evaluate_updates();
         // The reply carries the summary as built before the update started: key, user and
         // metadata, no state (SchedulerThriftInterface.startJobUpdate).
-        let reply_summary = JobUpdateSummary {
+        let mut reply_summary = JobUpdateSummary {
             state: None,
             ..summary
         };
+        // IJobUpdateSummary.newBuilder: request metadata left unset comes back empty.
+        shape::job_update_summary(&mut reply_summary);
         ok(Some(t::Result::StartJobUpdateResult(
             StartJobUpdateResult {
                 key: Some(key),
@@ -1463,19 +1547,9 @@ impl Core {
             ));
         };
         let from = self.state.updates[idx].status();
-        // JobUpdateControllerImpl.pause: updates with autopause pause themselves; once the
-        // updater has seen instances, manual pauses are refused.
-        if op == Control::Pause {
-            let u = &self.state.updates[idx];
-            let autopause = match effective_strategy(&u.settings()) {
-                JobUpdateStrategy::BatchStrategy(b) => b.autopause_after_batch == Some(true),
-                JobUpdateStrategy::VarBatchStrategy(v) => v.autopause_after_batch == Some(true),
-                JobUpdateStrategy::QueueStrategy(_) => false,
-            };
-            if autopause && !u.insts.is_empty() {
-                return invalid("Pauses not allowed on auto-pause enabled job updates");
-            }
-        }
+        // JobUpdateControllerImpl.pause (0.22) pauses any update, auto-pausing ones included
+        // (the refusal "Pauses not allowed on auto-pause enabled job updates" existed only in
+        // aurora-scheduler 0.24.2: added by #216, reverted by #249).
         // JobUpdateStateMachine's maps; a status without an entry maps to null, which
         // assertTransitionAllowed then refuses ("… to null").
         let to: Option<S> = match op {

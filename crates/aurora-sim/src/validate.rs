@@ -53,8 +53,19 @@ pub fn key_thrift_string(k: Option<&JobKey>) -> String {
     }
 }
 
-fn key_display(k: Option<&JobKey>) -> String {
-    key_thrift_string(k)
+/// The immutable wrapper's `toString` of a job key (`IJobKey{role=www-data,
+/// environment=prod, name=hello}`: Guava's `MoreObjects.toStringHelper`, fields in IDL order,
+/// `null` when absent), as ConfigurationManager prints `job.getKey()` / `config.getJob()`.
+pub fn key_wrapper_string(k: Option<&JobKey>) -> String {
+    match k {
+        None => "null".to_string(),
+        Some(k) => format!(
+            "IJobKey{{role={}, environment={}, name={}}}",
+            k.role.as_deref().unwrap_or("null"),
+            k.environment.as_deref().unwrap_or("null"),
+            k.name.as_deref().unwrap_or("null")
+        ),
+    }
 }
 
 /// Validates and populates a whole `JobConfiguration` (reference §3, JobConfiguration level
@@ -73,7 +84,7 @@ pub fn validate_job(cfg: &SimConfig, job: &JobConfiguration) -> Result<JobConfig
     if !valid_key(job.key.as_ref()) {
         return Err(format!(
             "Job key {} is invalid.",
-            key_display(job.key.as_ref())
+            key_wrapper_string(job.key.as_ref())
         ));
     }
     // §3 job 4.
@@ -96,13 +107,14 @@ pub fn validate_job(cfg: &SimConfig, job: &JobConfiguration) -> Result<JobConfig
         // its head (key, schedule, instance count).
         return Err(format!(
             "A service task may not be run on a cron schedule: JobConfiguration(key:{}, cronSchedule:{}, instanceCount:{}, …)",
-            key_display(job.key.as_ref()),
+            key_thrift_string(job.key.as_ref()),
             job.cron_schedule.as_deref().unwrap_or(""),
             count
         ));
     }
     let mut out = job.clone();
     out.task_config = Some(populated);
+    crate::shape::job_configuration(&mut out);
     Ok(out)
 }
 
@@ -152,7 +164,7 @@ pub fn validate_task(
     if !valid_key(t.job.as_ref()) {
         return Err(format!(
             "Job key {} is invalid.",
-            key_display(t.job.as_ref())
+            key_wrapper_string(t.job.as_ref())
         ));
     }
     let role = t
@@ -384,6 +396,9 @@ pub fn validate_task(
         }
         t.task_links = Some(links);
     }
+    // Stored the way `ITaskConfig.build` leaves it, so configs compare as the scheduler's
+    // wrappers do (unset and empty collections are equal; see `shape`).
+    crate::shape::task_config(&mut t);
     Ok(t)
 }
 

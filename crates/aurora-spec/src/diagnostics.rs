@@ -4,9 +4,11 @@
 //! Diagnostics are data first (editors and the CLI's JSON output read the fields) and miette
 //! reports second ([`miette::Diagnostic`] is implemented so the CLI can draw snippets).
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
-use miette::{LabeledSpan, NamedSource, SourceCode};
+use miette::{LabeledSpan, SourceCode};
 
 use crate::source::{SourceFile, Span};
 
@@ -97,6 +99,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Other places involved.
     pub related: Vec<Related>,
+    /// The snippet miette draws, built on first use (see [`Snippet`]).
+    snippet: OnceLock<Snippet>,
 }
 
 impl Diagnostic {
@@ -104,19 +108,20 @@ impl Diagnostic {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
-            message: message.into(),
+            message: clamp_text(message.into(), MAX_MESSAGE_CHARS),
             path: String::new(),
             file: None,
             span: None,
             label: None,
             help: None,
             related: Vec::new(),
+            snippet: OnceLock::new(),
         }
     }
 
     /// Sets the document path.
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
+        self.path = clamp_text(path.into(), MAX_MESSAGE_CHARS);
         self
     }
 
@@ -124,6 +129,7 @@ impl Diagnostic {
     pub fn at(mut self, file: &SourceFile, span: Span) -> Self {
         self.file = Some(file.clone());
         self.span = Some(span);
+        self.snippet = OnceLock::new();
         self
     }
 
@@ -135,7 +141,7 @@ impl Diagnostic {
 
     /// Sets the help text.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(clamp_text(help.into(), MAX_MESSAGE_CHARS));
         self
     }
 
@@ -146,6 +152,7 @@ impl Diagnostic {
             file: file.clone(),
             span,
         });
+        self.snippet = OnceLock::new();
         self
     }
 
@@ -194,8 +201,57 @@ impl Diagnostic {
         Some(self.file.as_ref()?.line_col(self.span?.start))
     }
 
-    fn named_source(&self) -> Option<&SourceFile> {
-        self.file.as_ref()
+    /// The snippet of the primary location and the related ones in the same file.
+    fn snippet(&self) -> Option<&Snippet> {
+        let file = self.file.as_ref()?;
+        let span = self.span?;
+        Some(self.snippet.get_or_init(|| {
+            let mut labels = vec![(span, self.label.clone(), true)];
+            labels.extend(
+                self.related
+                    .iter()
+                    .filter(|r| same_file(file, &r.file))
+                    .map(|r| (r.span, Some(r.label.clone()), false)),
+            );
+            Snippet::build(file, &labels)
+        }))
+    }
+}
+
+/// Whether two handles are the same file (cheap when they share the text, as clones do).
+fn same_file(a: &SourceFile, b: &SourceFile) -> bool {
+    a.name == b.name && (Arc::ptr_eq(&a.text, &b.text) || a.text == b.text)
+}
+
+/// Messages, paths and hints longer than this many characters are cut (with `…`): a value
+/// echoed in a message must not flood the terminal.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+/// Values quoted inside messages are shortened to this many characters.
+pub const MAX_VALUE_CHARS: usize = 60;
+
+/// `s` cut to at most `max` characters, with `…` (and the full length) when cut.
+pub fn shorten(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((cut, _)) => {
+            let keep = s
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(cut, |(b, _)| b);
+            std::borrow::Cow::Owned(format!(
+                "{}… ({} characters)",
+                &s[..keep],
+                s.chars().count()
+            ))
+        }
+    }
+}
+
+fn clamp_text(s: String, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s,
+        Some(_) => shorten(&s, max).into_owned(),
     }
 }
 
@@ -211,24 +267,246 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
-impl SourceCode for SourceFile {
+/// How many characters of a source line a snippet shows; longer lines are clipped around
+/// the label with `…` (miette cannot draw labels past column 65,535, and a megabyte of one
+/// line helps nobody).
+pub const SNIPPET_LINE_CHARS: usize = 200;
+
+/// Labels spanning more lines than this are shown on their first line only.
+const SNIPPET_MAX_LABEL_LINES: usize = 8;
+
+/// Context lines kept around each label (miette asks for 1 by default).
+const SNIPPET_CONTEXT: usize = 3;
+
+/// What miette draws for a diagnostic: the lines around its labels, each clipped to
+/// [`SNIPPET_LINE_CHARS`], in a small text of their own. Labels are given in the snippet's
+/// offsets; line numbers and the header's column are the real ones (columns in characters,
+/// as in the `file:line:col` headline). Building it costs the lines shown, not the file.
+#[derive(Clone, Debug)]
+struct Snippet {
+    name: String,
+    text: String,
+    lines: Vec<SnippetLine>,
+    labels: Vec<LabeledSpan>,
+}
+
+#[derive(Clone, Debug)]
+struct SnippetLine {
+    /// Byte range in `Snippet::text` (without the line break).
+    start: usize,
+    end: usize,
+    /// 0-based line in the real file.
+    line: usize,
+    /// Lines are grouped into runs of consecutive real lines.
+    run: usize,
+    /// Where the copied window of the real line starts in `Snippet::text` (after a `…`),
+    /// and the real 0-based column of its first character.
+    window: usize,
+    first_col: usize,
+}
+
+impl Snippet {
+    fn build(file: &SourceFile, labels: &[(Span, Option<String>, bool)]) -> Snippet {
+        let text: &str = &file.text;
+        // Each label's byte range and lines (clipped to its first line when very tall).
+        let mut spans: Vec<(usize, usize, usize, usize, Option<String>, bool)> = labels
+            .iter()
+            .map(|(span, label, primary)| {
+                let start = crate::source::floor_char_boundary(text, span.start);
+                let end =
+                    crate::source::floor_char_boundary(text, span.start.saturating_add(span.len))
+                        .max(start);
+                let (l0, _) = file.line_of(start);
+                let (l1, _) = file.line_of(end.saturating_sub(1).max(start));
+                let (end, l1) = if l1.saturating_sub(l0) >= SNIPPET_MAX_LABEL_LINES {
+                    let line_end = file.line_range(l0).map_or(start, |r| r.end);
+                    (line_end.max(start), l0)
+                } else {
+                    (end, l1)
+                };
+                (start, end, l0, l1, label.clone(), *primary)
+            })
+            .collect();
+        spans.sort_by_key(|s| s.0);
+        // The lines to show: each label's lines plus context, merged into runs.
+        let last_line = file.line_count().saturating_sub(1);
+        let mut wanted: Vec<(usize, usize)> = Vec::new();
+        for s in &spans {
+            let lo = s.2.saturating_sub(SNIPPET_CONTEXT);
+            let hi = (s.3 + SNIPPET_CONTEXT).min(last_line);
+            match wanted.last_mut() {
+                Some(last) if lo <= last.1 + 2 * SNIPPET_CONTEXT + 2 => last.1 = last.1.max(hi),
+                _ => wanted.push((lo, hi)),
+            }
+        }
+        let mut out = Snippet {
+            name: file.name.to_string(),
+            text: String::new(),
+            lines: Vec::new(),
+            labels: Vec::new(),
+        };
+        // (real offset, snippet offset) of every label end point.
+        let mut mapped: Vec<(usize, usize)> = Vec::new();
+        for (run, &(lo, hi)) in wanted.iter().enumerate() {
+            for line in lo..=hi {
+                let Some(range) = file.line_range(line) else {
+                    continue;
+                };
+                let line_chars = file.chars_before(range.start);
+                let total = file.chars_before(range.end) - line_chars;
+                // The first label starting on this line decides the visible window.
+                let focus = spans
+                    .iter()
+                    .map(|s| s.0)
+                    .find(|&o| o >= range.start && o <= range.end)
+                    .map_or(0, |o| file.chars_before(o) - line_chars);
+                let (from, to) = if total <= SNIPPET_LINE_CHARS {
+                    (0, total)
+                } else {
+                    let to = (focus.saturating_sub(SNIPPET_LINE_CHARS / 3) + SNIPPET_LINE_CHARS)
+                        .min(total);
+                    (to - SNIPPET_LINE_CHARS, to)
+                };
+                let (wb, we) = if (from, to) == (0, total) {
+                    (range.start, range.end)
+                } else {
+                    (
+                        file.offset_of_char(line_chars + from),
+                        file.offset_of_char(line_chars + to),
+                    )
+                };
+                if !out.text.is_empty() {
+                    out.text.push('\n');
+                }
+                let start = out.text.len();
+                if from > 0 {
+                    out.text.push('…');
+                }
+                let window = out.text.len();
+                out.text.push_str(text.get(wb..we).unwrap_or(""));
+                let window_end = out.text.len();
+                for s in &spans {
+                    for point in [s.0, s.1] {
+                        if point >= range.start && point <= range.end {
+                            let v = window + point.clamp(wb, we) - wb;
+                            mapped.push((point, v.min(window_end)));
+                        }
+                    }
+                }
+                if to < total {
+                    out.text.push('…');
+                }
+                out.lines.push(SnippetLine {
+                    start,
+                    end: out.text.len(),
+                    line,
+                    run,
+                    window,
+                    first_col: from,
+                });
+            }
+        }
+        let map = |real: usize| {
+            mapped
+                .iter()
+                .find(|(r, _)| *r == real)
+                .map_or(0, |(_, v)| *v)
+        };
+        for (start, end, _, _, label, primary) in spans {
+            let vs = map(start);
+            let ve = map(end).max(vs);
+            let span = (vs, ve - vs);
+            out.labels.push(if primary {
+                LabeledSpan::new_primary_with_span(label, span)
+            } else {
+                LabeledSpan::new_with_span(label, span)
+            });
+        }
+        out
+    }
+
+    fn line_at(&self, offset: usize) -> Option<usize> {
+        self.lines
+            .iter()
+            .position(|l| l.start <= offset && offset <= l.end)
+    }
+}
+
+struct SnippetContents<'a> {
+    data: &'a [u8],
+    span: miette::SourceSpan,
+    name: &'a str,
+    line: usize,
+    column: usize,
+    line_count: usize,
+}
+
+impl<'a> miette::SpanContents<'a> for SnippetContents<'a> {
+    fn data(&self) -> &'a [u8] {
+        self.data
+    }
+    fn span(&self) -> &miette::SourceSpan {
+        &self.span
+    }
+    fn name(&self) -> Option<&str> {
+        Some(self.name)
+    }
+    fn line(&self) -> usize {
+        self.line
+    }
+    fn column(&self) -> usize {
+        self.column
+    }
+    fn line_count(&self) -> usize {
+        self.line_count
+    }
+}
+
+impl SourceCode for Snippet {
     fn read_span<'a>(
         &'a self,
         span: &miette::SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
-        Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.name.to_string(),
-            inner.data(),
-            *inner.span(),
-            inner.line(),
-            inner.column(),
-            inner.line_count(),
-        )))
+        let out_of_bounds = || miette::MietteError::OutOfBounds;
+        let first = self.line_at(span.offset()).ok_or_else(out_of_bounds)?;
+        let end = span.offset().saturating_add(span.len().saturating_sub(1));
+        let last = self
+            .line_at(end.max(span.offset()))
+            .ok_or_else(out_of_bounds)?;
+        let run = self.lines[first].run;
+        if self.lines[last].run != run {
+            return Err(out_of_bounds());
+        }
+        let mut lo = first;
+        while lo > 0 && first - lo < context_lines_before && self.lines[lo - 1].run == run {
+            lo -= 1;
+        }
+        let mut hi = last;
+        while hi + 1 < self.lines.len()
+            && hi - last < context_lines_after
+            && self.lines[hi + 1].run == run
+        {
+            hi += 1;
+        }
+        let (start, column) = if context_lines_before == 0 {
+            let l = &self.lines[first];
+            let at = span.offset().clamp(l.window, l.end);
+            let col = l.first_col + self.text.get(l.window..at).map_or(0, |s| s.chars().count());
+            (span.offset(), col)
+        } else {
+            (self.lines[lo].start, 0)
+        };
+        let stop = self.lines[hi].end.max(start);
+        Ok(Box::new(SnippetContents {
+            data: self.text.as_bytes().get(start..stop).unwrap_or(&[]),
+            span: (start, stop - start).into(),
+            name: &self.name,
+            line: self.lines[if context_lines_before == 0 { first } else { lo }].line,
+            column,
+            line_count: hi + 1 - lo,
+        }))
     }
 }
 
@@ -236,8 +514,7 @@ impl SourceCode for SourceFile {
 #[derive(Debug)]
 struct RelatedReport {
     label: String,
-    source: NamedSource<std::sync::Arc<str>>,
-    span: Span,
+    snippet: Snippet,
 }
 
 impl fmt::Display for RelatedReport {
@@ -253,15 +530,10 @@ impl miette::Diagnostic for RelatedReport {
         Some(miette::Severity::Advice)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        Some(&self.snippet)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(
-                Some(self.label.clone()),
-                (self.span.start, self.span.len),
-            ),
-        )))
+        Some(Box::new(self.snippet.labels.clone().into_iter()))
     }
 }
 
@@ -277,27 +549,13 @@ impl miette::Diagnostic for Diagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.named_source().map(|f| f as &dyn SourceCode)
+        self.snippet().map(|s| s as &dyn SourceCode)
     }
 
+    /// The labels, in the offsets of the snippet [`miette::Diagnostic::source_code`] returns.
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.span?;
-        let mut labels = vec![LabeledSpan::new_primary_with_span(
-            self.label.clone(),
-            (span.start, span.len),
-        )];
-        let same_file = |r: &Related| {
-            self.file
-                .as_ref()
-                .is_some_and(|f| f.name == r.file.name && f.text == r.file.text)
-        };
-        for r in self.related.iter().filter(|r| same_file(r)) {
-            labels.push(LabeledSpan::new_with_span(
-                Some(r.label.clone()),
-                (r.span.start, r.span.len),
-            ));
-        }
-        Some(Box::new(labels.into_iter()))
+        let snippet = self.snippet()?;
+        Some(Box::new(snippet.labels.clone().into_iter()))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
@@ -311,18 +569,12 @@ impl Diagnostic {
     pub fn foreign_related(&self) -> Vec<Box<dyn miette::Diagnostic + Send + Sync>> {
         self.related
             .iter()
-            .filter(|r| {
-                !self
-                    .file
-                    .as_ref()
-                    .is_some_and(|f| f.name == r.file.name && f.text == r.file.text)
-            })
+            .filter(|r| !self.file.as_ref().is_some_and(|f| same_file(f, &r.file)))
             .map(|r| {
                 let (line, col) = r.file.line_col(r.span.start);
                 Box::new(RelatedReport {
                     label: format!("{} ({}:{line}:{col})", r.label, r.file.name),
-                    source: NamedSource::new(r.file.name.as_ref(), r.file.text.clone()),
-                    span: r.span,
+                    snippet: Snippet::build(&r.file, &[(r.span, Some(r.label.clone()), true)]),
                 }) as Box<dyn miette::Diagnostic + Send + Sync>
             })
             .collect()
@@ -334,6 +586,8 @@ impl Diagnostic {
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    /// (file, span, message) of every item, for the duplicate check in constant time.
+    seen: HashSet<(Option<Arc<str>>, Option<Span>, String)>,
 }
 
 impl Diagnostics {
@@ -345,12 +599,12 @@ impl Diagnostics {
     /// Adds one, unless an identical one (same file, span and message) is already there:
     /// a mistake in `defaults:` is reported once, not once per job it is merged into.
     pub fn push(&mut self, d: Diagnostic) {
-        let dup = self.items.iter().any(|e| {
-            e.message == d.message
-                && e.span == d.span
-                && e.file.as_ref().map(|f| &f.name) == d.file.as_ref().map(|f| &f.name)
-        });
-        if !dup {
+        let key = (
+            d.file.as_ref().map(|f| f.name.clone()),
+            d.span,
+            d.message.clone(),
+        );
+        if self.seen.insert(key) {
             self.items.push(d);
         }
     }
@@ -405,7 +659,9 @@ impl Diagnostics {
 
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
-        Self { items: vec![d] }
+        let mut out = Self::default();
+        out.push(d);
+        out
     }
 }
 
@@ -477,6 +733,25 @@ mod tests {
         assert_eq!(v["column"], 1);
         assert_eq!(v["code"], "aurora_spec::unknown_field");
         assert_eq!(v["help"], "did you mean `x`?");
+    }
+
+    #[test]
+    fn snippets_survive_odd_spans() {
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+        let f = SourceFile::new("a.yaml", "x: é\ny: 2\n", crate::source::Format::Yaml);
+        for span in [
+            Span::new(usize::MAX, 5),
+            Span::new(4, 1),
+            Span::new(0, usize::MAX),
+            Span::new(11, 0),
+            Span::new(3, 0),
+        ] {
+            let d = Diagnostic::new(Code::InvalidValue, "x").at(&f, span);
+            let mut out = String::new();
+            assert!(handler.render_report(&mut out, &d).is_ok(), "{span:?}");
+            assert!(out.contains("[a.yaml:"), "{span:?}: {out}");
+        }
     }
 
     #[test]

@@ -42,6 +42,12 @@ impl Size {
     /// Parses `128MiB`, `1.5GiB`, `512MB` (= MiB), `100B`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
+        let shown = crate::diagnostics::shorten(text, crate::diagnostics::MAX_VALUE_CHARS);
+        let text = shown.as_ref();
+        if t.starts_with('-') {
+            return Err(format!("size `{text}` is negative"));
+        }
+        let t = t.strip_prefix('+').unwrap_or(t);
         let split = t
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("size `{text}` has no unit (write e.g. `128MiB` or `2GiB`)"))?;
@@ -149,15 +155,19 @@ pub const DURATION_PATTERN: &str = r"^\s*[0-9]+\s*[a-zA-Zµ]+(\s*[0-9]+\s*[a-zA-
 impl Duration {
     /// Parses `45s`, `10m`, `1h 30m`, `250ms`.
     pub fn parse(text: &str) -> Result<Self, String> {
+        let shown = crate::diagnostics::shorten(text, crate::diagnostics::MAX_VALUE_CHARS);
+        if text.trim().starts_with('-') {
+            return Err(format!("duration `{shown}` is negative"));
+        }
         if text.trim().chars().all(|c| c.is_ascii_digit()) {
             return Err(format!(
-                "duration `{text}` has no unit (write e.g. `{}s`)",
-                text.trim()
+                "duration `{shown}` has no unit (write e.g. `{}s`)",
+                crate::diagnostics::shorten(text.trim(), crate::diagnostics::MAX_VALUE_CHARS)
             ));
         }
         humantime::parse_duration(text.trim())
             .map(Duration)
-            .map_err(|e| format!("invalid duration `{text}`: {e}"))
+            .map_err(|e| format!("invalid duration `{shown}`: {e}"))
     }
 
     /// From whole seconds.
@@ -235,6 +245,11 @@ mod tests {
         assert!(Size::parse("12XB").is_err());
         assert!(Size::parse("1.MiB").is_err());
         assert!(Size::parse("99999999999999999999TiB").is_err());
+        assert_eq!(Size::parse("-5MiB"), Err("size `-5MiB` is negative".into()));
+        assert!(
+            Size::parse(&"9".repeat(100_000))
+                .is_err_and(|e| e.len() < 200 && e.contains("100000 characters"))
+        );
         assert_eq!(Size(2 << 30).to_string(), "2GiB");
     }
 

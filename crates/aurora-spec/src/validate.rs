@@ -35,6 +35,14 @@ pub struct Rules {
     /// another cluster could never be applied, so `validate` says so offline. `None` (no
     /// clusters file) checks nothing.
     pub known_clusters: Option<Vec<String>>,
+    /// `-tier_config`: tier name → production (neither preemptible nor revocable). The default
+    /// is Aurora's bundled `tiers.json`. A tier not listed here is not judged (a cluster may
+    /// define its own), so the SLA tier rule only applies to listed tiers.
+    pub tiers: BTreeMap<String, bool>,
+    /// The tier the scheduler gives a job that names none (bundled `tiers.json`: `preemptible`).
+    pub default_tier: String,
+    /// `-sla_aware_kill_non_prod` (default false): SLA policies on non-production tiers.
+    pub sla_aware_kill_non_prod: bool,
 }
 
 impl Default for Rules {
@@ -46,6 +54,16 @@ impl Default for Rules {
             max_update_instance_failures: 20_000,
             max_tasks_per_job: 4000,
             known_clusters: None,
+            tiers: [
+                ("preferred", true),
+                ("preemptible", false),
+                ("revocable", false),
+            ]
+            .into_iter()
+            .map(|(n, p)| (n.to_string(), p))
+            .collect(),
+            default_tier: "preemptible".to_string(),
+            sla_aware_kill_non_prod: false,
         }
     }
 }
@@ -156,7 +174,7 @@ pub(crate) fn check_job(
     if let Some(tier) = &spec.tier
         && !good_identifier(tier)
     {
-        ctx.sched("tier", format!("Invalid tier '{tier}' in TaskConfig."));
+        ctx.sched("tier", format!("Tier contains illegal characters: {tier}"));
     }
     check_resources(ctx, &spec);
     check_constraints(ctx, &spec, key.as_ref().map(|k| k.role.as_str()));
@@ -168,10 +186,14 @@ pub(crate) fn check_job(
     check_update(ctx, &spec, instances, rules);
     check_sla(ctx, &spec, instances, rules);
     check_thermos_fields(ctx, &spec);
+    check_fetch(ctx, &spec);
     if let Some(Ports::Names(names)) = &spec.ports {
         for (i, n) in names.iter().enumerate() {
             if n.is_empty() {
                 ctx.spec(&format!("ports[{i}]"), "port names must not be empty");
+            } else if names[..i].contains(n) {
+                // `TaskConfig.resources` is a set: a repeated name would silently collapse.
+                ctx.spec(&format!("ports[{i}]"), format!("duplicate port name `{n}`"));
             }
         }
     }
@@ -427,7 +449,19 @@ fn check_executor(ctx: &mut Ctx<'_>, spec: &JobSpec) -> Option<Option<String>> {
                     ctx.spec("executor", "give `data` or `data_file`, not both");
                     return None;
                 }
-                (Some(d), None) => Some(d.clone()),
+                (Some(d), None) => {
+                    // Thermos parses its payload as JSON; a data_file is checked the same way.
+                    if ex.name == AURORA_EXECUTOR
+                        && let Err(e) = serde_json::from_str::<serde_json::Value>(d)
+                    {
+                        ctx.report(
+                            Code::InvalidValue,
+                            "executor.data",
+                            format!("AuroraExecutor `data` is not valid JSON: {e}"),
+                        );
+                    }
+                    Some(d.clone())
+                }
                 (None, Some(file)) => read_data_file(ctx, file),
                 (None, None) if ex.name == AURORA_EXECUTOR && task.is_some() => return Some(None),
                 (None, None) => {
@@ -453,7 +487,7 @@ fn read_data_file(ctx: &mut Ctx<'_>, file: &str) -> Option<String> {
         return None;
     };
     let path = base.join(file);
-    match std::fs::read(&path) {
+    match crate::load::read_regular_file(&path, crate::load::MAX_PAYLOAD_BYTES) {
         Err(e) => {
             ctx.report(
                 Code::DataFile,
@@ -504,8 +538,23 @@ fn check_task(ctx: &mut Ctx<'_>, spec: &JobSpec) {
                 format!("duplicate process name `{}`", p.name),
             );
         }
+        if p.cmdline.trim().is_empty() {
+            // Neither the scheduler nor Aurora's client checks this; Thermos would run an
+            // empty shell command, which does nothing and exits 0.
+            ctx.spec(
+                &format!("task.processes[{i}].cmdline"),
+                format!("process `{}` has an empty command line", p.name),
+            );
+        }
         if let Some(d) = p.min_duration {
             whole_secs(ctx, &format!("task.processes[{i}].min_duration"), d);
+        }
+        if p.cmdline.contains('\0') {
+            ctx.report(
+                Code::InvalidValue,
+                &format!("task.processes[{i}].cmdline"),
+                "the command line contains a NUL character (`\\0`), which no command line can hold",
+            );
         }
     }
     if let Some(d) = task.finalization_wait {
@@ -605,11 +654,12 @@ fn check_kind(ctx: &mut Ctx<'_>, spec: &JobSpec, kind: JobKind) {
                     );
                 }
                 Some(s) => {
+                    // The shared CrontabEntry rules (aurora-cron), the emulator's too: the
+                    // scheduler's answer as the message, Aurora's own reason in the help.
                     if let Err(e) = cron::check(s) {
-                        ctx.sched("cron.schedule", e).help = Some(
-                            "five fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12, JAN-DEC) day-of-week (0-6, SUN-SAT; 7 is not Sunday); `*`, `A-B`, `*/S`, `A-B/S`, lists; not both day fields"
-                                .into(),
-                        );
+                        ctx.sched("cron.schedule", e.scheduler_message(s)).help = Some(format!(
+                            "{e} — five fields: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12, JAN-DEC) day-of-week (0-6, SUN-SAT; 7 is not Sunday); `*`, `N`, `A-B`, `*/S`, `A-B/S` (S < B), lists; not both day fields"
+                        ));
                     }
                 }
             }
@@ -705,42 +755,107 @@ fn check_update(ctx: &mut Ctx<'_>, spec: &JobSpec, instances: u32, rules: &Rules
     }
 }
 
+/// `ConfigurationManager.validateSlaPolicy` (rel/0.22.0), with its messages. It runs on the
+/// populated config, so a job without `tier` is judged by the default tier.
 fn check_sla(ctx: &mut Ctx<'_>, spec: &JobSpec, instances: u32, rules: &Rules) {
     let Some(sla) = &spec.sla_policy else { return };
-    let (at, duration) = match sla {
+    let tier = spec.tier.as_deref().unwrap_or(&rules.default_tier);
+    if rules.tiers.get(tier) == Some(&false) && !rules.sla_aware_kill_non_prod {
+        ctx.sched(
+            "sla_policy",
+            format!("Tier '{tier}' does not support SlaPolicy."),
+        )
+        .help = Some(if spec.tier.is_some() {
+            "SLA policies need a production tier, e.g. `tier: preferred`".to_string()
+        } else {
+            format!(
+                "without `tier` the scheduler uses its default tier `{tier}`; SLA policies need a production tier, e.g. `tier: preferred`"
+            )
+        });
+    }
+    let (at, duration, kind) = match sla {
         SlaPolicySpec::Coordinator(_) => return,
         SlaPolicySpec::Count(c) => {
             if c.count >= u64::from(instances) {
-                ctx.sched("sla_policy.count.count", format!("Current number {instances} of instances is less than or equal to the count {} in the SLA policy (one instance must be allowed down).", c.count));
+                ctx.sched(
+                    "sla_policy.count.count",
+                    format!(
+                        "Current CountSlaPolicy: count={} will not allow any instances to be killed. Must be less than instanceCount={instances}.",
+                        c.count
+                    ),
+                );
             }
-            ("sla_policy.count", c.duration)
+            ("sla_policy.count", c.duration, "CountSlaPolicy")
         }
         SlaPolicySpec::Percentage(p) => {
-            let allowed_down = f64::from(instances) * (100.0 - p.percentage) / 100.0;
-            if !(p.percentage > 0.0 && p.percentage < 100.0) || allowed_down < 1.0 {
-                ctx.sched("sla_policy.percentage.percentage", format!("The percentage {} in the SLA policy does not allow one of {instances} instances down.", p.percentage));
+            // The scheduler's arithmetic, in doubles: n - n * (percentage / 100) < 1.
+            let n = f64::from(instances);
+            if n - n * (p.percentage / 100.0) < 1.0 {
+                ctx.sched(
+                    "sla_policy.percentage.percentage",
+                    format!(
+                        "Current PercentageSlaPolicy: percentage={:.6} will not allow any instances to be killed. Must be less than {:.6}.",
+                        p.percentage,
+                        (n - 1.0) / n * 100.0
+                    ),
+                );
+            } else if p.percentage.is_nan() || p.percentage < 0.0 {
+                // The scheduler lets a negative (or NaN) percentage through; it means nothing.
+                ctx.spec(
+                    "sla_policy.percentage.percentage",
+                    "the percentage must be between 0 and 100",
+                );
             }
-            ("sla_policy.percentage", p.duration)
+            ("sla_policy.percentage", p.duration, "PercentageSlaPolicy")
         }
     };
     if instances < rules.min_instances_for_sla {
-        ctx.sched(at, format!(
-            "Job must have at least {} instances to use a count or percentage SLA policy (has {instances}).",
-            rules.min_instances_for_sla
-        ));
+        ctx.sched(
+            at,
+            format!(
+                "Job with fewer than {} instances cannot have Percentage/Count SlaPolicy.",
+                rules.min_instances_for_sla
+            ),
+        );
     }
     match duration.whole_secs() {
         Some(s) if s > rules.max_sla_duration_secs => {
             ctx.sched(
                 &format!("{at}.duration"),
                 format!(
-                    "SLA duration {s}s is more than the maximum of {}s.",
+                    "{kind}: durationSecs={s} must be less than cluster-wide maximum of {} secs.",
                     rules.max_sla_duration_secs
                 ),
             );
         }
         None => whole_secs(ctx, &format!("{at}.duration"), duration),
         _ => {}
+    }
+}
+
+/// Mesos fetcher URIs. The scheduler does not look inside them (the agent's fetcher fails
+/// the task later), so these are this format's rules: a `scheme://` URI needs a host, except
+/// `file://`.
+fn check_fetch(ctx: &mut Ctx<'_>, spec: &JobSpec) {
+    for (i, f) in spec.fetch.iter().flatten().enumerate() {
+        let Some((scheme, rest)) = f.uri.split_once("://") else {
+            continue;
+        };
+        if scheme.eq_ignore_ascii_case("file") {
+            continue;
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = match host_port.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host_port.split(':').next().unwrap_or(""),
+        };
+        if host.is_empty() {
+            ctx.spec(
+                &format!("fetch[{i}].uri"),
+                format!("fetch URI `{}` has no host", f.uri),
+            );
+        }
     }
 }
 
@@ -861,7 +976,7 @@ mod tests {
     fn sla_rules() {
         let spec = |n: u32, sla: &str| {
             format!(
-                "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    instances: {n}\n    sla_policy: {sla}\n    update: {{ sla_aware: true }}\n{JOB}"
+                "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    tier: preferred\n    instances: {n}\n    sla_policy: {sla}\n    update: {{ sla_aware: true }}\n{JOB}"
             )
         };
         assert!(load(&spec(20, "{ count: { count: 19, duration: 30m } }")).is_ok());
@@ -882,6 +997,74 @@ mod tests {
             .is_err()
         );
         assert!(load(&spec(2, "{ coordinator: { url: 'http://c' } }")).is_ok());
+        assert!(load(&spec(20, "{ percentage: { percentage: 0, duration: 1h } }")).is_ok());
+        assert!(
+            load(&spec(
+                20,
+                "{ percentage: { percentage: -5, duration: 1h } }"
+            ))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn sla_policies_need_a_production_tier() {
+        let spec = |tier: &str| {
+            format!(
+                "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n{tier}    sla_policy: {{ coordinator: {{ url: 'http://c' }} }}\n{JOB}"
+            )
+        };
+        assert!(load(&spec("    tier: preferred\n")).is_ok());
+        for (tier, name) in [
+            ("", "preemptible"),
+            ("    tier: preemptible\n", "preemptible"),
+            ("    tier: revocable\n", "revocable"),
+        ] {
+            let e = load(&spec(tier)).expect_err("not production").sorted();
+            assert_eq!(
+                e[0].message,
+                format!("Tier '{name}' does not support SlaPolicy.")
+            );
+            assert_eq!(e[0].path, "jobs[0].sla_policy");
+        }
+        // A tier of the cluster's own is not judged offline.
+        assert!(load(&spec("    tier: gold\n")).is_ok());
+    }
+
+    #[test]
+    fn empty_commands_duplicate_ports_and_hostless_fetch_uris() {
+        let head = "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    kind: adhoc\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n";
+        let task = "    task: { processes: [{ name: a, cmdline: x }] }\n";
+        let e = load(&format!(
+            "{head}    task: {{ processes: [{{ name: a, cmdline: ' ' }}] }}\n"
+        ))
+        .expect_err("empty")
+        .sorted();
+        assert_eq!(e[0].message, "process `a` has an empty command line");
+        assert_eq!(e[0].path, "jobs[0].task.processes[0].cmdline");
+        let e = load(&format!("{head}{task}    ports: [http, admin, http]\n"))
+            .expect_err("duplicate")
+            .sorted();
+        assert_eq!(e[0].message, "duplicate port name `http`");
+        assert_eq!(e[0].path, "jobs[0].ports[2]");
+        for bad in ["http://", "http:///x", "https://user@:80/x", "hdfs://?a"] {
+            let e = load(&format!("{head}{task}    fetch: [{{ uri: '{bad}' }}]\n"))
+                .expect_err(bad)
+                .sorted();
+            assert_eq!(e[0].message, format!("fetch URI `{bad}` has no host"));
+            assert_eq!(e[0].path, "jobs[0].fetch[0].uri");
+        }
+        for good in [
+            "http://h/x.tgz",
+            "file:///opt/x",
+            "/opt/x.tgz",
+            "http://[::1]:80/x",
+        ] {
+            assert!(
+                load(&format!("{head}{task}    fetch: [{{ uri: '{good}' }}]\n")).is_ok(),
+                "{good}"
+            );
+        }
     }
 
     #[test]

@@ -165,7 +165,7 @@ fn alias_bomb_and_deep_nesting() {
     let out = errors("bomb.yaml", &bomb);
     assert!(out.contains("bomb.yaml:"), "{out}");
     assert!(
-        out.contains("too many values (aliases of aliases: an alias bomb?)"),
+        out.contains("aliases expand the document by more than 1000000 values (an alias bomb?)"),
         "{out}"
     );
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());

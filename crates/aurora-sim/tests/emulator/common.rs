@@ -86,6 +86,13 @@ impl Env {
             .collect()
     }
 
+    /// Exactly `n` active tasks, all in `status` — never true of an empty job by accident
+    /// (`all` over nothing is true).
+    pub fn all_active(&self, key: &JobKey, n: usize, status: ScheduleStatus) -> bool {
+        let a = self.active(key);
+        a.len() == n && a.values().all(|s| *s == status)
+    }
+
     pub fn update_status(&self, key: &JobUpdateKey) -> JobUpdateStatus {
         let q = JobUpdateQuery {
             key: Some(key.clone()),

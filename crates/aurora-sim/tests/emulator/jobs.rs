@@ -27,29 +27,13 @@ fn task_lifecycle_pending_assigned_starting_running() {
     let env = env();
     let k = key("life");
     env.client.create_job(&job(&k, 2)).expect("createJob");
-    assert!(
-        env.active(&k)
-            .values()
-            .all(|s| *s == ScheduleStatus::PENDING)
-    );
+    assert!(env.all_active(&k, 2, ScheduleStatus::PENDING));
     env.advance_secs(1);
-    assert!(
-        env.active(&k)
-            .values()
-            .all(|s| *s == ScheduleStatus::ASSIGNED)
-    );
+    assert!(env.all_active(&k, 2, ScheduleStatus::ASSIGNED));
     env.advance_secs(1);
-    assert!(
-        env.active(&k)
-            .values()
-            .all(|s| *s == ScheduleStatus::STARTING)
-    );
+    assert!(env.all_active(&k, 2, ScheduleStatus::STARTING));
     env.advance_secs(1);
-    assert!(
-        env.active(&k)
-            .values()
-            .all(|s| *s == ScheduleStatus::RUNNING)
-    );
+    assert!(env.all_active(&k, 2, ScheduleStatus::RUNNING));
     let tasks = env.tasks(&k);
     let t = &tasks[0];
     let events: Vec<ScheduleStatus> = t
@@ -200,7 +184,7 @@ fn cron_upsert_replace_deschedule_start() {
     assert_rejected(
         env.client.replace_cron_template(&c),
         ResponseCode::INVALID_REQUEST,
-        "No cron job found for www-data/prod/cron",
+        "No cron job found for www-data/prod/cron.",
     );
     env.client.schedule_cron_job(&c).expect("schedule (create)");
     let mut c2 = c.clone();
@@ -244,6 +228,25 @@ fn cron_upsert_replace_deschedule_start() {
         ResponseCode::INVALID_REQUEST,
         "Invalid cron schedule: 0 0 * * 7",
     );
+    // SanitizedCronJob: a set but empty schedule.
+    assert_rejected(
+        env.client.schedule_cron_job(&cron_job("empty", "")),
+        ResponseCode::INVALID_REQUEST,
+        "Job has an empty cron schedule.",
+    );
+    // createJob refuses any set schedule (SanitizedConfiguration.isCron), even an empty one.
+    let mut empty_schedule = job(&key("adhoc-empty"), 1);
+    empty_schedule.cron_schedule = Some(String::new());
+    empty_schedule
+        .task_config
+        .as_mut()
+        .expect("task")
+        .is_service = Some(false);
+    assert_rejected(
+        env.client.create_job(&empty_schedule),
+        ResponseCode::INVALID_REQUEST,
+        "Cron jobs may only be created/updated by calling scheduleCronJob.",
+    );
     assert_rejected(
         env.client.create_job(&job(&k, 1)),
         ResponseCode::INVALID_REQUEST,
@@ -266,7 +269,7 @@ fn cron_upsert_replace_deschedule_start() {
     assert_rejected(
         env.client.start_cron_job(&k),
         ResponseCode::INVALID_REQUEST,
-        "Failed to start cron job - job www-data/prod/cron is not scheduled with cron",
+        "Failed to start cron job - No cron job found for www-data/prod/cron.",
     );
 }
 
@@ -445,7 +448,16 @@ fn pending_reason_when_capacity_is_short() {
             ..TaskQuery::default()
         }),
         ResponseCode::INVALID_REQUEST,
-        "Statuses or slaveHosts are not supported in TaskQuery(statuses:[PENDING])",
+        "Statuses is not supported in TaskQuery(statuses:[PENDING])",
+    );
+    assert_rejected(
+        env.client.get_pending_reason(&TaskQuery {
+            statuses: Some([ScheduleStatus::PENDING].into_iter().collect()),
+            slave_hosts: Some(["sim-agent-1".to_string()].into_iter().collect()),
+            ..TaskQuery::default()
+        }),
+        ResponseCode::INVALID_REQUEST,
+        "SlaveHosts are not supported in TaskQuery(statuses:[PENDING], slaveHosts:[sim-agent-1])",
     );
     // Freeing capacity lets the pending task run.
     env.client
@@ -565,11 +577,7 @@ fn fast_clock_needs_no_manual_steps() {
     env.client.create_job(&job(&k, 2)).expect("createJob");
     // Poll with a deadline: 3 simulated seconds are 3 real milliseconds.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !env
-        .active(&k)
-        .values()
-        .all(|s| *s == ScheduleStatus::RUNNING)
-    {
+    while !env.all_active(&k, 2, ScheduleStatus::RUNNING) {
         assert!(
             std::time::Instant::now() < deadline,
             "never reached RUNNING"
@@ -678,6 +686,20 @@ fn flapping_services_are_throttled() {
         .expect("throttled task");
     assert_eq!(throttled.failure_count, Some(1));
     assert!(throttled.ancestor_id.is_some());
+    // StateManagerImpl (RESCHEDULE): INIT → THROTTLED with the penalty in the audit message.
+    let events: Vec<(Option<ScheduleStatus>, Option<String>)> = throttled
+        .task_events
+        .iter()
+        .flatten()
+        .map(|e| (e.status, e.message.clone()))
+        .collect();
+    assert_eq!(
+        events,
+        vec![(
+            Some(ScheduleStatus::THROTTLED),
+            Some("Rescheduled, penalized for 30000 ms for flapping".to_string())
+        )]
+    );
     // The first penalty is 30 s.
     env.advance_secs(29);
     assert_eq!(env.active(&k).get(&0), Some(&ScheduleStatus::THROTTLED));

@@ -3,9 +3,11 @@
 
 mod cli;
 mod common;
+mod docs;
 mod fixtures;
 mod http;
 mod jobs;
+mod shape;
 mod state;
 mod updates;
 mod validation;

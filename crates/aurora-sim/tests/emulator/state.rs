@@ -157,11 +157,7 @@ fn idle_clock_catches_up_with_the_wall_clock() {
     let k = key("paced");
     env.client.create_job(&job(&k, 1)).expect("createJob");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while env
-        .active(&k)
-        .values()
-        .any(|s| *s != ScheduleStatus::RUNNING)
-    {
+    while !env.all_active(&k, 1, ScheduleStatus::RUNNING) {
         assert!(std::time::Instant::now() < deadline, "tasks never ran");
     }
     assert_eq!(env.active(&k).len(), 1);

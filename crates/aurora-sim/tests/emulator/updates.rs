@@ -472,7 +472,7 @@ fn pause_resume_abort() {
     assert_rejected(
         env.client.resume_job_update(&missing, None),
         ResponseCode::INVALID_REQUEST,
-        "Update does not exist: JobUpdateKey(job:JobKey(role:www-data, environment:prod, name:pause), id:nope)",
+        "Update does not exist: IJobUpdateKey{job=IJobKey{role=www-data, environment=prod, name=pause}, id=nope}",
     );
 }
 
@@ -505,11 +505,7 @@ fn coordinated_update_waits_for_pulses() {
         JobUpdateStatus::ROLL_FORWARD_AWAITING_PULSE
     );
     env.advance_secs(30);
-    assert!(
-        env.active(&k)
-            .values()
-            .all(|s| *s == ScheduleStatus::RUNNING)
-    );
+    assert!(env.all_active(&k, 2, ScheduleStatus::RUNNING));
     let r = env.client.pulse_job_update(&key).expect("pulse");
     assert_eq!(r.value.status, Some(JobUpdatePulseStatus::OK));
     assert_eq!(env.update_status(&key), JobUpdateStatus::ROLLING_FORWARD);
@@ -566,12 +562,15 @@ fn batch_strategy_with_autopause() {
         Some("Update auto paused")
     );
     env.client.resume_job_update(&key, None).expect("resume");
-    // Manual pauses are refused for auto-pausing updates.
-    assert_rejected(
-        env.client.pause_job_update(&key, None),
-        ResponseCode::INVALID_REQUEST,
-        "Pauses not allowed on auto-pause enabled job updates",
+    // Aurora 0.22 pauses an auto-pausing update by hand like any other.
+    env.client
+        .pause_job_update(&key, None)
+        .expect("manual pause");
+    assert_eq!(
+        env.update_status(&key),
+        JobUpdateStatus::ROLL_FORWARD_PAUSED
     );
+    env.client.resume_job_update(&key, None).expect("resume");
     assert!(env.step_until(60, |e| e.update_status(&key)
         == JobUpdateStatus::ROLLED_FORWARD));
 }
@@ -731,7 +730,34 @@ fn update_queries_newest_first_and_deprecated_key_argument() {
             query: None,
         })
         .expect_err("neither argument");
-    assert_eq!(sched_err(e).code, ResponseCode::ERROR);
+    let e = sched_err(e);
+    assert_eq!(e.code, ResponseCode::ERROR);
+    assert_eq!(
+        e.messages,
+        vec!["Either key or query must be set.".to_string()]
+    );
+    // An unknown deprecated key: the IJobUpdateKey wrapper's toString.
+    let mut unknown = ka.clone();
+    unknown.id = Some("nope".to_string());
+    let e = env
+        .client
+        .call::<aurora_api::rpc::GetJobUpdateDetails>(&aurora_api::types::GetJobUpdateDetailsCall {
+            key: Some(unknown),
+            query: None,
+        })
+        .expect_err("unknown key");
+    let e = sched_err(e);
+    assert_eq!(e.code, ResponseCode::INVALID_REQUEST);
+    assert_eq!(
+        e.messages.first().map(String::as_str),
+        Some(
+            format!(
+                "Invalid update: IJobUpdateKey{{job=IJobKey{{role=www-data, environment=prod, name={}}}, id=nope}}",
+                ka.job.as_ref().and_then(|j| j.name.as_deref()).unwrap_or("")
+            )
+            .as_str()
+        )
+    );
 }
 
 #[test]
@@ -828,7 +854,7 @@ fn user_transitions_from_every_active_state() {
             },
         ),
         ResponseCode::INVALID_REQUEST,
-        "Update does not exist: JobUpdateKey(job:JobKey(role:www-data, environment:prod, name:transitions), id:missing)",
+        "Update does not exist: IJobUpdateKey{job=IJobKey{role=www-data, environment=prod, name=transitions}, id=missing}",
     );
     step(&|| env.client.resume_job_update(&u, None), S::ROLLING_BACK);
     step(&|| env.client.abort_job_update(&u, None), S::ABORTED);

@@ -113,9 +113,13 @@ fn populate_fills_tier_production_links_and_container() {
         .expect("task config");
     assert_eq!(populated.tier.as_deref(), Some("preemptible"));
     assert_eq!(populated.production, Some(false));
+    // Through ITaskConfig.newBuilder: the unset volume list comes back empty.
     assert_eq!(
         populated.container,
-        Some(Container::Mesos(MesosContainer::default()))
+        Some(Container::Mesos(MesosContainer {
+            image: None,
+            volumes: Some(Vec::new()),
+        }))
     );
     let links = populated.task_links.expect("links");
     assert_eq!(
@@ -169,7 +173,7 @@ fn validation_rules_and_messages() {
                     k.name = Some("bad name".to_string());
                 }
             }),
-            "Job key JobKey(role:www-data, environment:prod, name:bad name) is invalid.",
+            "Job key IJobKey{role=www-data, environment=prod, name=bad name} is invalid.",
         ),
         (
             Box::new(|j| {

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::node::{Key, Node, Value};
-use crate::diagnostics::{Code, did_you_mean};
+use crate::diagnostics::{Code, MAX_VALUE_CHARS, did_you_mean, shorten};
 use crate::source::Span;
 
 /// A deserialization error located in the tree.
@@ -109,7 +109,10 @@ impl de::Error for DeError {
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        let mut e = Self::new(Code::UnknownField, format!("unknown key `{field}`"));
+        let mut e = Self::new(
+            Code::UnknownField,
+            format!("unknown key `{}`", shorten(field, MAX_VALUE_CHARS)),
+        );
         e.help = Some(match did_you_mean(field, expected.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None => one_of(expected),
@@ -118,7 +121,10 @@ impl de::Error for DeError {
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        let mut e = Self::new(Code::InvalidValue, format!("unknown value `{variant}`"));
+        let mut e = Self::new(
+            Code::InvalidValue,
+            format!("unknown value `{}`", shorten(variant, MAX_VALUE_CHARS)),
+        );
         e.help = Some(match did_you_mean(variant, expected.iter().copied()) {
             Some(s) => format!("did you mean `{s}`? ({})", one_of(expected)),
             None => one_of(expected),
@@ -145,6 +151,14 @@ fn expected_words(exp: &str) -> String {
         "u8" | "u16" | "u32" | "u64" => "a whole number ≥ 0".to_string(),
         "i8" | "i16" | "i32" | "i64" => "a whole number".to_string(),
         "a boolean" | "a string" => exp.to_string(),
+        "a sequence" => "a list".to_string(),
+        "a map" => "a mapping".to_string(),
+        // serde's derive says "struct TaskSpec" / "enum Kind": Rust names mean nothing to
+        // the author of a spec.
+        other if other.starts_with("struct ") || other.starts_with("tuple struct ") => {
+            "a mapping".to_string()
+        }
+        other if other.starts_with("enum ") => "one of the allowed values".to_string(),
         other => other.to_string(),
     }
 }
@@ -154,8 +168,12 @@ fn describe(u: &de::Unexpected) -> String {
         de::Unexpected::Bool(b) => format!("boolean `{b}`"),
         de::Unexpected::Unsigned(n) => format!("integer `{n}`"),
         de::Unexpected::Signed(n) => format!("integer `{n}`"),
-        de::Unexpected::Float(n) => format!("number `{n}`"),
-        de::Unexpected::Str(s) => format!("string \"{s}\""),
+        de::Unexpected::Float(n) if n.is_nan() => "NaN (not a number)".to_string(),
+        de::Unexpected::Float(n) if n.is_infinite() => {
+            "an infinite number (or one too large to represent)".to_string()
+        }
+        de::Unexpected::Float(n) => format!("number `{}`", shorten(&n.to_string(), 40)),
+        de::Unexpected::Str(s) => format!("string \"{}\"", shorten(s, MAX_VALUE_CHARS)),
         de::Unexpected::Unit => "null".to_string(),
         de::Unexpected::Seq => "a list".to_string(),
         de::Unexpected::Map => "a mapping".to_string(),
@@ -294,6 +312,13 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a, '_> {
         match self.node.value {
             #[allow(clippy::cast_precision_loss)]
             Value::Int(i) => visitor.visit_f64(i as f64),
+            Value::Float(f) if !f.is_finite() => Err(DeError::new(
+                Code::InvalidValue,
+                format!(
+                    "expected a finite number, found {}",
+                    describe(&self.unexpected())
+                ),
+            )),
             Value::Float(f) => visitor.visit_f64(f),
             _ => Err(self.wrong(&visitor)),
         }

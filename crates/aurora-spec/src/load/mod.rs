@@ -50,17 +50,32 @@ fn replaced_on_merge(path: &str) -> bool {
     ) || path.starts_with("constraints.")
 }
 
+/// The largest spec file read (64 MiB: a 100,000-job file takes about a quarter of it). Larger
+/// files, and anything that is not a regular file (FIFOs, devices, sockets), are refused with
+/// a diagnostic before any byte is read, so no input can block the loader or exhaust memory.
+pub const MAX_SPEC_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The largest executor `data_file` read (4 MiB; the payload is copied into every task).
+pub const MAX_PAYLOAD_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The deepest directory nesting searched below a directory given on the command line.
+const MAX_DIR_DEPTH: usize = 32;
+
 /// The spec files named by `paths`: files as given (YAML, TOML or JSON), directories searched
 /// recursively for `*.yaml`, `*.yml` and `*.toml` (not `*.json`: folders of specs often hold
-/// JSON payload files), sorted so runs are reproducible.
+/// JSON payload files), sorted so runs are reproducible. Symbolic links are followed, but
+/// each real directory is searched once and each real file is listed once, so link loops
+/// (`self -> .`) and a file reached by two paths cause neither endless walks nor false
+/// "defined twice" errors.
 pub fn collect_paths<P: AsRef<Path>>(paths: &[P]) -> (Vec<PathBuf>, Diagnostics) {
     let mut out = Vec::new();
     let mut diags = Diagnostics::new();
+    let mut seen = Seen::default();
     for p in paths {
         let p = p.as_ref();
         if p.is_dir() {
             let (files_before, problems_before) = (out.len(), diags.len());
-            walk(p, &mut out, &mut diags, 0);
+            walk(p, &mut out, &mut diags, &mut seen, 0);
             // A wrong directory in CI must not pass as "nothing to do".
             if out.len() == files_before && diags.len() == problems_before {
                 diags.push(Diagnostic::new(
@@ -72,7 +87,9 @@ pub fn collect_paths<P: AsRef<Path>>(paths: &[P]) -> (Vec<PathBuf>, Diagnostics)
                 ));
             }
         } else if p.exists() {
-            out.push(p.to_path_buf());
+            if seen.first_file(p) {
+                out.push(p.to_path_buf());
+            }
         } else {
             diags.push(Diagnostic::new(
                 Code::Io,
@@ -83,8 +100,42 @@ pub fn collect_paths<P: AsRef<Path>>(paths: &[P]) -> (Vec<PathBuf>, Diagnostics)
     (out, diags)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics, depth: usize) {
-    if depth > 32 {
+/// Real directories and files already visited, by canonical path.
+#[derive(Default)]
+struct Seen {
+    dirs: std::collections::HashSet<PathBuf>,
+    files: std::collections::HashSet<PathBuf>,
+}
+
+impl Seen {
+    fn first_dir(&mut self, dir: &Path) -> bool {
+        self.dirs
+            .insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
+    }
+    fn first_file(&mut self, file: &Path) -> bool {
+        self.files
+            .insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()))
+    }
+}
+
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    diags: &mut Diagnostics,
+    seen: &mut Seen,
+    depth: usize,
+) {
+    if !seen.first_dir(dir) {
+        return;
+    }
+    if depth > MAX_DIR_DEPTH {
+        diags.push(Diagnostic::new(
+            Code::Io,
+            format!(
+                "{}: directories nested deeper than {MAX_DIR_DEPTH} levels are not searched",
+                dir.display()
+            ),
+        ));
         return;
     }
     let entries = match std::fs::read_dir(dir) {
@@ -105,18 +156,86 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics, depth: usiz
             continue;
         }
         if p.is_dir() {
-            walk(&p, out, diags, depth + 1);
-        } else if matches!(Format::from_path(&p), Some(Format::Yaml | Format::Toml)) {
+            walk(&p, out, diags, seen, depth + 1);
+        } else if matches!(Format::from_path(&p), Some(Format::Yaml | Format::Toml))
+            && seen.first_file(&p)
+        {
             out.push(p);
         }
     }
 }
 
-/// Reads one file (it must be UTF-8; the format comes from the extension, YAML by default).
+/// Reads a regular file of at most `max` bytes. Anything else (a FIFO, which would block, a
+/// device such as `/dev/zero`, which never ends, a socket, a larger file) is refused with a
+/// sentence saying why; nothing is opened before the type is known.
+pub fn read_regular_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    check_regular(&meta, max)?;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    // The path may have been replaced between the check and the open: check the handle.
+    check_regular(&file.metadata().map_err(|e| e.to_string())?, max)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(max));
+    }
+    Ok(bytes)
+}
+
+fn check_regular(meta: &std::fs::Metadata, max: u64) -> Result<(), String> {
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let what = file_kind(&ft);
+        return Err(format!(
+            "not a regular file ({what}); only regular files are read"
+        ));
+    }
+    if meta.len() > max {
+        return Err(too_large(max));
+    }
+    Ok(())
+}
+
+fn too_large(max: u64) -> String {
+    format!("larger than the limit of {} MiB", max / (1024 * 1024))
+}
+
+#[cfg(unix)]
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// Reads one spec file (a regular file of at most [`MAX_SPEC_BYTES`], UTF-8; the format comes
+/// from the extension, YAML by default).
 pub fn read_source(path: &Path) -> Result<SourceFile, Diagnostic> {
     let name = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| Diagnostic::new(Code::Io, format!("{name}: {e}")))?;
+    let bytes = read_regular_file(path, MAX_SPEC_BYTES)
+        .map_err(|e| Diagnostic::new(Code::Io, format!("{name}: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let off = e.utf8_error().valid_up_to();
         let valid = String::from_utf8_lossy(&e.as_bytes()[..off]).into_owned();

@@ -7,15 +7,35 @@
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::node::{Key, Node, Value};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, MAX_MESSAGE_CHARS, MAX_VALUE_CHARS, shorten};
 use crate::source::{Format, SourceFile, Span};
 
 /// The deepest nesting accepted in any format (the spec itself needs fewer than 12 levels);
 /// bounds recursion so hostile input cannot overflow the stack.
 pub const MAX_DEPTH: usize = 64;
 
-/// Parses a source file into a located tree.
+/// How many values aliases (`*name`, YAML and JSON files) may add to a document in all:
+/// the limit against "billion laughs" alias bombs. Documents without aliases have no limit on
+/// their number of values other than the file size ([`crate::load::MAX_SPEC_BYTES`]).
+pub const MAX_ALIAS_VALUES: usize = 1_000_000;
+
+/// How many bytes of text the values of a document may hold in all, aliases included (the file
+/// size limit plus 16 MiB that aliases may add).
+pub const MAX_TEXT_BYTES: usize = 80 * 1024 * 1024;
+
+/// Parses a source file into a located tree (in-memory sources are held to the same size
+/// limit as files).
 pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
+    if file.text.len() as u64 > crate::load::MAX_SPEC_BYTES {
+        return Err(Diagnostic::new(
+            Code::Io,
+            format!(
+                "the spec is larger than the limit of {} MiB",
+                crate::load::MAX_SPEC_BYTES / (1024 * 1024)
+            ),
+        )
+        .at(file, Span::default()));
+    }
     match file.format {
         Format::Yaml | Format::Json => parse_yaml(file),
         Format::Toml => parse_toml(file),
@@ -122,8 +142,23 @@ fn yaml_options() -> serde_saphyr::Options {
     options.strict_booleans = true;
     options.leading_zero_numbers_as_strings = true;
     options.underscored_numbers_as_strings = true;
+    // `!include run.sh` must not silently become the text `run.sh`.
+    options.reject_unsupported_tags = true;
+    // `.nan`, `.inf` and numbers too large for a float reach the typed layer, which names
+    // the field (`resources.cpu: expected a finite number`), as TOML's `nan` does.
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+    options.alias_limits.max_total_replayed_events = MAX_ALIAS_VALUES;
     if let Some(budget) = options.budget.as_mut() {
         budget.max_depth = MAX_DEPTH;
+        // Values written out are bounded by the file size; only what aliases add is limited
+        // by count (above). serde-saphyr counts both in `max_nodes`/`max_events`, whose
+        // defaults (250,000 / 1,000,000) refused valid files of ~11,000 one-line jobs.
+        budget.max_nodes = usize::MAX;
+        budget.max_events = usize::MAX;
+        budget.max_total_scalar_bytes = MAX_TEXT_BYTES;
+        budget.max_recorded_anchor_events = MAX_ALIAS_VALUES;
+        budget.alias_anchor_min_aliases = usize::MAX;
+        budget.max_documents = 1;
     }
     options
 }
@@ -143,15 +178,6 @@ fn parse_yaml(file: &SourceFile) -> Result<Node, Diagnostic> {
 }
 
 fn yaml_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
-    let mut message = err.to_string();
-    // serde-saphyr prefixes "line L column C: "; the diagnostic shows the location itself.
-    if let Some(rest) = message
-        .strip_prefix("line ")
-        .and_then(|r| r.split_once(": "))
-        .map(|(_, m)| m.to_string())
-    {
-        message = rest;
-    }
     // Alias and snippet wrappers carry the underlying error.
     let mut inner = err;
     while let serde_saphyr::Error::AliasError { error, .. }
@@ -161,7 +187,21 @@ fn yaml_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
     }
     let message = match inner {
         serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
-        _ => message.lines().next().unwrap_or("").trim().to_string(),
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayCounterOverflow { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. } => alias_message(),
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => match key {
+            Some(k) => format!("key `{}` given twice", shorten(k, MAX_VALUE_CHARS)),
+            None => "a key is given twice in this mapping".to_string(),
+        },
+        serde_saphyr::Error::MultipleDocuments { .. } => {
+            "more than one document (`---`) in one file; give each its own file".to_string()
+        }
+        serde_saphyr::Error::UnsupportedTag { tag, .. } => format!(
+            "unsupported tag `{}` (tags such as `!include` are not part of this format)",
+            shorten(tag, MAX_VALUE_CHARS)
+        ),
+        other => library_message(&other.to_string()),
     };
     let what = if file.format == Format::Json {
         "JSON"
@@ -187,17 +227,50 @@ fn yaml_error(file: &SourceFile, err: &serde_saphyr::Error) -> Diagnostic {
     d
 }
 
+/// The first line of a parser message without the location serde-saphyr adds ("line L column
+/// C: …" before, " at line L, column C" after: the diagnostic shows the location itself) and
+/// without advice meant for programmers using the library.
+fn library_message(raw: &str) -> String {
+    let mut m = raw.lines().next().unwrap_or("").trim();
+    if let Some((_, rest)) = m.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        m = rest;
+    }
+    if let Some(i) = m.rfind(" at line ")
+        && m[i + 9..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ',' | ' ') || c.is_ascii_lowercase())
+    {
+        m = &m[..i];
+    }
+    for advice in ["; use ", ", set ", "; set "] {
+        if let Some(i) = m.find(advice) {
+            m = &m[..i];
+        }
+    }
+    shorten(m.trim(), MAX_MESSAGE_CHARS / 2).into_owned()
+}
+
+fn alias_message() -> String {
+    format!("aliases expand the document by more than {MAX_ALIAS_VALUES} values (an alias bomb?)")
+}
+
 /// Says which limit protecting the parser was hit, in words (serde-saphyr's `Debug` form is
 /// `Nodes { nodes: 250001 }`).
 fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
     match breach {
         B::Depth { .. } => format!("nesting deeper than {MAX_DEPTH} levels"),
-        B::Nodes { .. } | B::Events { .. } | B::Aliases { .. } => {
-            "the document expands to too many values (aliases of aliases: an alias bomb?)".into()
+        B::Aliases { .. } | B::RecordedAnchorEvents { .. } | B::AliasAnchorRatio { .. } => {
+            alias_message()
         }
-        B::Anchors { .. } => "too many anchors".into(),
-        B::Documents { .. } => "too many documents".into(),
+        B::ScalarBytes { .. } | B::RecordedAnchorBytes { .. } => format!(
+            "the values hold more than {} MiB of text (aliases of long texts: an alias bomb?)",
+            MAX_TEXT_BYTES / (1024 * 1024)
+        ),
+        B::Anchors { .. } => "too many anchors (`&name`)".into(),
+        B::Documents { .. } => {
+            "more than one document (`---`) in one file; give each its own file".into()
+        }
         other => format!("a parser limit was exceeded ({other:?})"),
     }
 }
@@ -214,22 +287,46 @@ fn parse_toml(file: &SourceFile) -> Result<Node, Diagnostic> {
     match toml::de::DeTable::parse(&file.text) {
         Ok(table) => {
             let span = table.span();
-            Ok(toml_table(
+            let mut datetime = None;
+            let node = toml_table(
                 table.into_inner(),
                 Span::new(span.start, span.end - span.start),
-            ))
+                &mut datetime,
+            );
+            match datetime {
+                // No field of the format is a date: a datetime is a string missing its quotes.
+                Some(at) => Err(Diagnostic::new(
+                    Code::InvalidValue,
+                    "a TOML datetime is not a value of this format",
+                )
+                .at(file, at)
+                .with_label("datetime")
+                .with_help("write the value in quotes to make it a string")),
+                None => Ok(node),
+            }
         }
         Err(err) => {
             let span = err.span().map_or(Span::default(), |r| {
                 Span::new(r.start, r.end.saturating_sub(r.start))
             });
-            let message = err
-                .message()
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string();
+            let message = err.message().lines().next().unwrap_or("").trim();
+            let message = if message == "duplicate key" {
+                let key = file
+                    .text
+                    .get(span.start..span.start.saturating_add(span.len))
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches(|c| c == '"' || c == '\'');
+                format!("key `{}` given twice", shorten(key, MAX_VALUE_CHARS))
+            } else {
+                let message = shorten(message, MAX_MESSAGE_CHARS / 2);
+                match toml_key_of_line(file, span.start) {
+                    Some(key) => {
+                        format!("in `{}`: {message}", shorten(key, MAX_VALUE_CHARS))
+                    }
+                    None => message.into_owned(),
+                }
+            };
             Err(
                 Diagnostic::new(Code::Syntax, format!("invalid TOML: {message}"))
                     .at(file, span)
@@ -237,6 +334,25 @@ fn parse_toml(file: &SourceFile) -> Result<Node, Diagnostic> {
             )
         }
     }
+}
+
+/// The key assigned on the line holding `offset` (`key = …`, `a.b = …`, `[table]`), to name
+/// it in syntax errors, whose text from the TOML parser does not.
+fn toml_key_of_line(file: &SourceFile, offset: usize) -> Option<&str> {
+    let (line, _) = file.line_of(offset);
+    let range = file.line_range(line)?;
+    let text = file.text.get(range)?.trim();
+    if let Some(table) = text.strip_prefix('[') {
+        let name = table.trim_start_matches('[');
+        let end = name.find(']')?;
+        return Some(name[..end].trim()).filter(|k| !k.is_empty());
+    }
+    let (key, _) = text.split_once('=')?;
+    let key = key.trim();
+    let plain = key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | ' '));
+    (plain && !key.is_empty()).then_some(key)
 }
 
 /// The offset of the first bracket/brace that nests deeper than [`MAX_DEPTH`] (outside
@@ -282,7 +398,7 @@ fn toml_span(r: std::ops::Range<usize>) -> Span {
     Span::new(r.start, r.end.saturating_sub(r.start))
 }
 
-fn toml_table(table: toml::de::DeTable<'_>, span: Span) -> Node {
+fn toml_table(table: toml::de::DeTable<'_>, span: Span, datetime: &mut Option<Span>) -> Node {
     let entries = table
         .into_iter()
         .map(|(k, v)| {
@@ -290,13 +406,13 @@ fn toml_table(table: toml::de::DeTable<'_>, span: Span) -> Node {
                 name: k.get_ref().to_string(),
                 span: toml_span(k.span()),
             };
-            (key, toml_value(v))
+            (key, toml_value(v, datetime))
         })
         .collect();
     Node::new(span, Value::Map(entries))
 }
 
-fn toml_value(v: toml::Spanned<toml::de::DeValue<'_>>) -> Node {
+fn toml_value(v: toml::Spanned<toml::de::DeValue<'_>>, datetime: &mut Option<Span>) -> Node {
     let span = toml_span(v.span());
     let value = match v.into_inner() {
         toml::de::DeValue::String(s) => Value::Str(s.into_owned()),
@@ -304,7 +420,8 @@ fn toml_value(v: toml::Spanned<toml::de::DeValue<'_>>) -> Node {
             let digits: String = i.as_str().chars().filter(|c| *c != '_').collect();
             match i128::from_str_radix(&digits, i.radix()) {
                 Ok(n) => Value::Int(n),
-                Err(_) => Value::Str(i.as_str().to_string()),
+                // Beyond i128: as YAML does, a number too large, not a string.
+                Err(_) => Value::Float(f64::INFINITY),
             }
         }
         toml::de::DeValue::Float(f) => {
@@ -315,12 +432,20 @@ fn toml_value(v: toml::Spanned<toml::de::DeValue<'_>>) -> Node {
                 "nan" | "+nan" | "-nan" => Some(f64::NAN),
                 t => t.parse().ok(),
             };
-            parsed.map_or(Value::Str(text), Value::Float)
+            Value::Float(parsed.unwrap_or(f64::NAN))
         }
         toml::de::DeValue::Boolean(b) => Value::Bool(b),
-        toml::de::DeValue::Datetime(d) => Value::Str(d.to_string()),
-        toml::de::DeValue::Array(items) => Value::Seq(items.into_iter().map(toml_value).collect()),
-        toml::de::DeValue::Table(t) => return toml_table(t, span),
+        toml::de::DeValue::Datetime(_) => {
+            datetime.get_or_insert(span);
+            Value::Null
+        }
+        toml::de::DeValue::Array(items) => Value::Seq(
+            items
+                .into_iter()
+                .map(|item| toml_value(item, datetime))
+                .collect(),
+        ),
+        toml::de::DeValue::Table(t) => return toml_table(t, span, datetime),
     };
     Node::new(span, value)
 }
