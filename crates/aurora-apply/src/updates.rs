@@ -423,10 +423,20 @@ pub fn wait_for_update(
                 let message = match outcome {
                     Outcome::Succeeded => format!("update {id} rolled forward"),
                     _ if now.failed_instances.is_empty() => format!("update {id} ended {status}"),
-                    _ => format!(
-                        "update {id} ended {status}; failed instances: {}",
-                        crate::ranges::display(&now.failed_instances)
-                    ),
+                    // As apply says it: each failed instance with its task's last message.
+                    _ => {
+                        let ids: std::collections::BTreeSet<i32> = now
+                            .failed_instances
+                            .iter()
+                            .flat_map(|r| r.first..=r.last)
+                            .collect();
+                        let reasons =
+                            crate::starting::failure_reasons(client, job, &ids).unwrap_or_default();
+                        format!(
+                            "update {id} ended {status}; failed: {}",
+                            crate::starting::describe_failures(&ids, &reasons)
+                        )
+                    }
                 };
                 return finish(outcome, message);
             }
