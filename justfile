@@ -9,13 +9,13 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Regenerate the Thrift bindings from crates/aurora-api/thrift/aurora.thrift.
+# Regenerate the Thrift bindings from crates/aurora-thrift/thrift/aurora.thrift.
 thrift:
-    crates/aurora-api/thrift/regen.sh
+    crates/aurora-thrift/thrift/regen.sh
 
 # Fail if the committed bindings are stale.
 thrift-check:
-    crates/aurora-api/thrift/regen.sh --check
+    crates/aurora-thrift/thrift/regen.sh --check
 
 # Everything CI does.
 ci:

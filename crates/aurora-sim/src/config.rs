@@ -121,7 +121,7 @@ pub fn parse_custom_executors(text: &str) -> Result<Vec<CustomExecutor>, ConfigE
         .as_array()
         .ok_or_else(|| bad("the document must be a JSON array".to_string()))?;
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    seen.insert(aurora_api::types::AURORA_EXECUTOR_NAME.to_string());
+    seen.insert(aurora_thrift::types::AURORA_EXECUTOR_NAME.to_string());
     let mut out = Vec::new();
     for (i, entry) in list.iter().enumerate() {
         let executor = entry

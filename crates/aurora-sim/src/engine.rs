@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use aurora_api::types::{
+use aurora_thrift::types::{
     AssignedTask, ConstACTIVESTATES, ConstSLAVEASSIGNEDSTATES, JobInstanceUpdateEvent, JobKey,
     JobUpdateAction, JobUpdateEvent, JobUpdateStatus, JobUpdateStrategy, Range, ScheduleStatus,
     ScheduledTask, TaskConfig, TaskEvent,
@@ -1370,8 +1370,8 @@ impl Core {
 
 /// The strategy an update runs with: `updateStrategy`, or back-filled from the deprecated
 /// fields (reference §1.6 startJobUpdate step 2).
-pub fn effective_strategy(s: &aurora_api::types::JobUpdateSettings) -> JobUpdateStrategy {
-    use aurora_api::types::{BatchJobUpdateStrategy, QueueJobUpdateStrategy};
+pub fn effective_strategy(s: &aurora_thrift::types::JobUpdateSettings) -> JobUpdateStrategy {
+    use aurora_thrift::types::{BatchJobUpdateStrategy, QueueJobUpdateStrategy};
     match &s.update_strategy {
         Some(st) => st.clone(),
         None if s.wait_for_batch_completion == Some(true) => {
@@ -1445,7 +1445,7 @@ mod tests {
             job: Some(job(name)),
             is_service: Some(true),
             metadata: extra.map(|(k, v)| {
-                [aurora_api::types::Metadata {
+                [aurora_thrift::types::Metadata {
                     key: Some(k.into()),
                     value: Some(v.into()),
                 }]

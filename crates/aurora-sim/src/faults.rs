@@ -88,7 +88,7 @@ pub struct CallRecord {
     pub http_status: u16,
     /// The injected fault, if any (`transient`, `unavailable`, `redirect`, `drop`).
     pub fault: Option<String>,
-    /// The call's arguments in `aurora_api::json`'s view, when
+    /// The call's arguments in `aurora_thrift::json`'s view, when
     /// [`crate::SimConfig::log_call_args`] is on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub args: Option<serde_json::Value>,

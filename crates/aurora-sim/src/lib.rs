@@ -11,6 +11,9 @@
 //!   The same controls are reachable over HTTP under `/sim/` (see `docs/emulator.md`).
 //! - Behaviour follows the scheduler rule by rule (validation and population, RPC semantics,
 //!   the job update state machine); each rule names its source in a comment.
+//! - It depends on the Thrift bindings (`aurora-thrift`) only, never on the client
+//!   (`aurora-api`): its HTTP server is plain `std::net`, so it compiles no HTTP client, TLS or
+//!   ZooKeeper.
 //!
 //! ```no_run
 //! use aurora_sim::{Sim, SimConfig};

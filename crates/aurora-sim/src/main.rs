@@ -30,7 +30,7 @@ fn init_logging(verbose: u8) {
     let filter = std::env::var("RUST_LOG")
         .ok()
         .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| format!("warn,aurora_sim={level},aurora_api={level}"));
+        .unwrap_or_else(|| format!("warn,aurora_sim={level}"));
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

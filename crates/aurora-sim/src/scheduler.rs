@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aurora_api::types::{
+use aurora_thrift::types::{
     self as t, ConfigGroup, ConfigSummary, ConfigSummaryResult, CronCollisionPolicy,
     GetJobUpdateDetailsResult, GetJobUpdateDiffResult, GetJobUpdateSummariesResult, GetJobsResult,
     GetPendingReasonResult, GetQuotaResult, GetTierConfigResult, InstanceKey, InstanceTaskConfig,
@@ -14,7 +14,7 @@ use aurora_api::types::{
     ResponseDetail, RoleSummary, RoleSummaryResult, ScheduleStatus, ScheduleStatusResult,
     ScheduledTask, StartJobUpdateResult, TaskConfig, TaskConstraint, TaskQuery,
 };
-use aurora_api::wire::{IncomingCall, WireError};
+use aurora_thrift::wire::{IncomingCall, WireError};
 use thrift::protocol::TSerializable;
 
 use crate::cron::Crontab;

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use aurora_api::types::{Response, ResponseCode, ResponseDetail, ServerInfo};
-use aurora_api::wire::{IncomingCall, encode_exception, encode_reply};
+use aurora_thrift::types::{Response, ResponseCode, ResponseDetail, ServerInfo};
+use aurora_thrift::wire::{IncomingCall, encode_exception, encode_reply};
 
 use crate::clock::{Clock, Pace};
 use crate::config::SimConfig;
@@ -359,7 +359,7 @@ fn api_call(shared: &Shared, req: &HttpRequest) -> HttpResponse {
         call.as_ref().and_then(|c| {
             // The generated union readers may panic on malformed input.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                aurora_api::rpc::call_args_json(c).and_then(Result::ok)
+                aurora_thrift::rpc::call_args_json(c).and_then(Result::ok)
             }))
             .ok()
             .flatten()
@@ -386,7 +386,7 @@ fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> Htt
     // LeaderRedirectFilter: a non-leader answers 307 to the leader unless bypassed (§2.1).
     if let Some(leader) = faults.redirect_to.as_ref()
         && req
-            .header(aurora_api::types::BYPASS_LEADER_REDIRECT_HEADER_NAME)
+            .header(aurora_thrift::types::BYPASS_LEADER_REDIRECT_HEADER_NAME)
             .is_none()
     {
         record.fault = Some("redirect".to_string());
@@ -439,7 +439,7 @@ fn api_inner(shared: &Shared, req: &HttpRequest, record: &mut CallRecord) -> Htt
         Auth::Unsecure => crate::engine::AUDIT_USER.to_string(),
         Auth::User(u) => u,
         // ReadOnlyScheduler methods need no authentication (reference §2.3).
-        Auth::Anonymous if aurora_api::rpc::is_read_only(call.method()) == Some(true) => {
+        Auth::Anonymous if aurora_thrift::rpc::is_read_only(call.method()) == Some(true) => {
             crate::engine::AUDIT_USER.to_string()
         }
         Auth::Anonymous | Auth::Rejected => {

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeSet;
 
-use aurora_api::types::{
+use aurora_thrift::types::{
     ConfigGroup, Constraint, Container, InstanceTaskConfig, JobConfiguration, JobUpdateDetails,
     JobUpdateSettings, JobUpdateStrategy, JobUpdateSummary, MesosContainer, Range, ScheduledTask,
     SlaPolicy, TaskConfig, TaskConstraint,
@@ -210,7 +210,7 @@ pub fn job_update_details(d: &mut JobUpdateDetails) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aurora_api::types::{JobKey, MesosFetcherURI, ValueConstraint};
+    use aurora_thrift::types::{JobKey, MesosFetcherURI, ValueConstraint};
 
     #[test]
     fn a_sparse_task_config_comes_back_as_the_wrapper_builds_it() {

@@ -1,12 +1,12 @@
 //! The emulator's state: tasks, cron templates and job updates, with the emulator's own
 //! bookkeeping next to each Thrift struct. Serialised to the JSON state file with every Thrift
-//! struct stored as base64 of its Thrift binary encoding (`aurora_api::wire::encode_struct`),
+//! struct stored as base64 of its Thrift binary encoding (`aurora_thrift::wire::encode_struct`),
 //! so nothing is lost and the JSON stays small.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use aurora_api::types::{
+use aurora_thrift::types::{
     JobConfiguration, JobKey, JobUpdateDetails, JobUpdateSettings, JobUpdateStatus, ScheduleStatus,
     ScheduledTask, TaskConfig,
 };
@@ -24,7 +24,7 @@ pub mod b64 {
 
     /// Writes `value` as base64 text.
     pub fn serialize<T: TSerializable, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&STANDARD.encode(aurora_api::wire::encode_struct(value)))
+        s.serialize_str(&STANDARD.encode(aurora_thrift::wire::encode_struct(value)))
     }
 
     /// Reads a value written by [`serialize`].
@@ -34,9 +34,9 @@ pub mod b64 {
             .decode(text.as_bytes())
             .map_err(serde::de::Error::custom)?;
         // The generated union readers panic on an empty union; a damaged file is an error.
-        std::panic::catch_unwind(|| aurora_api::wire::decode_struct::<T>(&bytes))
+        std::panic::catch_unwind(|| aurora_thrift::wire::decode_struct::<T>(&bytes))
             .unwrap_or_else(|_| {
-                Err(aurora_api::wire::WireError::Protocol(
+                Err(aurora_thrift::wire::WireError::Protocol(
                     "a union without a value".to_string(),
                 ))
             })

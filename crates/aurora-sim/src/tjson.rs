@@ -597,7 +597,7 @@ pub fn encode_call<C: TSerializable>(method: &str, seq: i32, args: &C) -> Vec<u8
 }
 
 /// A TJSON REPLY carrying `response` (field 0 of the result struct).
-pub fn encode_reply(method: &str, seq: i32, response: &aurora_api::types::Response) -> Vec<u8> {
+pub fn encode_reply(method: &str, seq: i32, response: &aurora_thrift::types::Response) -> Vec<u8> {
     let mut out = JsonOut::default();
     let _ = (|| -> thrift::Result<()> {
         out.write_message_begin(&TMessageIdentifier::new(method, TMessageType::Reply, seq))?;
@@ -633,7 +633,7 @@ pub fn encode_exception(
 
 #[cfg(test)]
 mod tests {
-    use aurora_api::types::{JobKey, KillTasksCall, Response, ResponseCode, ResponseDetail};
+    use aurora_thrift::types::{JobKey, KillTasksCall, Response, ResponseCode, ResponseDetail};
 
     use super::*;
 
@@ -661,7 +661,7 @@ mod tests {
         let r = Response {
             response_code: Some(ResponseCode::INVALID_REQUEST),
             result: None,
-            server_info: Some(aurora_api::types::ServerInfo {
+            server_info: Some(aurora_thrift::types::ServerInfo {
                 cluster_name: Some("devcluster".to_string()),
                 stats_url_prefix: Some(String::new()),
             }),

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aurora_api::types::{
+use aurora_thrift::types::{
     Container, DockerParameter, JobConfiguration, JobKey, MesosContainer, Resource, SlaPolicy,
     TaskConfig, TaskConstraint,
 };
@@ -189,7 +189,7 @@ pub fn validate_task(
         Some(ex) => match ex.name.as_deref() {
             None => return Err("Executor name may not be left unset.".to_string()),
             Some(name) => {
-                let known = name == aurora_api::types::AURORA_EXECUTOR_NAME
+                let known = name == aurora_thrift::types::AURORA_EXECUTOR_NAME
                     || cfg.custom_executors.iter().any(|e| e.name == name);
                 if !known {
                     return Err(format!(

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aurora_api::types::{
+use aurora_thrift::types::{
     AppcImage, BatchJobUpdateStrategy, Constraint, Container, CoordinatorSlaPolicy, CountSlaPolicy,
     CronCollisionPolicy, DockerContainer, DockerImage, DockerParameter, ExecutorConfig, Identity,
     Image, JobConfiguration, JobUpdateRequest, JobUpdateSettings, JobUpdateStrategy,

@@ -30,8 +30,8 @@ impl fmt::Display for JobKey {
 
 impl JobKey {
     /// The Thrift job key (the cluster is not part of it).
-    pub fn to_thrift(&self) -> aurora_api::types::JobKey {
-        aurora_api::types::JobKey {
+    pub fn to_thrift(&self) -> aurora_thrift::types::JobKey {
+        aurora_thrift::types::JobKey {
             role: Some(self.role.clone()),
             environment: Some(self.environment.clone()),
             name: Some(self.name.clone()),

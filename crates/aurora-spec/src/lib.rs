@@ -1,5 +1,6 @@
 //! aurora-spec: the spec format of aurora-apply, from files to the Thrift structs Aurora's
-//! scheduler receives.
+//! scheduler receives. The structs are `aurora-thrift`'s bindings; the parser never needs the
+//! client (`aurora-api`), so it compiles no HTTP, TLS or ZooKeeper code.
 //!
 //! Stages (each its own module): [`load`] reads YAML, TOML or JSON into a located tree and
 //! merges `defaults:`; [`model`] holds the serde/schemars/garde types of format v1; [`validate`]

@@ -1,10 +1,10 @@
 //! The JSON view of what is sent, in the shape of Aurora's client fixtures
 //! (`fixtures/aurora-client/*/job_configuration.json`): Thrift field names, enums by name,
 //! and every Thrift `set` as a list sorted by each element's JSON text (the wire has no set
-//! order; `aurora_api::json::to_json` orders sets by the Rust value instead, so the set fields
+//! order; `aurora_thrift::json::to_json` orders sets by the Rust value instead, so the set fields
 //! are re-sorted here).
 
-use aurora_api::types::{JobConfiguration, JobUpdateRequest};
+use aurora_thrift::types::{JobConfiguration, JobUpdateRequest};
 use serde_json::Value;
 
 /// Set-typed fields of the structs a job renders to (TaskConfig, ValueConstraint,
@@ -20,14 +20,14 @@ const SET_FIELDS: &[&str] = &[
 
 /// The fixture-shaped JSON of a JobConfiguration.
 pub fn job_configuration_json(config: &JobConfiguration) -> Value {
-    let mut v = aurora_api::json::to_json(config);
+    let mut v = aurora_thrift::json::to_json(config);
     sort_sets(&mut v);
     v
 }
 
 /// The fixture-shaped JSON of a JobUpdateRequest.
 pub fn job_update_request_json(request: &JobUpdateRequest) -> Value {
-    let mut v = aurora_api::json::to_json(request);
+    let mut v = aurora_thrift::json::to_json(request);
     sort_sets(&mut v);
     v
 }

@@ -16,15 +16,15 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use aurora_api::types::{
+use aurora_api::{ApiError, Client, ClientConfig};
+use aurora_sim::{Resources, Sim, SimConfig, SimHandle};
+use aurora_spec::{Code, Format, LoadOptions, SourceFile};
+use aurora_thrift::types::{
     Constraint, Container, CoordinatorSlaPolicy, CountSlaPolicy, CronCollisionPolicy,
     DockerContainer, ExecutorConfig, Identity, JobConfiguration, JobKey, LimitConstraint,
     MesosContainer, MesosFetcherURI, PercentageSlaPolicy, Resource, SlaPolicy, TaskConfig,
     TaskConstraint, ValueConstraint,
 };
-use aurora_api::{ApiError, Client, ClientConfig};
-use aurora_sim::{Resources, Sim, SimConfig, SimHandle};
-use aurora_spec::{Code, Format, LoadOptions, SourceFile};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 

@@ -139,11 +139,11 @@ fn rendering_is_deterministic() {
     let load = || load_paths(&[root().join("specs")], &LoadOptions::default()).expect("valid");
     let a: Vec<Vec<u8>> = load()
         .iter()
-        .map(|j| aurora_api::wire::encode_struct(&j.config))
+        .map(|j| aurora_thrift::wire::encode_struct(&j.config))
         .collect();
     let b: Vec<Vec<u8>> = load()
         .iter()
-        .map(|j| aurora_api::wire::encode_struct(&j.config))
+        .map(|j| aurora_thrift::wire::encode_struct(&j.config))
         .collect();
     assert_eq!(a, b);
 }
@@ -152,14 +152,14 @@ fn rendering_is_deterministic() {
 fn rendered_structs_survive_the_wire() {
     let jobs = load_paths(&[root().join("specs")], &LoadOptions::default()).expect("valid");
     for j in &jobs {
-        let bytes = aurora_api::wire::encode_struct(&j.config);
-        let back: aurora_api::types::JobConfiguration =
-            aurora_api::wire::decode_struct(&bytes).expect("decodes");
+        let bytes = aurora_thrift::wire::encode_struct(&j.config);
+        let back: aurora_thrift::types::JobConfiguration =
+            aurora_thrift::wire::decode_struct(&bytes).expect("decodes");
         assert_eq!(back, j.config, "{}", j.job.key);
         if let Some(u) = &j.update {
-            let bytes = aurora_api::wire::encode_struct(u);
-            let back: aurora_api::types::JobUpdateRequest =
-                aurora_api::wire::decode_struct(&bytes).expect("decodes");
+            let bytes = aurora_thrift::wire::encode_struct(u);
+            let back: aurora_thrift::types::JobUpdateRequest =
+                aurora_thrift::wire::decode_struct(&bytes).expect("decodes");
             assert_eq!(&back, u, "{}", j.job.key);
         }
     }

@@ -2,8 +2,8 @@
 //! agree between Thrift (MiB) and the Thermos payload (bytes), named ports cover every
 //! `{{thermos.ports[...]}}`, update settings are consistent, and rendering is deterministic.
 
-use aurora_api::types::{JobUpdateStrategy, Resource};
 use aurora_spec::{Format, LoadOptions, SourceFile, load_sources};
+use aurora_thrift::types::{JobUpdateStrategy, Resource};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -95,8 +95,8 @@ proptest! {
 
         let again = load().expect("valid");
         prop_assert_eq!(
-            aurora_api::wire::encode_struct(&again[0].config),
-            aurora_api::wire::encode_struct(&j.config)
+            aurora_thrift::wire::encode_struct(&again[0].config),
+            aurora_thrift::wire::encode_struct(&j.config)
         );
     }
 }

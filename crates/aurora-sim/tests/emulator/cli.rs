@@ -37,7 +37,7 @@ fn serve_with_aurora_flags_prints_address_and_shuts_down_cleanly() {
     let client = client_for(&url);
     let k = key("compose");
     let mut t = task(&k);
-    t.executor_config = Some(aurora_api::types::ExecutorConfig {
+    t.executor_config = Some(aurora_thrift::types::ExecutorConfig {
         name: Some("docker-compose-executor".to_string()),
         data: Some("{}".to_string()),
     });

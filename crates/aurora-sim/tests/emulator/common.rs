@@ -9,13 +9,13 @@ use std::time::Duration;
 use aurora_api::client::{Client, ClientConfig, StartJobUpdateOutcome};
 use aurora_api::error::{ApiError, SchedulerError};
 use aurora_api::retry::RetryPolicy;
-use aurora_api::types::{
+use aurora_sim::{Sim, SimConfig, SimHandle};
+use aurora_thrift::types::{
     Container, ExecutorConfig, Identity, JobConfiguration, JobKey, JobUpdateKey, JobUpdateQuery,
     JobUpdateRequest, JobUpdateSettings, JobUpdateStatus, JobUpdateStrategy, MesosContainer,
     Metadata, QueueJobUpdateStrategy, Resource, ScheduleStatus, ScheduledTask, TaskConfig,
     TaskQuery,
 };
-use aurora_sim::{Sim, SimConfig, SimHandle};
 
 /// An emulator plus a client talking to it over HTTP.
 pub struct Env {
@@ -74,7 +74,7 @@ impl Env {
         self.tasks(key)
             .into_iter()
             .filter(|t| {
-                aurora_api::types::ConstACTIVESTATES::const_value()
+                aurora_thrift::types::ConstACTIVESTATES::const_value()
                     .contains(&t.status.unwrap_or(ScheduleStatus::INIT))
             })
             .map(|t| {
@@ -191,7 +191,7 @@ pub fn with_metadata(mut t: TaskConfig, k: &str, v: &str) -> TaskConfig {
 pub fn job(k: &JobKey, instances: i32) -> JobConfiguration {
     JobConfiguration {
         cron_schedule: None,
-        cron_collision_policy: Some(aurora_api::types::CronCollisionPolicy::KILL_EXISTING),
+        cron_collision_policy: Some(aurora_thrift::types::CronCollisionPolicy::KILL_EXISTING),
         task_config: Some(task(k)),
         owner: Some(Identity {
             user: Some("root".to_string()),
@@ -253,7 +253,7 @@ pub fn sched_err(e: ApiError) -> SchedulerError {
 #[track_caller]
 pub fn assert_rejected<T: std::fmt::Debug>(
     r: Result<T, ApiError>,
-    code: aurora_api::types::ResponseCode,
+    code: aurora_thrift::types::ResponseCode,
     message: &str,
 ) -> SchedulerError {
     let e = sched_err(r.expect_err("expected a rejection"));

@@ -2,9 +2,9 @@
 //! client conversion code) against the emulator, with replies compared to the recorded ones.
 //! Raw HTTP on purpose: these are wire-level checks.
 
-use aurora_api::types::{Response, ResponseCode, Result as ApiResult};
-use aurora_api::wire::{IncomingCall, decode_reply};
 use aurora_sim::SimConfig;
+use aurora_thrift::types::{Response, ResponseCode, Result as ApiResult};
+use aurora_thrift::wire::{IncomingCall, decode_reply};
 
 use crate::common::*;
 
@@ -127,8 +127,8 @@ fn docker_jobs_follow_the_container_flags() {
 #[test]
 fn aurora_clients_update_start_and_retry_match_the_recordings() {
     let env = env();
-    let mut hello: aurora_api::types::JobConfiguration =
-        aurora_api::wire::decode_struct(&fixture("hello_world.job_configuration.bin"))
+    let mut hello: aurora_thrift::types::JobConfiguration =
+        aurora_thrift::wire::decode_struct(&fixture("hello_world.job_configuration.bin"))
             .expect("JobConfiguration");
     // Two instances live, so the client's one-instance update is not a no-op.
     hello.instance_count = Some(2);

@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use aurora_api::error::ApiError;
-use aurora_api::types::{GetTierConfigsCall, ResponseCode};
-use aurora_api::wire::{WireError, decode_reply, encode_call};
 use aurora_sim::{CallRecord, FaultPatch, FaultSettings, SimConfig};
+use aurora_thrift::types::{GetTierConfigsCall, ResponseCode};
+use aurora_thrift::wire::{WireError, decode_reply, encode_call};
 
 use crate::common::*;
 
@@ -125,7 +125,7 @@ fn a_tjson_client_can_create_and_kill_jobs() {
     let create = aurora_sim::tjson::encode_call(
         "createJob",
         1,
-        &aurora_api::types::CreateJobCall {
+        &aurora_thrift::types::CreateJobCall {
             description: Some(job(&k, 2)),
         },
     );
@@ -164,7 +164,7 @@ fn unknown_methods_and_bad_arguments_get_thrift_exceptions() {
     let mut call = encode_call(
         "createJob",
         2,
-        &aurora_api::types::CreateJobCall {
+        &aurora_thrift::types::CreateJobCall {
             description: Some(job(&key("x"), 1)),
         },
     );
@@ -189,7 +189,7 @@ fn garbage_never_crashes_the_emulator() {
     let valid = encode_call(
         "createJob",
         3,
-        &aurora_api::types::CreateJobCall {
+        &aurora_thrift::types::CreateJobCall {
             description: Some(job(&key("g"), 1)),
         },
     );
@@ -367,7 +367,7 @@ fn call_log_file_and_admin_api() {
     assert_eq!(v["now_ms"].as_i64(), Some(before + 5000));
     assert_eq!(
         env.active(&k).get(&0),
-        Some(&aurora_api::types::ScheduleStatus::RUNNING)
+        Some(&aurora_thrift::types::ScheduleStatus::RUNNING)
     );
     let (status, _) = get(&format!("{base}/sim/state"));
     assert_eq!(status, 200);

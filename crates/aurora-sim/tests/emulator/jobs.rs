@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use aurora_api::types::{
+use aurora_sim::{Resources, SimConfig};
+use aurora_thrift::types::{
     CronCollisionPolicy, InstanceKey, JobConfiguration, Resource, ResponseCode, ScheduleStatus,
     TaskQuery,
 };
-use aurora_sim::{Resources, SimConfig};
 
 use crate::common::*;
 
@@ -639,7 +639,7 @@ fn killed_pending_tasks_are_deleted_and_killing_ones_do_not_count() {
 #[test]
 fn invalid_bare_job_keys_are_errors() {
     let env = env();
-    let bad = aurora_api::types::JobKey {
+    let bad = aurora_thrift::types::JobKey {
         name: Some("bad name".to_string()),
         ..key("x")
     };
@@ -716,7 +716,7 @@ fn flapping_services_are_throttled() {
 
 #[test]
 fn tasks_without_configs_fails_for_executorless_docker_tasks() {
-    use aurora_api::types::{Container, DockerContainer};
+    use aurora_thrift::types::{Container, DockerContainer};
     let env = env_with(SimConfig {
         allowed_container_types: ["MESOS".to_string(), "DOCKER".to_string()]
             .into_iter()

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aurora_api::types::{
+use aurora_thrift::types::{
     Container, JobUpdateQuery, MesosContainer, ScheduleStatus, TaskConfig, TaskQuery,
 };
 

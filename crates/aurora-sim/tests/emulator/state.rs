@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use aurora_api::types::{JobKey, JobUpdateQuery, JobUpdateStatus, ScheduleStatus};
 use aurora_sim::{Sim, SimConfig, SimError};
+use aurora_thrift::types::{JobKey, JobUpdateQuery, JobUpdateStatus, ScheduleStatus};
 
 use crate::common::*;
 

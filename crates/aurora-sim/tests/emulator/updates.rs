@@ -2,12 +2,12 @@
 //! machine, strategies, failure limits, rollback, pause/resume/abort/pulse, and queries.
 
 use aurora_api::client::StartJobUpdateOutcome;
-use aurora_api::types::{
+use aurora_sim::{FAIL_AFTER_KEY, FAIL_INSTANCES_KEY};
+use aurora_thrift::types::{
     BatchJobUpdateStrategy, JobUpdateAction, JobUpdateDetails, JobUpdateKey, JobUpdatePulseStatus,
     JobUpdateQuery, JobUpdateStatus, JobUpdateStrategy, Range, ResponseCode, ScheduleStatus,
     TaskConfig, VariableBatchJobUpdateStrategy,
 };
-use aurora_sim::{FAIL_AFTER_KEY, FAIL_INSTANCES_KEY};
 
 use crate::common::*;
 
@@ -43,7 +43,7 @@ fn instance_events(d: &JobUpdateDetails) -> Vec<(i32, JobUpdateAction)> {
         .collect()
 }
 
-fn v2(k: &aurora_api::types::JobKey) -> TaskConfig {
+fn v2(k: &aurora_thrift::types::JobKey) -> TaskConfig {
     with_metadata(task(k), "version", "2")
 }
 
@@ -65,7 +65,7 @@ fn diff_compares_full_task_configs_with_ranges() {
         .get_job_update_diff(&request(task(&k), 5, settings(1, 0)))
         .expect("diff")
         .value;
-    let ranges = |g: &Option<std::collections::BTreeSet<aurora_api::types::ConfigGroup>>| {
+    let ranges = |g: &Option<std::collections::BTreeSet<aurora_thrift::types::ConfigGroup>>| {
         g.iter()
             .flatten()
             .flat_map(|g| g.instances.clone().unwrap_or_default())
@@ -76,7 +76,7 @@ fn diff_compares_full_task_configs_with_ranges() {
     assert!(ranges(&d.update).is_empty() && ranges(&d.remove).is_empty());
     // Another owner alone makes every instance an update (full thrift equality).
     let mut other_owner = task(&k);
-    other_owner.owner = Some(aurora_api::types::Identity {
+    other_owner.owner = Some(aurora_thrift::types::Identity {
         user: Some("alice".to_string()),
     });
     let d = env
@@ -708,27 +708,31 @@ fn update_queries_newest_first_and_deprecated_key_argument() {
     // The deprecated `key` argument alone answers in `details` with a message.
     let r = env
         .client
-        .call::<aurora_api::rpc::GetJobUpdateDetails>(&aurora_api::types::GetJobUpdateDetailsCall {
-            key: Some(ka.clone()),
-            query: None,
-        })
+        .call::<aurora_thrift::rpc::GetJobUpdateDetails>(
+            &aurora_thrift::types::GetJobUpdateDetailsCall {
+                key: Some(ka.clone()),
+                query: None,
+            },
+        )
         .expect("details by key");
     assert_eq!(
         r.details.unwrap_or_default()[0].message.as_deref(),
         Some("The key argument is deprecated, use the query argument instead")
     );
     match r.result {
-        Some(aurora_api::types::Result::GetJobUpdateDetailsResult(d)) => {
+        Some(aurora_thrift::types::Result::GetJobUpdateDetailsResult(d)) => {
             assert!(d.details.is_some() && d.details_list.is_none());
         }
         other => panic!("unexpected {other:?}"),
     }
     let e = env
         .client
-        .call::<aurora_api::rpc::GetJobUpdateDetails>(&aurora_api::types::GetJobUpdateDetailsCall {
-            key: None,
-            query: None,
-        })
+        .call::<aurora_thrift::rpc::GetJobUpdateDetails>(
+            &aurora_thrift::types::GetJobUpdateDetailsCall {
+                key: None,
+                query: None,
+            },
+        )
         .expect_err("neither argument");
     let e = sched_err(e);
     assert_eq!(e.code, ResponseCode::ERROR);
@@ -741,10 +745,12 @@ fn update_queries_newest_first_and_deprecated_key_argument() {
     unknown.id = Some("nope".to_string());
     let e = env
         .client
-        .call::<aurora_api::rpc::GetJobUpdateDetails>(&aurora_api::types::GetJobUpdateDetailsCall {
-            key: Some(unknown),
-            query: None,
-        })
+        .call::<aurora_thrift::rpc::GetJobUpdateDetails>(
+            &aurora_thrift::types::GetJobUpdateDetailsCall {
+                key: Some(unknown),
+                query: None,
+            },
+        )
         .expect_err("unknown key");
     let e = sched_err(e);
     assert_eq!(e.code, ResponseCode::INVALID_REQUEST);
@@ -844,8 +850,8 @@ fn user_transitions_from_every_active_state() {
         S::ROLL_BACK_PAUSED,
     );
     assert_rejected(
-        env.client.call::<aurora_api::rpc::ResumeJobUpdate>(
-            &aurora_api::types::ResumeJobUpdateCall {
+        env.client.call::<aurora_thrift::rpc::ResumeJobUpdate>(
+            &aurora_thrift::types::ResumeJobUpdateCall {
                 key: Some(JobUpdateKey {
                     id: Some("missing".to_string()),
                     ..u.clone()

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use aurora_api::types::{
+use aurora_sim::{SimConfig, parse_custom_executors};
+use aurora_thrift::types::{
     Constraint, Container, CountSlaPolicy, DockerContainer, DockerParameter, ExecutorConfig,
     Identity, JobKey, MesosContainer, MesosFetcherURI, Metadata, Mode, Resource, ResponseCode,
     SlaPolicy, TaskConfig, TaskConstraint, ValueConstraint, Volume,
 };
-use aurora_sim::{SimConfig, parse_custom_executors};
 
 use crate::common::*;
 
@@ -157,7 +157,7 @@ fn populate_reports_invalid_configuration() {
 fn validation_rules_and_messages() {
     let env = env();
     let k = key("v");
-    type Mutate = Box<dyn Fn(&mut aurora_api::types::JobConfiguration)>;
+    type Mutate = Box<dyn Fn(&mut aurora_thrift::types::JobConfiguration)>;
     let cases: Vec<(Mutate, &str)> = vec![
         (
             Box::new(|j| j.task_config = None),
@@ -436,7 +436,7 @@ fn update_paths_validate_too() {
 
 #[test]
 fn sla_policy_and_resource_rules_with_the_schedulers_messages() {
-    use aurora_api::types::{CoordinatorSlaPolicy, PercentageSlaPolicy};
+    use aurora_thrift::types::{CoordinatorSlaPolicy, PercentageSlaPolicy};
     let env = env();
     let k = key("sla");
     let prod = |sla: SlaPolicy| {

@@ -10,7 +10,7 @@ pub mod parse;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use aurora_api::types::{JobConfiguration, JobUpdateRequest};
+use aurora_thrift::types::{JobConfiguration, JobUpdateRequest};
 
 use crate::convert;
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, did_you_mean};

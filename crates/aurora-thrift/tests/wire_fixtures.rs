@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use aurora_api::json::to_json;
-use aurora_api::rpc::{call_args_json, reencode_call};
-use aurora_api::types::JobConfiguration;
-use aurora_api::wire::{IncomingCall, decode_reply, decode_struct, encode_reply, encode_struct};
+use aurora_thrift::json::to_json;
+use aurora_thrift::rpc::{call_args_json, reencode_call};
+use aurora_thrift::types::JobConfiguration;
+use aurora_thrift::wire::{IncomingCall, decode_reply, decode_struct, encode_reply, encode_struct};
 use serde_json::{Value, json};
 
 fn repo_root() -> PathBuf {
@@ -134,8 +134,8 @@ fn compare_dirs(original: &Path, copy: &Path) {
 fn a_union_with_an_unknown_variant_is_an_error_not_a_panic() {
     // struct Resource { 9: i64 } — a variant this IDL does not know.
     let bytes = [0x0a, 0x00, 0x09, 0, 0, 0, 0, 0, 0, 0, 7, 0x00];
-    let result = decode_struct::<aurora_api::types::Resource>(&bytes);
+    let result = decode_struct::<aurora_thrift::types::Resource>(&bytes);
     assert!(result.is_err(), "{result:?}");
     // And an empty union.
-    assert!(decode_struct::<aurora_api::types::Resource>(&[0x00]).is_err());
+    assert!(decode_struct::<aurora_thrift::types::Resource>(&[0x00]).is_err());
 }

@@ -35,7 +35,7 @@ rustfmt --edition 2024 "$tmp/enum_names.rs"
 for f in aurora.rs enum_names.rs; do
   if [ "${1:-}" = "--check" ]; then
     if ! diff -q "$tmp/$f" "$gen/$f" >/dev/null 2>&1; then
-      echo "src/generated/$f is stale: run crates/aurora-api/thrift/regen.sh (or just thrift) and commit" >&2
+      echo "src/generated/$f is stale: run crates/aurora-thrift/thrift/regen.sh (or just thrift) and commit" >&2
       diff -u "$gen/$f" "$tmp/$f" | head -40 >&2 || true
       exit 1
     fi

@@ -8,9 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aurora_api::types::Result as ApiResult;
-use aurora_api::types::*;
-use aurora_api::wire::{
+use aurora_thrift::types::Result as ApiResult;
+use aurora_thrift::types::*;
+use aurora_thrift::wire::{
     IncomingCall, decode_reply, decode_struct, encode_call, encode_reply, encode_struct,
 };
 use proptest::collection::{btree_map, btree_set, vec};
