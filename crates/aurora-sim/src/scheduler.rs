@@ -1101,6 +1101,12 @@ impl Core {
             sanitized_cron().and_then(|()| no_run_overlap())
         };
         if let Err(m) = checked {
+            // A schedule Aurora's CrontabEntry fails on past tryParse (a field of only
+            // commas) is an uncaught NoSuchElementException: ERROR with no message.
+            let internal = Crontab::check(&schedule).is_err_and(|e| e.is_internal_error());
+            if internal && m.starts_with("Invalid cron schedule") {
+                return error(None);
+            }
             return invalid(m);
         }
         // Stored as sanitized: an unset collision policy stays unset (runs default it to

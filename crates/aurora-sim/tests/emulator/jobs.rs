@@ -753,3 +753,28 @@ fn tasks_without_configs_fails_for_executorless_docker_tasks() {
         ResponseCode::ERROR
     );
 }
+
+#[test]
+fn a_schedule_aurora_throws_on_is_an_error_not_a_rejection() {
+    let env = env();
+    // CrontabEntry throws past tryParse on a field of only commas: ERROR, no message.
+    let err = env
+        .client
+        .schedule_cron_job(&cron_job("commas", ", * * * *"))
+        .expect_err("refused");
+    assert_eq!(err.response_code(), Some(ResponseCode::ERROR), "{err}");
+    // An ordinary bad schedule is a rejection with the scheduler's message.
+    let err = env
+        .client
+        .schedule_cron_job(&cron_job("seven", "0 0 * * 7"))
+        .expect_err("refused");
+    assert_eq!(
+        err.response_code(),
+        Some(ResponseCode::INVALID_REQUEST),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("Invalid cron schedule: 0 0 * * 7"),
+        "{err}"
+    );
+}
