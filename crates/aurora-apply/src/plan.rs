@@ -220,6 +220,29 @@ pub struct JobChange {
 }
 
 impl JobChange {
+    /// A change of `job_key` with these actions and nothing else known yet: no instances,
+    /// fields, update or execution, ownership unknown. Callers fill in what they know (the
+    /// planner, and tests that need one change of a given shape).
+    pub fn new(job_key: impl Into<String>, job_kind: JobKind, actions: Vec<Action>) -> Self {
+        JobChange {
+            job_key: job_key.into(),
+            job_kind,
+            actions,
+            action_reason: None,
+            destructive: false,
+            live_fingerprint: String::new(),
+            active_update: None,
+            instances: InstanceImpact::default(),
+            fields: Vec::new(),
+            instance_count: (None, None),
+            source: None,
+            protected: false,
+            ownership: Ownership::Unknown,
+            adopt: false,
+            execution: Execution::default(),
+        }
+    }
+
     /// Whether the job needs no step at all.
     pub fn is_noop(&self) -> bool {
         self.actions.iter().all(|a| *a == Action::Noop)

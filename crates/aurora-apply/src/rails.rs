@@ -141,25 +141,15 @@ pub fn check(plan: &Plan, consent: &Consent) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, Execution, InstanceImpact, JobKind, PlanInputs, PlanScope, Summary};
+    use crate::plan::{Action, JobKind, PlanInputs, PlanScope, Summary};
 
     fn change(key: &str, actions: Vec<Action>, ownership: Ownership) -> JobChange {
         JobChange {
-            job_key: key.into(),
-            job_kind: JobKind::Service,
             destructive: actions.iter().any(|a| a.is_destructive()),
-            actions,
-            action_reason: None,
             live_fingerprint: "sha256:live".into(),
-            active_update: None,
-            instances: InstanceImpact::default(),
-            fields: Vec::new(),
             instance_count: (Some(1), Some(1)),
-            source: None,
-            protected: false,
             ownership,
-            adopt: false,
-            execution: Execution::default(),
+            ..JobChange::new(key, JobKind::Service, actions)
         }
     }
 

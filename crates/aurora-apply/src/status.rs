@@ -195,31 +195,20 @@ pub fn job_statuses(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, Execution, InstanceImpact, JobKind};
+    use crate::plan::{Action, InstanceImpact, JobKind};
 
     #[test]
     fn instances_match_the_spec_unless_the_plan_restarts_or_kills_them() {
         let change = JobChange {
-            job_key: "c/r/e/n".into(),
-            job_kind: JobKind::Service,
-            actions: vec![Action::Update],
-            action_reason: None,
-            destructive: false,
-            live_fingerprint: String::new(),
-            active_update: None,
             instances: InstanceImpact {
                 update: vec![InstanceRange { first: 0, last: 1 }],
                 unchanged: vec![InstanceRange { first: 2, last: 2 }],
                 remove: vec![InstanceRange { first: 3, last: 3 }],
                 add: Vec::new(),
             },
-            fields: Vec::new(),
             instance_count: (Some(4), Some(3)),
-            source: None,
-            protected: false,
             ownership: crate::plan::Ownership::Owned,
-            adopt: false,
-            execution: Execution::default(),
+            ..JobChange::new("c/r/e/n", JobKind::Service, vec![Action::Update])
         };
         let got: Vec<Option<bool>> = (0..5).map(|id| config_matches(&change, id)).collect();
         assert_eq!(

@@ -42,7 +42,7 @@ pub fn field_lines(change: &JobChange, indent: usize) -> Vec<String> {
 mod tests {
     use aurora_apply::compare::{Effect, FieldChange};
     use aurora_apply::plan::{
-        Action, Execution, InstanceImpact, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
+        Action, InstanceImpact, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
     };
     use aurora_apply::ranges::InstanceRange;
     use serde_json::Value;
@@ -51,13 +51,6 @@ mod tests {
     #[test]
     fn field_lines_are_the_plans_field_lines() {
         let change = JobChange {
-            job_key: "devcluster/www-data/prod/hello".into(),
-            job_kind: JobKind::Service,
-            actions: vec![Action::Update],
-            action_reason: None,
-            destructive: false,
-            live_fingerprint: String::new(),
-            active_update: None,
             instances: InstanceImpact {
                 update: vec![InstanceRange { first: 0, last: 1 }],
                 ..InstanceImpact::default()
@@ -83,11 +76,12 @@ mod tests {
                 },
             ],
             instance_count: (Some(2), Some(2)),
-            source: None,
-            protected: false,
             ownership: aurora_apply::plan::Ownership::Owned,
-            adopt: false,
-            execution: Execution::default(),
+            ..JobChange::new(
+                "devcluster/www-data/prod/hello",
+                JobKind::Service,
+                vec![Action::Update],
+            )
         };
         let changes = vec![change.clone()];
         let plan = Plan {

@@ -108,29 +108,16 @@ pub fn render(plan: &Plan, color: bool) -> String {
 mod tests {
     use aurora_apply::compare::{Effect, FieldChange};
     use aurora_apply::plan::{
-        Action, ActionReason, Execution, InstanceImpact, JobChange, JobKind, Ownership, Plan,
-        PlanInputs, PlanScope, Summary,
+        Action, ActionReason, JobChange, JobKind, Ownership, Plan, PlanInputs, PlanScope, Summary,
     };
     use aurora_apply::ranges::InstanceRange;
     use serde_json::Value;
 
     fn change(key: &str, actions: Vec<Action>) -> JobChange {
         JobChange {
-            job_key: key.into(),
-            job_kind: JobKind::Service,
-            actions,
-            action_reason: None,
-            destructive: false,
-            live_fingerprint: String::new(),
-            active_update: None,
-            instances: InstanceImpact::default(),
-            fields: Vec::new(),
             instance_count: (Some(1), Some(1)),
-            source: None,
-            protected: false,
             ownership: Ownership::Owned,
-            adopt: false,
-            execution: Execution::default(),
+            ..JobChange::new(key, JobKind::Service, actions)
         }
     }
 

@@ -187,7 +187,7 @@ mod tests {
     use super::*;
     use aurora_apply::compare::{Effect, FieldChange};
     use aurora_apply::instances::LiveInstance;
-    use aurora_apply::plan::{Action, ActiveUpdate, Execution, InstanceImpact, JobChange, JobKind};
+    use aurora_apply::plan::{Action, ActiveUpdate, InstanceImpact, JobChange, JobKind};
     use aurora_apply::ranges::InstanceRange;
     use aurora_apply::updates::Progress;
     use serde_json::Value;
@@ -210,13 +210,6 @@ mod tests {
     #[test]
     fn drift_shows_values_instances_and_the_update() {
         let change = JobChange {
-            job_key: "devcluster/www-data/prod/hello".into(),
-            job_kind: JobKind::Service,
-            actions: vec![Action::Update],
-            action_reason: None,
-            destructive: false,
-            live_fingerprint: String::new(),
-            active_update: None,
             instances: InstanceImpact {
                 update: vec![InstanceRange { first: 0, last: 0 }],
                 unchanged: vec![InstanceRange { first: 1, last: 1 }],
@@ -229,11 +222,12 @@ mod tests {
                 effect: Effect::Restart,
             }],
             instance_count: (Some(2), Some(2)),
-            source: None,
-            protected: false,
             ownership: aurora_apply::plan::Ownership::Owned,
-            adopt: false,
-            execution: Execution::default(),
+            ..JobChange::new(
+                "devcluster/www-data/prod/hello",
+                JobKind::Service,
+                vec![Action::Update],
+            )
         };
         let status = JobStatus {
             job_key: change.job_key.clone(),
@@ -275,21 +269,13 @@ mod tests {
     #[test]
     fn big_jobs_group_their_instances() {
         let change = JobChange {
-            job_key: "devcluster/www-data/prod/big".into(),
-            job_kind: JobKind::Service,
-            actions: vec![Action::Noop],
-            action_reason: None,
-            destructive: false,
-            live_fingerprint: String::new(),
-            active_update: None,
-            instances: InstanceImpact::default(),
-            fields: Vec::new(),
             instance_count: (Some(30), Some(30)),
-            source: None,
-            protected: false,
             ownership: aurora_apply::plan::Ownership::Owned,
-            adopt: false,
-            execution: Execution::default(),
+            ..JobChange::new(
+                "devcluster/www-data/prod/big",
+                JobKind::Service,
+                vec![Action::Noop],
+            )
         };
         let mut tasks: Vec<InstanceStatus> =
             (0..25).map(|i| instance(i, "RUNNING", 0, true)).collect();
