@@ -6,6 +6,7 @@ mod harness;
 mod lifecycle;
 mod operations;
 mod ownership;
+mod pty;
 mod safety;
 mod seed;
 mod terminal;

@@ -1,6 +1,9 @@
 //! Safety rails, stale plans and bad input.
 
+use std::time::Duration;
+
 use crate::harness::{World, expect_code, stderr, stdout};
+use crate::pty::Pty;
 
 #[test]
 fn no_terminal_without_auto_approve_is_refused_with_exit_8() {
@@ -197,33 +200,14 @@ fn bad_usage_is_invalid_input_not_changes() {
     );
 }
 
-/// Runs the binary on a pseudo-terminal (util-linux `script`), typing `answer` at the prompt.
-fn on_a_terminal(w: &World, args: &str, answer: &str) -> (i32, String) {
-    let bin = assert_cmd::cargo::cargo_bin("aurora-apply");
-    let command = format!("{} {args} --poll-interval 20ms", bin.display());
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .current_dir(w.dir.path())
-        .env("NO_COLOR", "1")
-        .env("AURORA_CONFIG_ROOT", w.path("none"))
-        .env("HOME", w.dir.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("script (util-linux) runs");
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(format!("{answer}\n").as_bytes())
-            .expect("types");
-    }
-    let out = child.wait_with_output().expect("exits");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+/// Runs the binary on a pseudo-terminal (see `crate::pty`), typing `answer` at the prompt;
+/// returns the exit code and everything the terminal showed.
+fn on_a_terminal(w: &World, args: &[&str], answer: &str) -> (i32, String) {
+    let args = [args, &["--poll-interval", "20ms"]].concat();
+    let mut pty = Pty::binary(w, &args, 40, 120);
+    pty.type_text(&format!("{answer}\n"));
+    let code = pty.wait(Duration::from_secs(60));
+    (code, pty.transcript())
 }
 
 #[test]
@@ -232,7 +216,7 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
     let hello = w.specs().join("hello.aurora.yaml");
     let args = hello.to_str().expect("utf-8").to_string();
 
-    let (code, screen) = on_a_terminal(&w, &args, "no");
+    let (code, screen) = on_a_terminal(&w, &[&args], "no");
     // Declining is not a success a script could mistake (Terraform exits 1 too).
     assert_eq!(code, 1, "{screen}");
     assert!(
@@ -245,7 +229,7 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
     );
     assert!(!w.methods().iter().any(|m| m == "createJob"));
 
-    let (code, screen) = on_a_terminal(&w, &args, "yes");
+    let (code, screen) = on_a_terminal(&w, &[&args], "yes");
     assert_eq!(code, 0, "{screen}");
     assert_eq!(
         w.methods().iter().filter(|m| *m == "createJob").count(),
@@ -261,7 +245,7 @@ fn a_saved_plan_is_applied_on_a_terminal_without_asking_again() {
     let out = w.run(&["plan", hello.to_str().expect("utf-8"), "--out", "plan.json"]);
     expect_code(&out, 0);
     // Nothing is typed: a question would read end-of-file and cancel (exit 1).
-    let (code, screen) = on_a_terminal(&w, "apply plan.json", "");
+    let (code, screen) = on_a_terminal(&w, &["apply", "plan.json"], "");
     assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("Apply this plan?"), "{screen}");
     assert_eq!(

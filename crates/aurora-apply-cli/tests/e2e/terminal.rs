@@ -1,74 +1,39 @@
-//! A rollout as a terminal shows it: the binary runs on a real pseudo-terminal (util-linux
-//! `script`), its output goes through a vt100 screen parser, and the screen is read at
+//! A rollout as a terminal shows it: the binary runs on a real pseudo-terminal (see
+//! `crate::pty`), its output goes through a vt100 screen parser, and the screen is read at
 //! several moments while the test moves the emulator's clock by hand.
 
-use std::io::Read;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aurora_sim::ClockMode;
 
 use crate::harness::{World, expect_code, stderr};
+use crate::pty::Pty;
 
 const ROWS: u16 = 30;
 const COLS: u16 = 120;
 
 /// The binary on a pseudo-terminal of ROWS × COLS, its screen kept up to date.
 struct Terminal {
-    child: Child,
-    screen: Arc<Mutex<vt100::Parser>>,
-    // Held open: `script` ends the session when its input ends.
-    _stdin: ChildStdin,
+    pty: Pty,
 }
 
 impl Terminal {
-    fn start(w: &World, args: &str) -> Terminal {
-        let bin = assert_cmd::cargo::cargo_bin("aurora-apply");
-        let command = format!(
-            "stty cols {COLS} rows {ROWS}; exec {} {args}",
-            bin.display()
-        );
-        let mut child = Command::new("script")
-            .args(["-qfec", &command, "/dev/null"])
-            .current_dir(w.dir.path())
-            .env("NO_COLOR", "1")
-            .env("AURORA_CONFIG_ROOT", w.path("none"))
-            .env("HOME", w.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("script (util-linux) runs");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let feed = Arc::clone(&screen);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                feed.lock().expect("screen").process(&buf[..n]);
-            }
-        });
+    fn start(w: &World, args: &[&str]) -> Terminal {
         Terminal {
-            child,
-            screen,
-            _stdin: stdin,
+            pty: Pty::binary(w, args, ROWS, COLS),
         }
     }
 
     /// The screen, one line per row (a full row is not joined to the next).
     fn contents(&self) -> String {
-        let parser = self.screen.lock().expect("screen");
-        parser
-            .screen()
-            .rows(0, COLS)
-            .map(|r| r.trim_end().to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.pty.screen(|screen| {
+            screen
+                .rows(0, COLS)
+                .map(|r| r.trim_end().to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
     }
 
     /// The screen line that shows the job's progress bar, if one is drawn.
@@ -100,7 +65,7 @@ impl Terminal {
     }
 
     fn exit_code(&mut self) -> Option<i32> {
-        self.child.try_wait().ok().flatten().and_then(|s| s.code())
+        self.pty.exit_code()
     }
 }
 
@@ -150,7 +115,13 @@ fn a_rolling_update_on_a_terminal_at_three_moments() {
     std::fs::write(&spec, two.replace("cpu: 1", "cpu: 2")).expect("write");
     let mut term = Terminal::start(
         &w,
-        &format!("apply {spec_arg} --auto-approve --poll-interval 20ms"),
+        &[
+            "apply",
+            &spec_arg,
+            "--auto-approve",
+            "--poll-interval",
+            "20ms",
+        ],
     );
 
     // 1. The update has started, no instance is done yet: the bar says so, and while the
