@@ -6,8 +6,8 @@
 //! update first"), [`Auth`](ApiError::Auth) needs other credentials, and
 //! [`OutcomeUnknown`](ApiError::OutcomeUnknown) means a write may or may not have happened
 //! and live state must be read before anything else is tried. Messages never contain
-//! credentials: URLs are shown without user info and bodies are never included except as a
-//! short excerpt of a non-Thrift error page.
+//! credentials: URLs are shown without user info or query, and bodies are never included
+//! except as a short excerpt of a non-Thrift error page.
 
 use std::fmt;
 
@@ -32,7 +32,7 @@ pub enum ApiError {
     Auth {
         /// The RPC.
         method: &'static str,
-        /// The URL that answered (without user info).
+        /// The URL that answered (without user info or query).
         url: String,
         /// 401 or 403.
         status: u16,
@@ -47,7 +47,7 @@ pub enum ApiError {
     Transport {
         /// The RPC.
         method: &'static str,
-        /// The URL tried last (without user info).
+        /// The URL tried last (without user info or query).
         url: String,
         /// What failed.
         #[source]
@@ -61,7 +61,7 @@ pub enum ApiError {
     HttpStatus {
         /// The RPC.
         method: &'static str,
-        /// The URL that answered (without user info).
+        /// The URL that answered (without user info or query).
         url: String,
         /// The status code.
         status: u16,
@@ -75,7 +75,7 @@ pub enum ApiError {
     ResponseTooLarge {
         /// The RPC.
         method: &'static str,
-        /// The URL that answered (without user info).
+        /// The URL that answered (without user info or query).
         url: String,
         /// The limit in force.
         limit: u64,
@@ -130,7 +130,7 @@ pub enum ApiError {
     NoLeader {
         /// The RPC.
         method: &'static str,
-        /// The URL that answered 503 last (without user info).
+        /// The URL that answered 503 last (without user info or query).
         url: String,
         /// How many attempts were made.
         attempts: u32,
@@ -143,7 +143,7 @@ pub enum ApiError {
         method: &'static str,
         /// The limit in force.
         max: u32,
-        /// The last `Location` (without user info).
+        /// The last `Location` (without user info or query).
         last: String,
     },
     /// A 307 without a usable `Location`, or one that would downgrade https to http (which
@@ -152,7 +152,7 @@ pub enum ApiError {
     BadRedirect {
         /// The RPC.
         method: &'static str,
-        /// The `Location` header (without user info), empty when absent.
+        /// The `Location` header (without user info or query), empty when absent.
         location: String,
         /// Why it was refused.
         reason: &'static str,
@@ -370,7 +370,8 @@ impl fmt::Display for TransportErrorKind {
     }
 }
 
-/// `url` without user info (`https://user:pass@host/api` → `https://host/api`), for messages.
+/// `url` without user info and without its query or fragment, for messages: either may
+/// carry credentials (`https://user:pass@host/api?token=t` → `https://host/api?…`).
 pub fn redact_url(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) => (Some(s), r),
@@ -379,9 +380,14 @@ pub fn redact_url(url: &str) -> String {
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (path, hidden) = match tail.find(['?', '#']) {
+        Some(i) if tail[i..].starts_with('?') => (&tail[..i], "?…"),
+        Some(i) => (&tail[..i], "#…"),
+        None => (tail, ""),
+    };
     match scheme {
-        Some(s) => format!("{s}://{host}{tail}"),
-        None => format!("{host}{tail}"),
+        Some(s) => format!("{s}://{host}{path}{hidden}"),
+        None => format!("{host}{path}{hidden}"),
     }
 }
 
@@ -391,9 +397,14 @@ mod tests {
     use crate::types::{Response, ResponseDetail};
 
     #[test]
-    fn redact_url_strips_user_info() {
+    fn redact_url_strips_user_info_and_query() {
         assert_eq!(redact_url("https://u:p@h:1/api"), "https://h:1/api");
-        assert_eq!(redact_url("http://h/api?x=@"), "http://h/api?x=@");
+        assert_eq!(redact_url("http://h/api?x=@"), "http://h/api?…");
+        assert_eq!(
+            redact_url("https://u:p@h:1/api?token=t#f"),
+            "https://h:1/api?…"
+        );
+        assert_eq!(redact_url("http://h/api#f?x"), "http://h/api#…");
         assert_eq!(redact_url("u:p@h"), "h");
         assert_eq!(redact_url(""), "");
     }

@@ -13,6 +13,9 @@ pub mod client;
 pub mod clusters;
 pub mod endpoint;
 pub mod error;
+mod methods;
+#[cfg(test)]
+mod redaction_tests;
 pub mod retry;
 pub mod transport;
 

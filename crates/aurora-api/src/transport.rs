@@ -107,8 +107,15 @@ impl fmt::Debug for HttpTransport {
 }
 
 impl HttpTransport {
-    /// Builds the agent. Fails only on an unusable CA bundle.
+    /// Builds the agent. Fails on an unusable CA bundle or User-Agent.
     pub fn new(settings: &HttpSettings) -> Result<Self, ApiError> {
+        // ureq panics on a User-Agent that is not a valid header value (a line break, say):
+        // refuse it here, without echoing it.
+        if ureq::http::HeaderValue::from_str(&settings.user_agent).is_err() {
+            return Err(ApiError::Config(
+                "the User-Agent is not a valid HTTP header value".to_string(),
+            ));
+        }
         let mut tls = ureq::tls::TlsConfig::builder();
         if let Some(pem) = &settings.ca_pem {
             tls = tls.root_certs(parse_ca_bundle(pem)?);
