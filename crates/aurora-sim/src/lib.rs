@@ -51,8 +51,8 @@ pub use config::{
     parse_custom_executors,
 };
 pub use cron::Crontab;
-pub use engine::{FAIL_AFTER_KEY, FAIL_INSTANCES_KEY, FINISH_AFTER_KEY};
 pub use faults::{CallRecord, FaultPatch, FaultSettings};
+pub use scheduler::{FAIL_AFTER_KEY, FAIL_INSTANCES_KEY, FINISH_AFTER_KEY};
 pub use server::Activity;
 pub use state::{State, StateError};
 
