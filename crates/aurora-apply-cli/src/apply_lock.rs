@@ -119,10 +119,7 @@ pub fn plan_targets(plan: &aurora_apply::plan::Plan) -> BTreeSet<(String, String
     plan.changes
         .iter()
         .filter(|c| !c.is_noop())
-        .filter_map(|c| {
-            let (cluster, key) = c.key()?;
-            Some((cluster, key.role?))
-        })
+        .map(|c| (c.job_key.cluster.clone(), c.job_key.role.clone()))
         .collect()
 }
 

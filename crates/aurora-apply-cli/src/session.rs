@@ -166,20 +166,20 @@ fn refuse(refusal: &Refusal) -> Exit {
                 error(format!(
                     "refusing to kill or replace {} job(s) aurora-apply did not create (no ownership marker): {}; re-run with --allow-foreign if that is intended",
                     killed.len(),
-                    killed.join(", ")
+                    aurora_apply::key::list(killed)
                 ));
             }
             if !updated.is_empty() {
                 error(format!(
                     "refusing to update {} job(s) aurora-apply did not create (no ownership marker): {}; re-run with --adopt to take them over (the marker is added in the same rolling update)",
                     updated.len(),
-                    updated.join(", ")
+                    aurora_apply::key::list(updated)
                 ));
             }
             if !unknown.is_empty() {
                 error(format!(
                     "the saved plan does not say whether aurora-apply owns {} (made before plan format 1.1); plan again",
-                    unknown.join(", ")
+                    aurora_apply::key::list(unknown)
                 ));
             }
         }
@@ -381,7 +381,7 @@ mod tests {
 
     fn result(outcome: Outcome) -> JobResult {
         JobResult {
-            job_key: "c/r/e/n".into(),
+            job_key: "c/r/e/n".parse().expect("key"),
             outcome,
             message: String::new(),
             update_id: None,

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use aurora_apply::events::{Event, EventSink};
 use std::time::Duration;
 
+use aurora_apply::key::ClusterJobKey;
 use aurora_apply::plan::Action;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -15,7 +16,7 @@ use crate::view::events::{json_line, text_line};
 
 /// One line per state change on stderr; on a terminal, a progress bar per rolling update.
 pub struct TextSink {
-    bars: Option<(MultiProgress, Mutex<BTreeMap<String, ProgressBar>>)>,
+    bars: Option<(MultiProgress, Mutex<BTreeMap<ClusterJobKey, ProgressBar>>)>,
 }
 
 impl std::fmt::Debug for TextSink {
@@ -54,8 +55,8 @@ impl TextSink {
             return;
         };
         let Ok(mut bars) = bars.lock() else { return };
-        let mut bar_of = |job_key: &str| -> ProgressBar {
-            bars.entry(job_key.to_string())
+        let mut bar_of = |job_key: &ClusterJobKey| -> ProgressBar {
+            bars.entry(job_key.clone())
                 .or_insert_with(|| {
                     let bar = multi.add(ProgressBar::no_length());
                     bar.set_style(waiting_style());

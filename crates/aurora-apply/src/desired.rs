@@ -7,6 +7,7 @@
 use aurora_api::types::{JobConfiguration, JobKey, JobUpdateSettings};
 use sha2::{Digest, Sha256};
 
+use crate::key::ClusterJobKey;
 use crate::plan::JobKind;
 
 /// One job as the specs describe it.
@@ -35,8 +36,8 @@ impl DesiredJob {
     }
 
     /// `cluster/role/environment/name`.
-    pub fn key_string(&self) -> String {
-        job_key_string(&self.cluster, &self.key())
+    pub fn job_key(&self) -> ClusterJobKey {
+        ClusterJobKey::new(&self.cluster, &self.key())
     }
 
     /// Service, ad-hoc or cron, from the config.
@@ -46,7 +47,7 @@ impl DesiredJob {
 
     /// A stable hash of what is desired, for plan staleness checks.
     pub fn hash_into(&self, hasher: &mut Sha256) {
-        hasher.update(self.key_string().as_bytes());
+        hasher.update(self.job_key().to_string().as_bytes());
         hasher.update(aurora_api::wire::encode_struct(&self.config));
         hasher.update(aurora_api::wire::encode_struct(&self.update_settings));
         hasher.update([u8::from(self.protect)]);
@@ -73,20 +74,10 @@ pub fn kind_of(config: &JobConfiguration) -> JobKind {
     }
 }
 
-/// `cluster/role/environment/name`.
-pub fn job_key_string(cluster: &str, key: &JobKey) -> String {
-    format!(
-        "{cluster}/{}/{}/{}",
-        key.role.as_deref().unwrap_or(""),
-        key.environment.as_deref().unwrap_or(""),
-        key.name.as_deref().unwrap_or("")
-    )
-}
-
 /// `sha256:<hex>` of every desired job, in key order.
 pub fn spec_hash(jobs: &[DesiredJob]) -> String {
     let mut sorted: Vec<&DesiredJob> = jobs.iter().collect();
-    sorted.sort_by_key(|j| j.key_string());
+    sorted.sort_by_key(|j| j.job_key());
     let mut hasher = Sha256::new();
     for job in sorted {
         job.hash_into(&mut hasher);

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use crate::key::ClusterJobKey;
 use crate::plan::{Action, Summary};
 
 /// How one job's apply ended.
@@ -69,14 +70,14 @@ pub enum Event {
     /// A step is about to be sent.
     StepStarted {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The step.
         action: Action,
     },
     /// A rolling update was created (or an earlier attempt of ours was found).
     UpdateStarted {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The scheduler's update id.
         update_id: String,
     },
@@ -84,14 +85,14 @@ pub enum Event {
     /// new one (that run was interrupted or killed).
     UpdateFollowed {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The update id.
         update_id: String,
     },
     /// The update changed state.
     UpdateStatus {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The update id.
         update_id: String,
         /// The new state (`ROLLING_FORWARD`, `ROLL_FORWARD_AWAITING_PULSE`…).
@@ -106,7 +107,7 @@ pub enum Event {
     /// A created job's instances are starting (apply waits until they all run).
     InstancesStarting {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// Instances running.
         running: usize,
         /// Active instances not running yet (pending, assigned, starting…).
@@ -117,7 +118,7 @@ pub enum Event {
     /// Still running; emitted periodically while nothing changes.
     Heartbeat {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// Current state.
         status: String,
         /// Instances updated so far.
@@ -130,14 +131,14 @@ pub enum Event {
     /// A pulse was sent to a coordinated update.
     Pulsed {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The update id.
         update_id: String,
     },
     /// Why a task is pending (quota, capacity).
     PendingReason {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The pending task.
         task_id: String,
         /// The scheduler's reason.
@@ -153,7 +154,7 @@ pub enum Event {
     /// A job is done.
     JobComplete {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// How it ended.
         outcome: Outcome,
         /// Details (the scheduler's messages, the failed instances).

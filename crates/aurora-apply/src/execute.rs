@@ -27,6 +27,7 @@ use aurora_api::{ApiError, CallLimits, Client};
 use base64::Engine as _;
 
 use crate::events::{Event, EventSink, Outcome};
+use crate::key::ClusterJobKey;
 use crate::marker::{
     CONFIG_HASH_KEY, GIT_COMMIT_KEY, SPEC_HASH_KEY, TOOL_KEY, UPDATE_ID_KEY, USER_KEY, has_entry,
     has_update_id, is_our_update,
@@ -106,7 +107,7 @@ impl Default for ExecuteOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobResult {
     /// `cluster/role/env/name`.
-    pub job_key: String,
+    pub job_key: ClusterJobKey,
     /// The outcome.
     pub outcome: Outcome,
     /// Details for people.
@@ -237,7 +238,7 @@ pub fn execute(
             };
             Job {
                 change,
-                key: change.key().map(|(_, k)| k).unwrap_or_default(),
+                key: change.job_key.thrift(),
                 steps,
                 config: decode(change.execution.job_configuration.as_ref()),
                 settings: decode(change.execution.update_settings.as_ref()),
@@ -907,11 +908,11 @@ fn follow_update(
     watch_update(client, job, key, &settings, options, sink)
 }
 
-fn pulse(client: &Client, job_key: &str, watch: &mut Watch, sink: &dyn EventSink) {
+fn pulse(client: &Client, job_key: &ClusterJobKey, watch: &mut Watch, sink: &dyn EventSink) {
     if client.pulse_job_update(&watch.key).is_ok() {
         watch.last_pulse = Some(Instant::now());
         sink.event(&Event::Pulsed {
-            job_key: job_key.to_string(),
+            job_key: job_key.clone(),
             update_id: watch.key.id.clone().unwrap_or_default(),
         });
     }

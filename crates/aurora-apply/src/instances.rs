@@ -15,10 +15,10 @@ use aurora_api::types::{ConstACTIVESTATES, JobKey, ResponseCode, ScheduledTask, 
 use aurora_api::{ApiError, Client};
 use serde::Serialize;
 
-use crate::desired::job_key_string;
 use crate::error::EngineError;
 use crate::events::Outcome;
 use crate::execute::JobResult;
+use crate::key::ClusterJobKey;
 use crate::marker::is_protected;
 use crate::ranges::display_ids;
 use crate::waiting::{Pacer, WaitOptions, Woke};
@@ -156,7 +156,7 @@ pub fn live_instances(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceSelection {
     /// `cluster/role/env/name`.
-    pub job_key: String,
+    pub job_key: ClusterJobKey,
     /// The job.
     pub key: JobKey,
     /// The instances chosen (all live ones when none were named).
@@ -190,7 +190,7 @@ pub enum SelectError {
     #[error("{job}: {message}")]
     NotLive {
         /// `cluster/role/env/name`.
-        job: String,
+        job: ClusterJobKey,
         /// What is missing, and what is live.
         message: String,
     },
@@ -199,7 +199,7 @@ pub enum SelectError {
     #[error("{job}: {message}")]
     UpdateInProgress {
         /// `cluster/role/env/name`.
-        job: String,
+        job: ClusterJobKey,
         /// Which update, and what to do.
         message: String,
     },
@@ -218,7 +218,7 @@ pub fn select_instances(
     key: &JobKey,
     requested: Option<&BTreeSet<i32>>,
 ) -> Result<InstanceSelection, SelectError> {
-    let job_key = job_key_string(cluster, key);
+    let job_key = ClusterJobKey::new(cluster, key);
     let keys = BTreeSet::from([key.clone()]);
     let live = live_instances(client, &keys)
         .map_err(|e| EngineError::api(format!("reading the tasks of {job_key}"), e))?

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod execute;
 pub mod instances;
+pub mod key;
 pub mod live;
 pub mod marker;
 pub mod normalize;

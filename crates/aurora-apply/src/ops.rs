@@ -5,29 +5,14 @@
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, JobKey, JobUpdateQuery, JobUpdateSummary};
 
-use crate::desired::{DesiredJob, job_key_string};
+use crate::desired::DesiredJob;
 use crate::error::EngineError;
+use crate::key::ClusterJobKey;
 use crate::live::LiveJob;
 use crate::marker::is_protected;
 use crate::observe::{ObserveOptions, observe, roles_of};
 use crate::plan::{Action, ActionReason, Execution, InstanceImpact, JobChange};
 use crate::planner::plan_absent;
-
-/// Splits `cluster/role/env/name`.
-pub fn parse_job_key(text: &str) -> Option<(String, JobKey)> {
-    let parts: Vec<&str> = text.split('/').collect();
-    if parts.len() != 4 || parts.iter().any(|p| p.is_empty()) {
-        return None;
-    }
-    Some((
-        parts[0].to_string(),
-        JobKey {
-            role: Some(parts[1].to_string()),
-            environment: Some(parts[2].to_string()),
-            name: Some(parts[3].to_string()),
-        },
-    ))
-}
 
 /// Kills (and deschedules) the jobs with these keys that exist. Each change records the job's
 /// ownership; whether a job aurora-apply did not create may be killed is the caller's rail
@@ -75,7 +60,7 @@ fn kill_change(cluster: &str, live: &LiveJob) -> JobChange {
         crate::plan::JobKind::Adhoc
     };
     JobChange {
-        job_key: job_key_string(cluster, &live.key),
+        job_key: ClusterJobKey::new(cluster, &live.key),
         job_kind: kind,
         actions,
         action_reason: None::<ActionReason>,
@@ -106,18 +91,16 @@ pub fn stale_jobs(
     cluster: &str,
     changes: &[JobChange],
     observe_options: &ObserveOptions,
-) -> Result<Vec<String>, EngineError> {
-    let keys: Vec<JobKey> = changes
-        .iter()
-        .filter_map(|c| c.key().map(|(_, k)| k))
-        .collect();
+) -> Result<Vec<ClusterJobKey>, EngineError> {
+    let keys: Vec<JobKey> = changes.iter().map(|c| c.job_key.thrift()).collect();
     let observed = observe(client, cluster, &roles_of(&keys), observe_options)?;
     Ok(changes
         .iter()
         .filter(|c| {
-            let now = c
-                .key()
-                .and_then(|(_, k)| observed.live.get(&k).cloned())
+            let now = observed
+                .live
+                .get(&c.job_key.thrift())
+                .cloned()
                 .unwrap_or_default();
             let fingerprint = if now.exists() || now.active_update.is_some() {
                 now.fingerprint()
@@ -165,18 +148,4 @@ pub fn by_cluster(jobs: &[DesiredJob]) -> Vec<(String, Vec<DesiredJob>)> {
         ));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_full_job_keys_only() {
-        let (cluster, key) = parse_job_key("devcluster/www-data/prod/hello").expect("valid");
-        assert_eq!(cluster, "devcluster");
-        assert_eq!(key.name.as_deref(), Some("hello"));
-        assert!(parse_job_key("www-data/prod/hello").is_none());
-        assert!(parse_job_key("a//b/c").is_none());
-    }
 }

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::compare::FieldChange;
+use crate::key::ClusterJobKey;
 use crate::ranges::InstanceRange;
 
 /// Version of the plan document (plan files and `plan -o json`).
@@ -178,8 +179,8 @@ pub struct Execution {
 /// The plan for one job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobChange {
-    /// `cluster/role/environment/name`.
-    pub job_key: String,
+    /// `cluster/role/environment/name`; a saved plan with any other text here does not load.
+    pub job_key: ClusterJobKey,
     /// The job's kind after the change (before it, for kills).
     pub job_kind: JobKind,
     /// Steps in order; `["kill","create"]` is a replacement.
@@ -223,9 +224,9 @@ impl JobChange {
     /// A change of `job_key` with these actions and nothing else known yet: no instances,
     /// fields, update or execution, ownership unknown. Callers fill in what they know (the
     /// planner, and tests that need one change of a given shape).
-    pub fn new(job_key: impl Into<String>, job_kind: JobKind, actions: Vec<Action>) -> Self {
+    pub fn new(job_key: ClusterJobKey, job_kind: JobKind, actions: Vec<Action>) -> Self {
         JobChange {
-            job_key: job_key.into(),
+            job_key,
             job_kind,
             actions,
             action_reason: None,
@@ -316,13 +317,13 @@ pub enum PlanFormatError {
     /// Not a plan document.
     #[error("not an aurora-apply plan: {0}")]
     Malformed(String),
-    /// A change the plan records cannot be carried out as written: its job key, or the
-    /// Thrift structs it carries, do not decode.
+    /// A change the plan records cannot be carried out as written: the Thrift structs it
+    /// carries are missing or do not decode.
     #[error("the plan's change {index} ({job_key}): {problem}")]
     BadChange {
         /// Its position in `changes`, from 0.
         index: usize,
-        /// Its job key, as written.
+        /// Its job key, as text (the error stays small).
         job_key: String,
         /// What is wrong.
         problem: String,
@@ -338,18 +339,9 @@ pub enum PlanFormatError {
 }
 
 impl JobChange {
-    /// The job's cluster and key, read from `job_key` by the one parser of job keys
-    /// ([`crate::ops::parse_job_key`]); `None` when it is not `cluster/role/env/name`.
-    pub fn key(&self) -> Option<(String, aurora_api::types::JobKey)> {
-        crate::ops::parse_job_key(&self.job_key)
-    }
-
-    /// Whether this change can be carried out as written: a `cluster/role/environment/name`
-    /// key, and the Thrift structs its actions need, decodable.
+    /// Whether this change can be carried out as written: the Thrift structs its actions
+    /// need, present and decodable (the key was checked when the plan was read).
     pub fn check_executable(&self) -> Result<(), String> {
-        if self.key().is_none() {
-            return Err("the job key is not cluster/role/environment/name".into());
-        }
         let needs_config = self.actions.iter().any(|a| {
             matches!(
                 a,
@@ -389,8 +381,10 @@ impl Plan {
         let mut groups: std::collections::BTreeMap<String, Vec<JobChange>> =
             std::collections::BTreeMap::new();
         for change in &self.changes {
-            let cluster = change.key().map(|(c, _)| c).unwrap_or_default();
-            groups.entry(cluster).or_default().push(change.clone());
+            groups
+                .entry(change.job_key.cluster.clone())
+                .or_default()
+                .push(change.clone());
         }
         groups.into_iter().collect()
     }
@@ -413,7 +407,7 @@ impl Plan {
                 .check_executable()
                 .map_err(|problem| PlanFormatError::BadChange {
                     index,
-                    job_key: change.job_key.clone(),
+                    job_key: change.job_key.to_string(),
                     problem,
                 })?;
         }
@@ -455,7 +449,10 @@ mod tests {
         };
         let err = |text: String| Plan::from_json(&text).expect_err("damaged").to_string();
         let e = err(plan(&change("c/r/prod", r#"["create"]"#, "{}")));
-        assert!(e.contains("change 0 (c/r/prod): the job key"), "{e}");
+        assert!(
+            e.contains("c/r/prod: not a job key (expected cluster/role/environment/name)"),
+            "{e}"
+        );
         let e = err(plan(&change("c/r/prod/x", r#"["create"]"#, "{}")));
         assert!(e.contains("execution.job_configuration is missing"), "{e}");
         let e = err(plan(&change(

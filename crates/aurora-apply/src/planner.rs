@@ -18,7 +18,8 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use crate::compare::{Effect, FieldChange, same_task, task_changes};
-use crate::desired::{DesiredJob, job_key_string, kind_of};
+use crate::desired::{DesiredJob, kind_of};
+use crate::key::ClusterJobKey;
 use crate::live::{LiveJob, absent_fingerprint};
 use crate::marker::{
     MANAGED_KEY, PROTECT_KEY, is_managed, is_our_update, is_protected, set_marker,
@@ -180,7 +181,7 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
     let kind = kind_of(&config);
     let desired_count = config.instance_count;
     let mut change = JobChange {
-        job_key: desired.key_string(),
+        job_key: desired.job_key(),
         job_kind: kind,
         actions: vec![Action::Noop],
         action_reason: None,
@@ -402,7 +403,7 @@ pub fn plan_absent(cluster: &str, live: &LiveJob, prune: bool) -> Option<JobChan
         None => i32::try_from(live.instances.len()).ok(),
     };
     Some(JobChange {
-        job_key: job_key_string(cluster, &live.key),
+        job_key: ClusterJobKey::new(cluster, &live.key),
         job_kind: kind,
         actions,
         action_reason: Some(ActionReason::NotInSpecPruned),

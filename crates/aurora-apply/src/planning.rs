@@ -14,6 +14,7 @@ use aurora_api::{ApiError, Client};
 use crate::compare::same_task;
 use crate::desired::{DesiredJob, spec_hash};
 use crate::error::EngineError;
+use crate::key::ClusterJobKey;
 use crate::live::LiveJob;
 use crate::normalize::{Tiers, task_config};
 use crate::observe::{ObserveOptions, observe, roles_of};
@@ -102,7 +103,7 @@ pub struct ClusterPlan {
     pub calls: usize,
 }
 
-fn invalid_or_api(job: &str, context: &str, e: ApiError) -> EngineError {
+fn invalid_or_api(job: &ClusterJobKey, context: &str, e: ApiError) -> EngineError {
     match e.scheduler() {
         Some(s) if s.code == ResponseCode::INVALID_REQUEST => EngineError::Invalid {
             job: job.to_string(),
@@ -122,7 +123,7 @@ pub fn plan_cluster(
     let roles = roles_in_scope(client, cluster, desired, &options.scope)?;
     let observed = observe(client, cluster, &roles, &options.observe)?;
     let mut calls = observed.calls;
-    let described: BTreeSet<String> = desired.iter().map(DesiredJob::key_string).collect();
+    let described: BTreeSet<ClusterJobKey> = desired.iter().map(DesiredJob::job_key).collect();
     let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> = desired
         .iter()
         .map(|job| {
@@ -144,7 +145,7 @@ pub fn plan_cluster(
         changes.push(*change);
     }
     for live in observed.live.jobs.values() {
-        let key = crate::desired::job_key_string(cluster, &live.key);
+        let key = ClusterJobKey::new(cluster, &live.key);
         if described.contains(&key) {
             continue;
         }
@@ -202,7 +203,7 @@ fn confirm(
     draft: Draft,
     tiers: &Tiers,
 ) -> Result<(Box<JobChange>, usize), EngineError> {
-    let name = job.key_string();
+    let name = job.job_key();
     match draft {
         Draft::Done(change) => {
             let mut change = *change;

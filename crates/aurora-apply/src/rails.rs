@@ -13,6 +13,7 @@
 //! it ([`JobChange::adopt`], from `--adopt`), so a spec whose key collides with someone
 //! else's job cannot roll, replace or destroy it by accident.
 
+use crate::key::ClusterJobKey;
 use crate::plan::{ActionReason, ActiveUpdate, JobChange, Ownership, Plan};
 
 /// What the command line consents to.
@@ -33,26 +34,26 @@ pub enum Refusal {
     /// conflict, exit 4, not a rail the user can pass with a flag).
     ForeignUpdate {
         /// The job.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The update, with who started it and when.
-        update: ActiveUpdate,
+        update: Box<ActiveUpdate>,
     },
     /// The live job carries `protect: true` and would be killed, replaced or shrunk.
     Protected {
         /// The job.
-        job_key: String,
+        job_key: ClusterJobKey,
     },
     /// Jobs aurora-apply did not create would be changed without consent. Each list is in
     /// plan order; at least one is not empty.
     NotOwned {
         /// Would be killed or replaced: needs [`Consent::allow_foreign`].
-        killed: Vec<String>,
+        killed: Vec<ClusterJobKey>,
         /// Would be updated (rolling update, cron template, more instances) without adding
         /// the marker: needs `--adopt`.
-        updated: Vec<String>,
+        updated: Vec<ClusterJobKey>,
         /// A saved plan from before format 1.1 does not say whether these existing jobs are
         /// ours: plan again.
-        unknown: Vec<String>,
+        unknown: Vec<ClusterJobKey>,
     },
     /// A prune that kills more owned jobs than the plan keeps.
     MassPrune {
@@ -101,7 +102,7 @@ pub fn check(plan: &Plan, consent: &Consent) -> Result<(), Refusal> {
     {
         return Err(Refusal::ForeignUpdate {
             job_key: c.job_key.clone(),
-            update: u.clone(),
+            update: Box::new(u.clone()),
         });
     }
     if let Some(c) = changed.iter().find(|c| c.protected && c.destructive) {
@@ -149,7 +150,7 @@ mod tests {
             live_fingerprint: "sha256:live".into(),
             instance_count: (Some(1), Some(1)),
             ownership,
-            ..JobChange::new(key, JobKind::Service, actions)
+            ..JobChange::new(key.parse().expect("key"), JobKind::Service, actions)
         }
     }
 
@@ -166,7 +167,7 @@ mod tests {
     }
 
     fn not_owned(killed: &[&str], updated: &[&str], unknown: &[&str]) -> Result<(), Refusal> {
-        let owned = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect();
+        let owned = |keys: &[&str]| keys.iter().map(|k| k.parse().expect("key")).collect();
         Err(Refusal::NotOwned {
             killed: owned(killed),
             updated: owned(updated),

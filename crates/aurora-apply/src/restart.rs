@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::events::Outcome;
 use crate::instances::{InstanceSelection, active_tasks};
+use crate::key::ClusterJobKey;
 use crate::ranges::{InstanceRange, to_ranges};
 use crate::waiting::{Pacer, WaitOptions, Woke};
 
@@ -63,7 +64,7 @@ pub enum RestartEvent {
     /// `restartShards` was sent for a batch.
     BatchRestarting {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// 1 for the first batch.
         batch: usize,
         /// The instances of the batch.
@@ -72,7 +73,7 @@ pub enum RestartEvent {
     /// A restarted instance runs again (a new task); now it is watched.
     InstanceRunning {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The instance.
         instance: i32,
         /// The task that ran before the restart.
@@ -83,7 +84,7 @@ pub enum RestartEvent {
     /// A restarted instance stayed RUNNING for the watch time.
     InstanceRestarted {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The instance.
         instance: i32,
         /// The task that runs now.
@@ -92,7 +93,7 @@ pub enum RestartEvent {
     /// A restarted instance did not come back, or did not stay up.
     InstanceFailed {
         /// `cluster/role/env/name`.
-        job_key: String,
+        job_key: ClusterJobKey,
         /// The instance.
         instance: i32,
         /// Why, for people.
@@ -104,7 +105,7 @@ pub enum RestartEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestartReport {
     /// `cluster/role/env/name`.
-    pub job_key: String,
+    pub job_key: ClusterJobKey,
     /// `succeeded`, `failed`, `timed_out`, `detached` (interrupted) or `error`.
     pub outcome: Outcome,
     /// Details for people.

@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::compare::FieldChange;
 use crate::error::EngineError;
 use crate::instances::{LiveInstance, live_instances};
+use crate::key::ClusterJobKey;
 use crate::plan::{ActiveUpdate, JobChange};
 use crate::ranges::{InstanceRange, MAX_INSTANCES};
 use crate::updates::{Progress, progress};
@@ -78,7 +79,7 @@ pub struct UpdateStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobStatus {
     /// `cluster/role/environment/name`.
-    pub job_key: String,
+    pub job_key: ClusterJobKey,
     /// In sync, drifted or not created.
     pub state: SyncState,
     /// Live instance count (absent when the job does not exist).
@@ -119,15 +120,12 @@ pub fn job_statuses(
     cluster: &str,
     changes: &[JobChange],
 ) -> Result<Vec<JobStatus>, EngineError> {
-    let keys: BTreeSet<_> = changes
-        .iter()
-        .filter_map(|c| c.key().map(|(_, k)| k))
-        .collect();
+    let keys: BTreeSet<_> = changes.iter().map(|c| c.job_key.thrift()).collect();
     let mut live = live_instances(client, &keys)
         .map_err(|e| EngineError::api(format!("reading the tasks of {cluster}"), e))?;
     let mut out = Vec::with_capacity(changes.len());
     for change in changes {
-        let key = change.key().map(|(_, k)| k);
+        let key = Some(change.job_key.thrift());
         let state = if change.is_noop() {
             SyncState::InSync
         } else if change.actions == [crate::plan::Action::Follow] {
@@ -208,7 +206,11 @@ mod tests {
             },
             instance_count: (Some(4), Some(3)),
             ownership: crate::plan::Ownership::Owned,
-            ..JobChange::new("c/r/e/n", JobKind::Service, vec![Action::Update])
+            ..JobChange::new(
+                "c/r/e/n".parse().expect("key"),
+                JobKind::Service,
+                vec![Action::Update],
+            )
         };
         let got: Vec<Option<bool>> = (0..5).map(|id| config_matches(&change, id)).collect();
         assert_eq!(

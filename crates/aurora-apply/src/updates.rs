@@ -17,9 +17,9 @@ use aurora_api::types::{
 use aurora_api::{ApiError, Client};
 use serde::Serialize;
 
-use crate::desired::job_key_string;
 use crate::events::{Event, EventSink, Outcome};
 use crate::execute::{JobResult, terminal_outcome};
+use crate::key::ClusterJobKey;
 use crate::marker::is_our_update;
 use crate::ranges::{InstanceRange, MAX_INSTANCES, ids_of, to_ranges};
 use crate::waiting::{Pacer, WaitOptions, Woke};
@@ -134,7 +134,7 @@ pub struct UpdateInfo {
     /// The update id.
     pub id: String,
     /// `cluster/role/env/name`.
-    pub job_key: String,
+    pub job_key: ClusterJobKey,
     /// Its state (`ROLLING_FORWARD`, `ROLLED_FORWARD`…).
     pub status: String,
     /// Whether it is still active (running, paused or awaiting a pulse).
@@ -214,7 +214,7 @@ impl UpdateInfo {
         instance_events.sort_by_key(|e| (e.timestamp_ms, e.instance));
         UpdateInfo {
             id: key.id.clone().unwrap_or_default(),
-            job_key: job_key_string(cluster, &key.job.clone().unwrap_or_default()),
+            job_key: ClusterJobKey::new(cluster, &key.job.clone().unwrap_or_default()),
             status: status.to_string(),
             active: ConstACTIVEJOBUPDATESTATES::const_value().contains(&status),
             user: summary.user.clone().unwrap_or_default(),
@@ -361,7 +361,7 @@ pub fn wait_for_update(
     heartbeat_every: Duration,
     sink: &dyn EventSink,
 ) -> JobResult {
-    let job_key = job_key_string(cluster, job);
+    let job_key = ClusterJobKey::new(cluster, job);
     let start = Instant::now();
     let mut pacer = Pacer::new(options);
     let mut last: Option<(JobUpdateStatus, Progress)> = None;

@@ -217,15 +217,21 @@ fn prune_kills_owned_jobs_only() {
     renamed.key.as_mut().expect("key").name = Some("hello2".into());
     renamed.task_config.as_mut().expect("task").job = renamed.key.clone();
     let changes = plan(&client, &[desired(renamed.clone())], true);
-    let keys: Vec<(&str, &[Action])> = changes
+    let keys: Vec<(String, &[Action])> = changes
         .iter()
-        .map(|c| (c.job_key.as_str(), c.actions.as_slice()))
+        .map(|c| (c.job_key.to_string(), c.actions.as_slice()))
         .collect();
     assert_eq!(
         keys,
         [
-            ("devcluster/www-data/prod/hello", &[Action::Kill][..]),
-            ("devcluster/www-data/prod/hello2", &[Action::Create][..]),
+            (
+                "devcluster/www-data/prod/hello".to_string(),
+                &[Action::Kill][..]
+            ),
+            (
+                "devcluster/www-data/prod/hello2".to_string(),
+                &[Action::Create][..]
+            ),
         ]
     );
     let results = execute(&client, &changes, &options(), &CollectSink::default());
@@ -348,7 +354,7 @@ fn adopting_a_foreign_job_adds_the_marker_with_a_rolling_update() {
     assert!(
         pruned
             .iter()
-            .any(|c| c.job_key.ends_with("/hello") && c.actions == [Action::Kill])
+            .any(|c| c.job_key.name == "hello" && c.actions == [Action::Kill])
     );
 }
 

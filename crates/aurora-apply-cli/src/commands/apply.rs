@@ -145,7 +145,7 @@ fn check_fresh(
         if !moved.is_empty() {
             session::error(format!(
                 "the saved plan is stale: {} changed on the scheduler since it was made; plan again",
-                moved.join(", ")
+                aurora_apply::key::list(&moved)
             ));
             return Err(Exit::Conflict);
         }

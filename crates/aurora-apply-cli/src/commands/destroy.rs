@@ -100,12 +100,10 @@ pub fn exec_kill(global: &GlobalArgs, args: &KillArgs) -> Exit {
     }
     let mut keys = Vec::new();
     for text in &args.job_keys {
-        match aurora_apply::ops::parse_job_key(text) {
-            Some(key) => keys.push(key),
-            None => {
-                session::error(format!(
-                    "{text}: not a job key (expected cluster/role/environment/name)"
-                ));
+        match text.parse::<aurora_apply::key::ClusterJobKey>() {
+            Ok(key) => keys.push((key.cluster.clone(), key.thrift())),
+            Err(e) => {
+                session::error(e);
                 return Exit::Invalid;
             }
         }
@@ -179,9 +177,9 @@ fn destroy(
         }
     }
     if must_exist {
-        let missing: Vec<String> = keys
+        let missing: Vec<_> = keys
             .iter()
-            .map(|(c, k)| aurora_apply::desired::job_key_string(c, k))
+            .map(|(c, k)| aurora_apply::key::ClusterJobKey::new(c, k))
             .filter(|key| {
                 !changes
                     .iter()
@@ -191,7 +189,7 @@ fn destroy(
         if !missing.is_empty() {
             session::error(format!(
                 "no such job on the scheduler: {}; nothing was killed",
-                missing.join(", ")
+                aurora_apply::key::list(&missing)
             ));
             return Exit::Invalid;
         }

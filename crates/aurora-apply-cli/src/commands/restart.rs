@@ -80,7 +80,10 @@ pub fn target(
         Some((i, _)) => (&text[..i], Some(&text[i + 1..])),
         None => (text, None),
     };
-    let (cluster, key) = aurora_apply::ops::parse_job_key(key_text).ok_or_else(not_a_key)?;
+    let key = key_text
+        .parse::<aurora_apply::key::ClusterJobKey>()
+        .map_err(|_| not_a_key())?;
+    let (cluster, key) = (key.cluster.clone(), key.thrift());
     let from_suffix = match suffix {
         Some(s) => Some(aurora_apply::ranges::parse(s).map_err(|e| format!("{text}: {e}"))?),
         None => None,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, JobKey, JobUpdateStatus};
+use aurora_apply::key::ClusterJobKey;
 use aurora_apply::updates::{UpdateFilter, UpdateInfo, find_update, list_updates, wait_for_update};
 use aurora_apply::waiting::WaitOptions;
 use clap::{Args, Subcommand};
@@ -202,12 +203,15 @@ fn with_job(
     connect: &ConnectArgs,
     f: impl FnOnce(&Client, &str, &JobKey) -> Exit,
 ) -> Exit {
-    let Some((cluster, key)) = aurora_apply::ops::parse_job_key(job) else {
-        session::error(format!(
-            "{job}: not a job key (expected cluster/role/environment/name)"
-        ));
-        return Exit::Invalid;
+    let key = match job.parse::<ClusterJobKey>() {
+        Ok(key) => key,
+        Err(e) => {
+            session::error(e);
+            return Exit::Invalid;
+        }
     };
+    let cluster = key.cluster.clone();
+    let key = key.thrift();
     let mut connections = match session::connect(connect, &[]) {
         Ok(c) => c,
         Err(code) => return code,
@@ -299,7 +303,7 @@ fn find(
     key: &JobKey,
     id: Option<&str>,
 ) -> Result<UpdateInfo, Exit> {
-    let job_key = aurora_apply::desired::job_key_string(cluster, key);
+    let job_key = aurora_apply::key::ClusterJobKey::new(cluster, key);
     match find_update(client, cluster, key, id) {
         Ok(Some(update)) => Ok(update),
         Ok(None) => {

@@ -152,7 +152,7 @@ mod tests {
     /// ("pending: ", "failed instances: ").
     #[test]
     fn no_line_ends_with_an_empty_value() {
-        let key = String::from("c/r/prod/j");
+        let key: aurora_apply::key::ClusterJobKey = "c/r/prod/j".parse().expect("key");
         let events = [
             Event::StepStarted {
                 job_key: key.clone(),

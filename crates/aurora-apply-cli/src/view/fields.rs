@@ -78,7 +78,7 @@ mod tests {
             instance_count: (Some(2), Some(2)),
             ownership: aurora_apply::plan::Ownership::Owned,
             ..JobChange::new(
-                "devcluster/www-data/prod/hello",
+                "devcluster/www-data/prod/hello".parse().expect("key"),
                 JobKind::Service,
                 vec![Action::Update],
             )

@@ -117,7 +117,7 @@ mod tests {
         JobChange {
             instance_count: (Some(1), Some(1)),
             ownership: Ownership::Owned,
-            ..JobChange::new(key, JobKind::Service, actions)
+            ..JobChange::new(key.parse().expect("key"), JobKind::Service, actions)
         }
     }
 

@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn the_summary_says_how_to_finish_an_unfinished_restart() {
         let report = RestartReport {
-            job_key: "devcluster/www-data/prod/web".into(),
+            job_key: "devcluster/www-data/prod/web".parse().expect("key"),
             outcome: Outcome::Detached,
             message: "interrupted before the next batch".into(),
             restarted: vec![InstanceRange { first: 0, last: 1 }],

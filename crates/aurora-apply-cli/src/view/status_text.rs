@@ -224,7 +224,7 @@ mod tests {
             instance_count: (Some(2), Some(2)),
             ownership: aurora_apply::plan::Ownership::Owned,
             ..JobChange::new(
-                "devcluster/www-data/prod/hello",
+                "devcluster/www-data/prod/hello".parse().expect("key"),
                 JobKind::Service,
                 vec![Action::Update],
             )
@@ -272,7 +272,7 @@ mod tests {
             instance_count: (Some(30), Some(30)),
             ownership: aurora_apply::plan::Ownership::Owned,
             ..JobChange::new(
-                "devcluster/www-data/prod/big",
+                "devcluster/www-data/prod/big".parse().expect("key"),
                 JobKind::Service,
                 vec![Action::Noop],
             )

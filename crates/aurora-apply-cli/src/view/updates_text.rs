@@ -37,7 +37,7 @@ pub fn list(updates: &[UpdateInfo], what: &str) -> String {
         }
         rows.push(vec![
             u.id.clone(),
-            u.job_key.clone(),
+            u.job_key.to_string(),
             u.status.clone(),
             or_dash(&u.user),
             timestamp(u.created_at_ms),
@@ -135,7 +135,7 @@ mod tests {
     fn update() -> UpdateInfo {
         UpdateInfo {
             id: "u-1".into(),
-            job_key: "devcluster/www-data/prod/hello".into(),
+            job_key: "devcluster/www-data/prod/hello".parse().expect("key"),
             status: "ROLLED_FORWARD".into(),
             active: false,
             user: String::new(),

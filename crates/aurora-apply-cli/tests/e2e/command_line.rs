@@ -262,3 +262,84 @@ fn a_damaged_saved_plan_is_refused_whole_before_anything_is_sent() {
     );
     assert_eq!(w.methods().len(), before, "nothing was sent");
 }
+
+#[test]
+fn every_command_that_takes_a_job_key_refuses_a_malformed_one_the_same_way() {
+    let w = World::seed();
+    let before = w.methods().len();
+    // Every command whose usage names a <JOBKEY>, found by running each command's --help,
+    // so a new one is covered without editing this test.
+    let mut commands: Vec<Vec<String>> = Vec::new();
+    let mut queue: Vec<Vec<String>> = vec![Vec::new()];
+    while let Some(prefix) = queue.pop() {
+        let mut line: Vec<&str> = prefix.iter().map(String::as_str).collect();
+        line.push("--help");
+        let help = stdout(&w.run(&line));
+        if help
+            .lines()
+            .any(|l| l.starts_with("Usage:") && l.contains("<JOBKEY>"))
+        {
+            commands.push(prefix.clone());
+        }
+        let listed = help
+            .split("Commands:")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .unwrap_or("");
+        for entry in listed.lines() {
+            let indented = entry.starts_with("  ") && !entry.starts_with("   ");
+            match entry.split_whitespace().next() {
+                Some(word) if indented && word != "help" => {
+                    let mut next = prefix.clone();
+                    next.push(word.to_string());
+                    queue.push(next);
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(commands.len() >= 7, "{commands:?}");
+    for command in &commands {
+        for bad in [
+            "www-data/prod/hello",
+            "devcluster//prod/hello",
+            "/www-data/prod/hello",
+        ] {
+            let mut line: Vec<&str> = command.iter().map(String::as_str).collect();
+            line.push(bad);
+            let out = w.run(&line);
+            expect_code(&out, 3);
+            assert!(
+                stderr(&out).contains(&format!(
+                    "{bad}: not a job key (expected cluster/role/environment/name"
+                )),
+                "{line:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    assert_eq!(w.methods().len(), before, "nothing was sent");
+}
+
+#[test]
+fn a_saved_plan_with_a_malformed_job_key_is_refused_before_anything_is_sent() {
+    let w = World::seed();
+    let specs = w.specs();
+    let specs = specs.to_str().expect("utf-8");
+    expect_code(&w.run(&["plan", specs, "--out", "plan.json"]), 0);
+    let text = std::fs::read_to_string(w.path("plan.json")).expect("plan");
+    let mut plan: serde_json::Value = serde_json::from_str(&text).expect("json");
+    plan["changes"][0]["job_key"] = serde_json::Value::from("devcluster/www-data/hello");
+    std::fs::write(w.path("plan.json"), plan.to_string()).expect("write");
+    let before = w.methods().len();
+    let out = w.run(&["apply", "plan.json"]);
+    expect_code(&out, 3);
+    assert!(
+        stderr(&out).contains(
+            "devcluster/www-data/hello: not a job key (expected cluster/role/environment/name)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.methods().len(), before, "nothing was sent");
+}
