@@ -22,7 +22,7 @@ use crate::plan::{
     Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
 use crate::planner::{Draft, plan_absent, plan_desired};
-use crate::ranges::{InstanceRange, MAX_INSTANCES, ids_of, to_ranges};
+use crate::ranges::{InstanceRange, ids_of, to_ranges};
 
 /// How to plan.
 #[derive(Debug, Clone, Default)]
@@ -190,7 +190,7 @@ fn group_ranges(groups: Option<&BTreeSet<ConfigGroup>>) -> Vec<InstanceRange> {
     let mut ids = BTreeSet::new();
     for g in groups.into_iter().flatten() {
         if let Some(instances) = &g.instances {
-            ids.extend(ids_of(instances, MAX_INSTANCES));
+            ids.extend(ids_of(instances));
         }
     }
     to_ranges(&ids)

@@ -54,22 +54,10 @@ pub fn to_ranges(ids: &BTreeSet<i32>) -> Vec<InstanceRange> {
     out
 }
 
-/// Every id covered by Aurora ranges. Inverted ranges cover nothing; a hostile reply cannot
-/// make this allocate more than `limit` ids.
-pub fn ids_of(ranges: &BTreeSet<Range>, limit: usize) -> BTreeSet<i32> {
-    let mut out = BTreeSet::new();
-    for r in ranges {
-        let (Some(first), Some(last)) = (r.first, r.last) else {
-            continue;
-        };
-        for id in first..=last {
-            if out.len() >= limit {
-                return out;
-            }
-            out.insert(id);
-        }
-    }
-    out
+/// Every id covered by Aurora ranges, at most [`MAX_INSTANCES`] of them (a hostile reply
+/// cannot make this allocate more): [`aurora_api::ranges::expand`], shared with the emulator.
+pub fn ids_of(ranges: &BTreeSet<Range>) -> BTreeSet<i32> {
+    aurora_api::ranges::expand(ranges, MAX_INSTANCES)
 }
 
 /// Aurora ranges from our ranges.
@@ -85,7 +73,7 @@ pub fn to_thrift(ranges: &[InstanceRange]) -> BTreeSet<Range> {
 
 /// Our ranges from Aurora's, normalised (merged and sorted).
 pub fn from_thrift(ranges: &BTreeSet<Range>) -> Vec<InstanceRange> {
-    to_ranges(&ids_of(ranges, MAX_INSTANCES))
+    to_ranges(&ids_of(ranges))
 }
 
 /// The scheduler's default `-max_tasks_per_job` is 4000; anything far beyond is not a real
@@ -189,11 +177,6 @@ mod tests {
             first: Some(0),
             last: Some(i32::MAX),
         }]);
-        assert_eq!(ids_of(&huge, 10).len(), 10);
-        let inverted = BTreeSet::from([Range {
-            first: Some(5),
-            last: Some(1),
-        }]);
-        assert!(ids_of(&inverted, 10).is_empty());
+        assert_eq!(ids_of(&huge).len(), MAX_INSTANCES);
     }
 }

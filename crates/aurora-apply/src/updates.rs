@@ -21,7 +21,7 @@ use crate::events::{Event, EventSink, Outcome};
 use crate::execute::{JobResult, terminal_outcome};
 use crate::key::ClusterJobKey;
 use crate::marker::is_our_update;
-use crate::ranges::{InstanceRange, MAX_INSTANCES, ids_of, to_ranges};
+use crate::ranges::{InstanceRange, ids_of, to_ranges};
 use crate::waiting::{Pacer, WaitOptions, Woke};
 
 /// How far an update got, counted from its instance events.
@@ -53,11 +53,11 @@ pub fn progress(detail: &JobUpdateDetails) -> Progress {
     let mut ids = BTreeSet::new();
     if let Some(i) = instructions {
         if let Some(desired) = i.desired_state.as_ref().and_then(|d| d.instances.as_ref()) {
-            ids.extend(ids_of(desired, MAX_INSTANCES));
+            ids.extend(ids_of(desired));
         }
         for initial in i.initial_state.iter().flatten() {
             if let Some(r) = &initial.instances {
-                ids.extend(ids_of(r, MAX_INSTANCES));
+                ids.extend(ids_of(r));
             }
         }
     }
@@ -180,11 +180,11 @@ impl UpdateInfo {
         let mut touched = BTreeSet::new();
         if let Some(i) = detail.update.as_ref().and_then(|u| u.instructions.as_ref()) {
             if let Some(d) = i.desired_state.as_ref().and_then(|d| d.instances.as_ref()) {
-                touched.extend(ids_of(d, MAX_INSTANCES));
+                touched.extend(ids_of(d));
             }
             for initial in i.initial_state.iter().flatten() {
                 if let Some(r) = &initial.instances {
-                    touched.extend(ids_of(r, MAX_INSTANCES));
+                    touched.extend(ids_of(r));
                 }
             }
         }
