@@ -101,13 +101,21 @@ fn every_fixture_reencodes_byte_identical() {
     }
 }
 
+/// The copies are compared with the originals wherever they are: `AURORA_SHARED_FIXTURES`
+/// (which `scripts/test` sets, to `absent` — and says so — when there are none), else the
+/// folder beside the clone. Missing originals fail unless they were declared absent.
 #[test]
 fn fixture_copies_match_the_shared_originals() {
-    let shared = repo_root().join("../shared/fixtures");
-    if !shared.exists() {
-        // A clone without the shared folder beside it has only the copies to test.
-        return;
-    }
+    let shared = match std::env::var("AURORA_SHARED_FIXTURES") {
+        Ok(declared) if declared == "absent" => return,
+        Ok(path) => PathBuf::from(path),
+        Err(_) => repo_root().join("../shared/fixtures"),
+    };
+    assert!(
+        shared.is_dir(),
+        "the shared fixtures are not at {shared:?}: set AURORA_SHARED_FIXTURES to their folder, \
+         or to `absent` to test the copies on their own"
+    );
     for sub in ["wire", "aurora-client"] {
         compare_dirs(&shared.join(sub), &repo_root().join("fixtures").join(sub));
     }
