@@ -297,16 +297,19 @@ pub fn validate_task(
             repeated.join(", ")
         ));
     }
-    // Java compares `> 0.0`; NaN fails it too.
-    if cpus.is_nan() || cpus <= 0.0 {
-        return Err("num_cpus must be greater than 0.0".to_string());
-    }
-    if ram <= 0 {
-        return Err("ram_mb must be greater than 0.0".to_string());
-    }
-    if disk <= 0 {
-        return Err("disk_mb must be greater than 0.0".to_string());
-    }
+    // source: ConfigurationManager.GreaterThan (rel/0.22.0): it throws when
+    // `min >= value.doubleValue()`, with min 0.0 printed by Java as "0.0". A NaN or an
+    // infinite cpu count compares false there, so the scheduler accepts both.
+    let greater_than_zero = |value: f64, label: &str| {
+        if 0.0 >= value {
+            Err(format!("{label} must be greater than 0.0"))
+        } else {
+            Ok(())
+        }
+    };
+    greater_than_zero(cpus, "num_cpus")?;
+    greater_than_zero(ram as f64, "ram_mb")?;
+    greater_than_zero(disk as f64, "disk_mb")?;
     if gpus > 0 && !cfg.allow_gpu_resource {
         return Err("GPU resource support is disabled in this cluster.".to_string());
     }

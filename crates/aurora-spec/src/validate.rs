@@ -158,10 +158,13 @@ pub(crate) fn check_job(
         ctx.sched(
             "instances",
             format!(
-                "{instances} instances exceed the scheduler's maximum of {} tasks per job (-max_tasks_per_job).",
+                "Instance count must be between 1 and {} inclusive.",
                 rules.max_tasks_per_job
             ),
-        );
+        )
+        .help = Some(format!(
+            "{instances} is more than the scheduler's -max_tasks_per_job allows"
+        ));
     }
     if let Some(owner) = &spec.owner
         && !good_identifier(owner)
@@ -350,7 +353,10 @@ fn check_resources(ctx: &mut Ctx<'_>, spec: &JobSpec) {
                 "missing required key `cpu`",
             );
         }
-        Some(cpu) if cpu.is_nan() || cpu <= 0.0 || !cpu.is_finite() => {
+        // NaN and infinities never get here: the loader refuses non-finite numbers (our
+        // format rule; Aurora's `min >= value` check would let them through, but no agent
+        // can offer them, so the task would stay PENDING forever).
+        Some(cpu) if cpu <= 0.0 => {
             ctx.sched("resources.cpu", "num_cpus must be greater than 0.0");
         }
         _ => {}
@@ -367,7 +373,7 @@ fn check_resources(ctx: &mut Ctx<'_>, spec: &JobSpec) {
             Some(size) if size.mib() == 0 => {
                 ctx.sched(
                     &format!("resources.{field}"),
-                    format!("{sched} must be greater than 0"),
+                    format!("{sched} must be greater than 0.0"),
                 )
                 .help = Some(format!("{size} is less than 1MiB; Aurora counts whole MiB"));
             }
@@ -398,7 +404,7 @@ fn check_constraints(ctx: &mut Ctx<'_>, spec: &JobSpec, role: Option<&str>) {
                     ctx.spec(&format!("{at}.limit"), "limit must be at least 1");
                 }
                 if name == "dedicated" {
-                    ctx.sched(&at, "A constraint named dedicated must be a value constraint with exactly one value.");
+                    ctx.sched(&at, "A dedicated constraint must be of value type.");
                 }
             }
             (Some(values), None) => {
@@ -412,7 +418,7 @@ fn check_constraints(ctx: &mut Ctx<'_>, spec: &JobSpec, role: Option<&str>) {
                     if values.len() != 1 {
                         ctx.sched(
                             &format!("{at}.values"),
-                            "A dedicated constraint must have exactly one value.",
+                            "A dedicated constraint must have exactly one value",
                         );
                     } else if let Some(role) = role {
                         let owner = values[0].split('/').next().unwrap_or("");

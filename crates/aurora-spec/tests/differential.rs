@@ -88,7 +88,7 @@ fn validate(text: &str) -> (Result<(), Option<Vec<String>>>, Option<JobConfigura
             let sched: Vec<String> = diags
                 .iter()
                 .filter(|d| d.code != Code::SpecRule)
-                .map(|d| format!("{} ({})", d.message, d.path))
+                .map(|d| format!("{} ({}, {:?})", d.message, d.path, d.code))
                 .collect();
             if sched.is_empty() {
                 (Err(None), None)
@@ -120,7 +120,19 @@ fn compare(
                 );
             }
         }
-        (Err(Some(_)), Err(_)) => tally[1] += 1,
+        (Err(Some(ours)), Err(why)) => {
+            tally[1] += 1;
+            // The scheduler stops at its first rule; validate reports every rule, each
+            // scheduler rule in the scheduler's words. So the scheduler's message is one of
+            // ours, word for word, unless something other than a scheduler rule (a missing
+            // or malformed field) also objected.
+            let only_rules = ours.iter().all(|m| m.ends_with(", SchedulerRule)"));
+            let theirs = why.split_once(": ").map_or(why.as_str(), |(_, m)| m);
+            prop_assert!(
+                !only_rules || ours.iter().any(|m| m.starts_with(&format!("{theirs} ("))),
+                "the emulator says {theirs:?}; validate says {ours:?}\n{text}"
+            );
+        }
         (Err(None), _) => tally[2] += 1,
         (Ok(()), Err(why)) => {
             return Err(TestCaseError::fail(format!(
@@ -644,7 +656,7 @@ fn sla_on_the_default_tier_is_rejected_by_both() {
     };
     assert_eq!(
         messages,
-        ["Tier 'preemptible' does not support SlaPolicy. (jobs[0].sla_policy)"]
+        ["Tier 'preemptible' does not support SlaPolicy. (jobs[0].sla_policy, SchedulerRule)"]
     );
     let answer = send(&client, &c.thrift()).expect_err("emulator rejects");
     assert!(

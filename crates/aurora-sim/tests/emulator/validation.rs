@@ -498,3 +498,40 @@ fn sla_policy_and_resource_rules_with_the_schedulers_messages() {
         .populate_job_config(&job_with(&k, 1, coordinator))
         .expect("coordinator policy accepted");
 }
+
+/// Aurora's resource check is `min >= value` with min 0.0 (ConfigurationManager.GreaterThan,
+/// rel/0.22.0), so a NaN or infinite cpu count passes it, and zero or negative ones do not.
+#[test]
+fn cpu_counts_are_checked_as_javas_greater_than_checks_them() {
+    let env = env();
+    let with_cpu = |name: &str, cpus: f64| {
+        let k = key(name);
+        let mut t = task(&k);
+        let mut resources: BTreeSet<Resource> = t
+            .resources
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| !matches!(r, Resource::NumCpus(_)))
+            .collect();
+        resources.insert(Resource::NumCpus(cpus.into()));
+        t.resources = Some(resources);
+        job_with(&k, 1, t)
+    };
+    for (name, cpus) in [("inf", f64::INFINITY), ("nan", f64::NAN)] {
+        env.client
+            .create_job(&with_cpu(name, cpus))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    for (name, cpus) in [
+        ("zero", 0.0),
+        ("negative", -1.0),
+        ("minus-inf", f64::NEG_INFINITY),
+    ] {
+        assert_rejected(
+            env.client.create_job(&with_cpu(name, cpus)),
+            ResponseCode::INVALID_REQUEST,
+            "num_cpus must be greater than 0.0",
+        );
+    }
+}
