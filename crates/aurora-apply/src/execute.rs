@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use aurora_api::client::StartJobUpdateOutcome;
 use aurora_api::types::{
@@ -26,6 +26,7 @@ use aurora_api::types::{
 use aurora_api::{ApiError, CallLimits, Client};
 use base64::Engine as _;
 
+use crate::clock::Clock;
 use crate::events::{Event, EventSink, Outcome};
 use crate::key::ClusterJobKey;
 use crate::marker::{
@@ -83,6 +84,10 @@ pub struct ExecuteOptions {
     /// replaced (`--replace-running-update`); otherwise it is a conflict. One towards the
     /// same target is always followed.
     pub replace_running_update: bool,
+    /// What measures the deadline, the polls, heartbeats and pulses, and sleeps between
+    /// polls: the system clock, or in tests a [`crate::clock::ManualClock`] that moves the
+    /// emulator's clock with it, so a test's deadline takes no real time.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ExecuteOptions {
@@ -99,6 +104,7 @@ impl Default for ExecuteOptions {
             pulse: true,
             interrupted: None,
             replace_running_update: false,
+            clock: crate::clock::system(),
         }
     }
 }
@@ -247,13 +253,15 @@ pub fn execute(
         })
         .collect();
 
-    let start = Instant::now();
+    let clock = &*options.clock;
+    let start = clock.now();
     let deadline = start + options.timeout;
-    // Every call of this execution, retries included, keeps its deadline and its Ctrl-C.
+    // Every call of this execution, retries included, keeps its deadline and its Ctrl-C. The
+    // client measures its deadline in real time: with a virtual clock the loop keeps it.
     let _limits = LimitsGuard::set(
         client,
         CallLimits {
-            deadline: Some(deadline),
+            deadline: clock.real_deadline(options.timeout),
             cancel: options.interrupted.clone(),
         },
     );
@@ -268,7 +276,7 @@ pub fn execute(
         // Start the pending jobs, their steps sent `parallelism` jobs at a time. A job holds
         // a slot only while its steps are being sent: following its rollout takes none, so
         // thousands of updates roll at once while one batched poll per role watches them.
-        if !interrupted && Instant::now() < deadline {
+        if !interrupted && clock.now() < deadline {
             // A job whose wait ended between two steps (killed, then created) goes on.
             let mut continuing: Vec<&mut Job<'_>> = jobs
                 .iter_mut()
@@ -282,7 +290,7 @@ pub fn execute(
                 });
             }
         }
-        if !stopped && !interrupted && Instant::now() < deadline {
+        if !stopped && !interrupted && clock.now() < deadline {
             let mut pending: Vec<&mut Job<'_>> = jobs
                 .iter_mut()
                 .filter(|j| matches!(j.state, State::Pending))
@@ -292,7 +300,7 @@ pub fn execute(
                     .interrupted
                     .as_ref()
                     .is_some_and(|f| f.load(Ordering::SeqCst));
-                if stopped || cancelled || Instant::now() >= deadline {
+                if stopped || cancelled || clock.now() >= deadline {
                     break;
                 }
                 std::thread::scope(|scope| {
@@ -336,13 +344,13 @@ pub fn execute(
             &mut errors,
         );
         // Calls cut short by our own deadline say nothing about the scheduler.
-        if Instant::now() < deadline {
-            contact.after_poll(&errors, sink);
+        if clock.now() < deadline {
+            contact.after_poll(&errors, sink, clock.wall());
         }
         if options.on_failure == OnFailure::Stop && jobs.iter().any(|j| failed(&j.state)) {
             stopped = true;
         }
-        let now = Instant::now();
+        let now = clock.now();
         let waiting = jobs.iter().any(|j| !matches!(j.state, State::Done(_)));
         if !waiting {
             break;
@@ -419,15 +427,15 @@ pub fn execute(
             + options
                 .poll_interval
                 .min(deadline.saturating_duration_since(now));
-        while Instant::now() < until
+        while clock.now() < until
             && !options
                 .interrupted
                 .as_ref()
                 .is_some_and(|f| f.load(Ordering::SeqCst))
         {
-            std::thread::sleep(
+            clock.sleep(
                 until
-                    .saturating_duration_since(Instant::now())
+                    .saturating_duration_since(clock.now())
                     .min(Duration::from_millis(50)),
             );
         }
@@ -486,12 +494,13 @@ impl Drop for LimitsGuard<'_> {
 /// it stopped (so the final message says what is known, and since when nothing is).
 #[derive(Debug, Default)]
 struct Contact {
-    last_ok: Option<std::time::SystemTime>,
+    last_ok: Option<SystemTime>,
     lost: Option<String>,
 }
 
 impl Contact {
-    fn after_poll(&mut self, errors: &[String], sink: &dyn EventSink) {
+    /// Records one poll's errors; `now` is the execution clock's date.
+    fn after_poll(&mut self, errors: &[String], sink: &dyn EventSink, now: SystemTime) {
         match errors.first() {
             Some(error) if self.lost.is_none() => {
                 self.lost = Some(error.clone());
@@ -504,7 +513,7 @@ impl Contact {
                 if self.lost.take().is_some() {
                     sink.event(&Event::SchedulerReachable {});
                 }
-                self.last_ok = Some(std::time::SystemTime::now());
+                self.last_ok = Some(now);
             }
         }
     }
@@ -622,7 +631,7 @@ fn run_step(
                         .and_then(|n| usize::try_from(n).ok())
                         .unwrap_or(0),
                     counts: TaskCounts::default(),
-                    last_report: Instant::now(),
+                    last_report: options.clock.now(),
                 })),
                 Ok(()) => next_step(job, i),
                 Err(e) => done(job, outcome_of_api(&e), api_message(&e)),
@@ -645,7 +654,7 @@ fn run_step(
                     step: i,
                     total: usize::try_from(want).unwrap_or(0),
                     counts: TaskCounts::default(),
-                    last_report: Instant::now(),
+                    last_report: options.clock.now(),
                 })),
                 Ok(()) => next_step(job, i),
                 Err(e) => done(job, outcome_of_api(&e), api_message(&e)),
@@ -834,11 +843,17 @@ fn watch_update(
             .and_then(|ms| u64::try_from(ms).ok())
             .map(|ms| Duration::from_millis(ms / 2)),
         last_pulse: None,
-        last_report: Instant::now(),
+        last_report: options.clock.now(),
         failed_instances: BTreeSet::new(),
     };
     if options.pulse && watch.pulse_every.is_some() {
-        pulse(client, &job.change.job_key, &mut watch, sink);
+        pulse(
+            client,
+            &job.change.job_key,
+            &mut watch,
+            &*options.clock,
+            sink,
+        );
     }
     State::Watching(Box::new(watch))
 }
@@ -864,8 +879,8 @@ fn replace_running(
     options: &ExecuteOptions,
 ) -> Result<(), ApiError> {
     client.abort_job_update(key, Some("replaced by a newer aurora-apply run"))?;
-    let give_up = Instant::now() + options.timeout;
-    while Instant::now() < give_up {
+    let give_up = options.clock.now() + options.timeout;
+    while options.clock.now() < give_up {
         let details = client.get_job_update_details(&JobUpdateQuery {
             key: Some(key.clone()),
             ..JobUpdateQuery::default()
@@ -879,7 +894,9 @@ fn replace_running(
         if ended {
             return Ok(());
         }
-        std::thread::sleep(options.poll_interval.max(Duration::from_millis(20)));
+        options
+            .clock
+            .sleep(options.poll_interval.max(Duration::from_millis(20)));
     }
     // Still not ended: starting ours will be refused and reported as the conflict it is.
     Ok(())
@@ -908,9 +925,15 @@ fn follow_update(
     watch_update(client, job, key, &settings, options, sink)
 }
 
-fn pulse(client: &Client, job_key: &ClusterJobKey, watch: &mut Watch, sink: &dyn EventSink) {
+fn pulse(
+    client: &Client,
+    job_key: &ClusterJobKey,
+    watch: &mut Watch,
+    clock: &dyn Clock,
+    sink: &dyn EventSink,
+) {
     if client.pulse_job_update(&watch.key).is_ok() {
-        watch.last_pulse = Some(Instant::now());
+        watch.last_pulse = Some(clock.now());
         sink.event(&Event::Pulsed {
             job_key: job_key.clone(),
             update_id: watch.key.id.clone().unwrap_or_default(),
@@ -1026,8 +1049,9 @@ fn poll(
         watch.failed = failed;
         watch.total = total;
         watch.failed_instances = failed_ids;
+        let now = options.clock.now();
         if changed {
-            watch.last_report = Instant::now();
+            watch.last_report = now;
             sink.event(&Event::UpdateStatus {
                 job_key: job.change.job_key.clone(),
                 update_id: id.clone(),
@@ -1036,14 +1060,14 @@ fn poll(
                 failed,
                 total,
             });
-        } else if watch.last_report.elapsed() >= options.heartbeat_every {
-            watch.last_report = Instant::now();
+        } else if now.saturating_duration_since(watch.last_report) >= options.heartbeat_every {
+            watch.last_report = now;
             sink.event(&Event::Heartbeat {
                 job_key: job.change.job_key.clone(),
                 status: status.to_string(),
                 updated,
                 total,
-                elapsed_seconds: start.elapsed().as_secs(),
+                elapsed_seconds: now.saturating_duration_since(start).as_secs(),
             });
         }
         if let Some(outcome) = terminal_outcome(status) {
@@ -1072,11 +1096,13 @@ fn poll(
             continue;
         }
         let pulse_due = watch.pulse_every.is_some_and(|every| {
-            watch.last_pulse.is_none_or(|t| t.elapsed() >= every)
+            watch
+                .last_pulse
+                .is_none_or(|t| now.saturating_duration_since(t) >= every)
                 || ConstAWAITNGPULSEJOBUPDATESTATES::const_value().contains(&status)
         });
         if options.pulse && pulse_due {
-            pulse(client, &job.change.job_key, watch, sink);
+            pulse(client, &job.change.job_key, watch, &*options.clock, sink);
         }
         if matches!(
             status,
@@ -1158,24 +1184,25 @@ fn poll_starting(
             continue;
         };
         let now = counts.get(&job.key).copied().unwrap_or_default();
+        let at = options.clock.now();
         let changed = now != starting.counts;
         starting.counts = now;
         if changed {
-            starting.last_report = Instant::now();
+            starting.last_report = at;
             sink.event(&Event::InstancesStarting {
                 job_key: job.change.job_key.clone(),
                 running: now.running,
                 waiting: now.waiting,
                 total: starting.total,
             });
-        } else if starting.last_report.elapsed() >= options.heartbeat_every {
-            starting.last_report = Instant::now();
+        } else if at.saturating_duration_since(starting.last_report) >= options.heartbeat_every {
+            starting.last_report = at;
             sink.event(&Event::Heartbeat {
                 job_key: job.change.job_key.clone(),
                 status: "STARTING".into(),
                 updated: now.running,
                 total: starting.total,
-                elapsed_seconds: start.elapsed().as_secs(),
+                elapsed_seconds: at.saturating_duration_since(start).as_secs(),
             });
         }
         if now.waiting == 0 {

@@ -5,6 +5,7 @@
 //! that talk to the scheduler through `aurora_api`'s client. No terminal I/O and no process
 //! exit here: the CLI renders plans and events and picks exit codes.
 
+pub mod clock;
 pub mod compare;
 pub mod desired;
 pub mod error;

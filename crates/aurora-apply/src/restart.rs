@@ -39,7 +39,7 @@ pub struct RestartOptions {
     pub max_per_instance_failures: u32,
     /// Failed instances tolerated before the restart stops (`--max-total-failures`, 0).
     pub max_total_failures: u32,
-    /// Deadline, poll interval and interrupt.
+    /// Deadline, poll interval, interrupt, and the clock that measures the watch times.
     pub wait: WaitOptions,
 }
 
@@ -275,7 +275,7 @@ pub fn rolling_restart(
             batch: batch_no,
             instances: to_ranges(&batch),
         });
-        let started = Instant::now();
+        let started = options.wait.clock.now();
         pacer.quicken();
         let mut watched: BTreeMap<i32, Watched> = batch
             .iter()
@@ -329,7 +329,7 @@ pub fn rolling_restart(
                         by_instance.insert(id, (task_id, status));
                     }
                 }
-                let now = Instant::now();
+                let now = options.wait.clock.now();
                 for (id, state) in watched.iter_mut() {
                     let next = step(
                         state,

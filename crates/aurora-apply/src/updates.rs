@@ -8,7 +8,7 @@
 //! update key), which also carries what [`progress`] counts.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aurora_api::types::{
     ConstACTIVEJOBUPDATESTATES, ConstAWAITNGPULSEJOBUPDATESTATES, JobKey, JobUpdateAction,
@@ -362,10 +362,11 @@ pub fn wait_for_update(
     sink: &dyn EventSink,
 ) -> JobResult {
     let job_key = ClusterJobKey::new(cluster, job);
-    let start = Instant::now();
+    let clock = &options.clock;
+    let start = clock.now();
     let mut pacer = Pacer::new(options);
     let mut last: Option<(JobUpdateStatus, Progress)> = None;
-    let mut last_report = Instant::now();
+    let mut last_report = start;
     let finish = |outcome: Outcome, message: String| {
         let result = JobResult {
             job_key: job_key.clone(),
@@ -399,8 +400,9 @@ pub fn wait_for_update(
             let status = status_of(&detail).unwrap_or(JobUpdateStatus::ERROR);
             let now = progress(&detail);
             let changed = last.as_ref() != Some(&(status, now.clone()));
+            let at = clock.now();
             if changed {
-                last_report = Instant::now();
+                last_report = at;
                 sink.event(&Event::UpdateStatus {
                     job_key: job_key.clone(),
                     update_id: id.to_string(),
@@ -409,14 +411,14 @@ pub fn wait_for_update(
                     failed: now.failed,
                     total: now.total,
                 });
-            } else if last_report.elapsed() >= heartbeat_every {
-                last_report = Instant::now();
+            } else if at.saturating_duration_since(last_report) >= heartbeat_every {
+                last_report = at;
                 sink.event(&Event::Heartbeat {
                     job_key: job_key.clone(),
                     status: status.to_string(),
                     updated: now.updated,
                     total: now.total,
-                    elapsed_seconds: start.elapsed().as_secs(),
+                    elapsed_seconds: at.saturating_duration_since(start).as_secs(),
                 });
             }
             if let Some(outcome) = terminal_outcome(status) {

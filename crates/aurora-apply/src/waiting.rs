@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
+
 /// How long and how often to look.
 #[derive(Debug, Clone)]
 pub struct WaitOptions {
@@ -19,6 +21,9 @@ pub struct WaitOptions {
     pub poll_interval: Duration,
     /// Set by the caller (Ctrl-C) to stop waiting; what runs on the scheduler keeps running.
     pub interrupted: Option<Arc<AtomicBool>>,
+    /// What measures the deadline and the pauses, and sleeps them: the system clock, or in
+    /// tests a [`crate::clock::ManualClock`], so waits take no real time.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for WaitOptions {
@@ -27,6 +32,7 @@ impl Default for WaitOptions {
             timeout: Duration::from_secs(3600),
             poll_interval: Duration::from_secs(5),
             interrupted: None,
+            clock: crate::clock::system(),
         }
     }
 }
@@ -71,7 +77,7 @@ impl Pacer {
     pub fn new(options: &WaitOptions) -> Self {
         Pacer {
             options: options.clone(),
-            deadline: Instant::now() + options.timeout,
+            deadline: options.clock.now() + options.timeout,
             next: FIRST_PAUSE.min(options.poll_interval),
         }
     }
@@ -84,7 +90,7 @@ impl Pacer {
 
     /// Whether the deadline has passed.
     pub fn expired(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.options.clock.now() >= self.deadline
     }
 
     /// Whether the caller asked to stop.
@@ -94,20 +100,21 @@ impl Pacer {
 
     /// Sleeps until the next poll, the deadline or an interrupt, whichever comes first.
     pub fn wait(&mut self) -> Woke {
-        let until = (Instant::now() + self.next).min(self.deadline);
+        let clock = &self.options.clock;
+        let until = (clock.now() + self.next).min(self.deadline);
         self.next = (self.next * 2).min(self.options.poll_interval.max(FIRST_PAUSE));
         loop {
             if self.interrupted() {
                 return Woke::Interrupted;
             }
-            let now = Instant::now();
+            let now = clock.now();
             if now >= self.deadline {
                 return Woke::Deadline;
             }
             if now >= until {
                 return Woke::Poll;
             }
-            std::thread::sleep(SLICE.min(until - now));
+            clock.sleep(SLICE.min(until - now));
         }
     }
 }
@@ -115,21 +122,25 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
     #[test]
     fn pauses_grow_to_the_poll_interval_and_stop_at_the_deadline() {
+        let clock = Arc::new(ManualClock::new());
         let options = WaitOptions {
             timeout: Duration::from_millis(400),
             poll_interval: Duration::from_millis(120),
             interrupted: None,
+            clock: Arc::clone(&clock) as Arc<dyn Clock>,
         };
         let mut pacer = Pacer::new(&options);
-        let mut polls = 0;
+        let mut polls = Vec::new();
         while pacer.wait() == Woke::Poll {
-            polls += 1;
+            polls.push(clock.elapsed().as_millis());
         }
-        // 50, 100, 120, 120… within 400 ms.
-        assert!((2..=5).contains(&polls), "{polls}");
+        // Pauses of 50, 100, 120, 120 ms; the next one is cut short by the deadline.
+        assert_eq!(polls, [50, 150, 270, 390]);
+        assert_eq!(clock.elapsed(), Duration::from_millis(400));
         assert!(pacer.expired());
     }
 

@@ -1,7 +1,12 @@
 //! The engine against the scheduler emulator over real HTTP: observe, plan, confirm,
 //! execute and monitor, through the production client.
+//!
+//! Tests that wait for a deadline run the emulator on its manual clock and execution on a
+//! [`ManualClock`] that drives it ([`start_manual`]): their deadlines are virtual, so they
+//! take no real time and do not depend on how fast the machine is.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aurora_api::types::{
@@ -9,6 +14,7 @@ use aurora_api::types::{
     Resource,
 };
 use aurora_api::{Client, ClientConfig};
+use aurora_apply::clock::ManualClock;
 use aurora_apply::desired::DesiredJob;
 use aurora_apply::error::EngineError;
 use aurora_apply::events::{CollectSink, Outcome};
@@ -364,36 +370,91 @@ fn start_sim_with(config: SimConfig) -> (SimHandle, Client) {
     (sim, client)
 }
 
+/// How much faster than execution's virtual clock the emulator of [`start_manual`] runs: as
+/// much as [`start_sim`]'s runs faster than the wall clock, so the timings of these tests
+/// (a 2 s deadline is 400 s of the emulator, long enough for an update to get stuck on
+/// capacity) keep their meaning.
+const SIM_SPEED: u32 = 200;
+
+/// An emulator on its manual clock, and the execution clock that drives it.
+struct Manual {
+    client: Client,
+    /// Every pause of the engine on it advances the emulator by [`SIM_SPEED`] times as much.
+    clock: Arc<ManualClock>,
+}
+
+/// Starts an emulator with `config` on [`ClockMode::Manual`]: it moves only as execution
+/// (given [`Manual::options`]) waits, [`SIM_SPEED`] times as far.
+fn start_manual(config: SimConfig) -> Manual {
+    let sim = Arc::new(
+        Sim::start(SimConfig {
+            clock: ClockMode::Manual,
+            ..config
+        })
+        .expect("emulator starts"),
+    );
+    let client = Client::new(ClientConfig::new(sim.url())).expect("client");
+    let clock = Arc::new(ManualClock::with_hook(move |d| sim.advance(d * SIM_SPEED)));
+    Manual { client, clock }
+}
+
+impl Manual {
+    /// [`options`] on the virtual clock.
+    fn options(&self) -> ExecuteOptions {
+        ExecuteOptions {
+            clock: Arc::clone(&self.clock) as _,
+            ..options()
+        }
+    }
+
+    /// [`apply`] on the virtual clock.
+    fn apply(&self, jobs: &[DesiredJob]) -> Vec<Outcome> {
+        let changes = plan(&self.client, jobs, false);
+        execute(
+            &self.client,
+            &changes,
+            &self.options(),
+            &CollectSink::default(),
+        )
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect()
+    }
+}
+
 #[test]
 fn pending_reasons_are_reported_while_an_update_waits_for_capacity() {
     // Room for two hello instances (1 cpu each), not three.
-    let (_sim, client) = start_sim_with(SimConfig {
-        clock: ClockMode::Scaled(200.0),
+    let env = start_manual(SimConfig {
         capacity: Some(aurora_sim::Resources::parse("2,4096,4096").expect("capacity")),
         ..SimConfig::default()
     });
+    let client = &env.client;
     assert_eq!(
-        apply(&client, &[desired(fixture("hello_world"))], false),
+        env.apply(&[desired(fixture("hello_world"))]),
         [Outcome::Succeeded]
     );
     let mut bigger = fixture("hello_world");
     bigger.instance_count = Some(3);
-    let changes = plan(&client, &[desired(bigger)], false);
+    let changes = plan(client, &[desired(bigger)], false);
     assert_eq!(
         aurora_apply::ranges::display(&changes[0].instances.add),
         "1-2"
     );
     let sink = CollectSink::default();
+    let before = env.clock.elapsed();
     let results = execute(
-        &client,
+        client,
         &changes,
         &ExecuteOptions {
             // The third instance never fits, so the deadline only bounds how long we look.
             timeout: Duration::from_secs(2),
-            ..options()
+            ..env.options()
         },
         &sink,
     );
+    // Exactly the deadline, in virtual time: polls every 20 ms until it.
+    assert_eq!(env.clock.elapsed() - before, Duration::from_secs(2));
     assert_eq!(results[0].outcome, Outcome::TimedOut, "{results:?}");
     let reasons: Vec<String> = sink
         .events()
@@ -416,35 +477,39 @@ fn pending_reasons_are_reported_while_an_update_waits_for_capacity() {
 
 #[test]
 fn coordinated_updates_are_pulsed_while_watched() {
-    let (_sim, client) = start_sim();
+    let env = start_manual(SimConfig {
+        cluster_name: "devcluster".into(),
+        ..SimConfig::default()
+    });
+    let client = &env.client;
     assert_eq!(
-        apply(&client, &[desired(fixture("hello_world"))], false),
+        env.apply(&[desired(fixture("hello_world"))]),
         [Outcome::Succeeded]
     );
     let mut coordinated = desired(with_cpu(fixture("hello_world"), 2.0));
     coordinated.update_settings.block_if_no_pulses_after_ms = Some(60_000);
-    let changes = plan(&client, std::slice::from_ref(&coordinated), false);
+    let changes = plan(client, std::slice::from_ref(&coordinated), false);
 
     // Without pulses the update waits for one until the deadline: awaiting pulse.
     let silent = ExecuteOptions {
         pulse: false,
         timeout: Duration::from_millis(400),
-        ..options()
+        ..env.options()
     };
-    let results = execute(&client, &changes, &silent, &CollectSink::default());
+    let results = execute(client, &changes, &silent, &CollectSink::default());
     assert_eq!(results[0].outcome, Outcome::AwaitingPulse, "{results:?}");
 
     // Watching it again with pulses lets it finish.
     let key = coordinated.config.key.clone().expect("key");
-    let update = aurora_apply::ops::active_update(&client, &key)
+    let update = aurora_apply::ops::active_update(client, &key)
         .expect("reads")
         .expect("still active");
     client
         .abort_job_update(update.key.as_ref().expect("key"), None)
         .expect("aborted");
-    let changes = plan(&client, std::slice::from_ref(&coordinated), false);
+    let changes = plan(client, std::slice::from_ref(&coordinated), false);
     let sink = CollectSink::default();
-    let results = execute(&client, &changes, &options(), &sink);
+    let results = execute(client, &changes, &env.options(), &sink);
     assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
     assert!(
         sink.events()
@@ -456,18 +521,18 @@ fn coordinated_updates_are_pulsed_while_watched() {
 #[test]
 fn a_create_is_done_only_when_its_instances_run() {
     // Room for two hello instances (1 cpu each), not three.
-    let (_sim, client) = start_sim_with(SimConfig {
-        clock: ClockMode::Scaled(200.0),
+    let env = start_manual(SimConfig {
         capacity: Some(aurora_sim::Resources::parse("2,4096,4096").expect("capacity")),
         ..SimConfig::default()
     });
+    let client = &env.client;
     let mut two = fixture("hello_world");
     two.instance_count = Some(2);
     let sink = CollectSink::default();
     let results = execute(
-        &client,
-        &plan(&client, &[desired(two)], false),
-        &options(),
+        client,
+        &plan(client, &[desired(two)], false),
+        &env.options(),
         &sink,
     );
     assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
@@ -495,11 +560,11 @@ fn a_create_is_done_only_when_its_instances_run() {
     task.job.as_mut().expect("job").name = Some("other".into());
     let sink = CollectSink::default();
     let results = execute(
-        &client,
-        &plan(&client, &[desired(other)], false),
+        client,
+        &plan(client, &[desired(other)], false),
         &ExecuteOptions {
             timeout: Duration::from_secs(2),
-            ..options()
+            ..env.options()
         },
         &sink,
     );
@@ -593,12 +658,14 @@ fn more_instances_of_an_unchanged_adhoc_job_are_added_not_recreated() {
 
 #[test]
 fn an_update_that_does_not_move_sends_heartbeats_until_the_deadline() {
-    // Time stands still: the update starts and never progresses.
+    // Time stands still for the emulator: the update starts and never progresses. Execution
+    // waits on a clock of its own, which nothing else follows.
     let (_sim, client) = start_sim_with(SimConfig {
         clock: ClockMode::Manual,
         cluster_name: "devcluster".into(),
         ..SimConfig::default()
     });
+    let clock = Arc::new(ManualClock::new());
     let no_wait = ExecuteOptions {
         wait: false,
         ..options()
@@ -618,6 +685,7 @@ fn an_update_that_does_not_move_sends_heartbeats_until_the_deadline() {
         &ExecuteOptions {
             heartbeat_every: Duration::from_millis(50),
             timeout: Duration::from_millis(600),
+            clock: Arc::clone(&clock) as _,
             ..options()
         },
         &sink,
@@ -632,6 +700,7 @@ fn an_update_that_does_not_move_sends_heartbeats_until_the_deadline() {
         })
         .collect();
     assert!(beats.len() >= 3, "{beats:?}");
+    assert_eq!(clock.elapsed(), Duration::from_millis(600));
     assert!(beats.iter().all(|s| s == "ROLLING_FORWARD"), "{beats:?}");
 }
 

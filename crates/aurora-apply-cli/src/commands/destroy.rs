@@ -300,6 +300,7 @@ fn kill_selected(
         timeout: run.timeout,
         poll_interval: run.poll_interval,
         interrupted: Some(crate::interrupt::flag()),
+        ..aurora_apply::waiting::WaitOptions::default()
     };
     let result = aurora_apply::instances::kill_instances(
         client,

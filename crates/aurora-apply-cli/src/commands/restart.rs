@@ -192,6 +192,7 @@ fn restart(
             timeout: args.timeout,
             poll_interval: args.poll_interval,
             interrupted: Some(crate::interrupt::flag()),
+            ..WaitOptions::default()
         },
     };
     let on_event = |event: &RestartEvent| {

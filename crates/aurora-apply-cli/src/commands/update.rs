@@ -351,6 +351,7 @@ fn wait(client: &Client, cluster: &str, key: &JobKey, args: &WaitArgs) -> Exit {
         timeout: args.timeout,
         poll_interval: args.poll_interval,
         interrupted: Some(crate::interrupt::flag()),
+        ..WaitOptions::default()
     };
     let result = wait_for_update(
         client,
