@@ -12,7 +12,7 @@ use aurora_apply::error::EngineError;
 use aurora_apply::events::{Event, EventSink, Outcome};
 use aurora_apply::execute::{ExecuteOptions, JobResult, OnFailure, Provenance, execute};
 use aurora_apply::plan::{JobChange, Plan};
-use aurora_apply::planning::{PlanOptions, assemble, plan_cluster};
+use aurora_apply::planning::{PlanOptions, assemble, plan_cluster_with_tiers, read_tiers};
 use aurora_apply::rails::{Consent, Refusal};
 
 use crate::connect::Connections;
@@ -37,29 +37,73 @@ pub fn engine_exit(e: &EngineError) -> Exit {
     }
 }
 
-/// Loads specs and turns them into the engine's desired jobs.
+/// The loaded specs, ready to become the engine's desired jobs on each cluster.
+///
+/// A job's tier and `production` flag depend on the cluster's tiers (Aurora's client fills
+/// in whichever the config leaves out from `getTierConfigs`), so the specs are kept and each
+/// cluster's jobs are placed with that cluster's answer when it is planned.
+pub struct Desired {
+    loaded: Vec<aurora_spec::LoadedJob>,
+    adopt: bool,
+}
+
+impl Desired {
+    /// Every job as placed with Aurora's bundled tiers (for commands that need keys only).
+    pub fn jobs(&self) -> Vec<DesiredJob> {
+        self.loaded
+            .iter()
+            .map(|l| desired_job(l.clone(), self.adopt))
+            .collect()
+    }
+
+    /// The jobs of `cluster`, placed with its `tiers`.
+    pub fn on_cluster(
+        &self,
+        cluster: &str,
+        tiers: &aurora_apply::normalize::Tiers,
+    ) -> Vec<DesiredJob> {
+        self.loaded
+            .iter()
+            .filter(|l| l.job.key.cluster == cluster)
+            .map(|l| desired_job(l.clone().with_tiers(tiers), self.adopt))
+            .collect()
+    }
+
+    /// The clusters the specs name, sorted.
+    fn clusters(&self) -> Vec<String> {
+        let set: std::collections::BTreeSet<&str> = self
+            .loaded
+            .iter()
+            .map(|l| l.job.key.cluster.as_str())
+            .collect();
+        set.into_iter().map(str::to_string).collect()
+    }
+}
+
+fn desired_job(l: aurora_spec::LoadedJob, adopt: bool) -> DesiredJob {
+    DesiredJob {
+        cluster: l.job.key.cluster.clone(),
+        update_settings: l
+            .update
+            .as_ref()
+            .and_then(|u| u.settings.clone())
+            .unwrap_or_default(),
+        protect: l.job.spec.protect.unwrap_or(false),
+        adopt,
+        source: Some(l.job.origin.location()),
+        config: l.config,
+    }
+}
+
+/// Loads specs for the engine.
 pub fn desired_jobs(
     global: &crate::cli::GlobalArgs,
     paths: &[PathBuf],
     known_clusters: Option<Vec<String>>,
     adopt: bool,
-) -> Result<Vec<DesiredJob>, Exit> {
+) -> Result<Desired, Exit> {
     let loaded = crate::commands::load_or_report(global, paths, known_clusters)?;
-    Ok(loaded
-        .into_iter()
-        .map(|l| DesiredJob {
-            cluster: l.job.key.cluster.clone(),
-            update_settings: l
-                .update
-                .as_ref()
-                .and_then(|u| u.settings.clone())
-                .unwrap_or_default(),
-            protect: l.job.spec.protect.unwrap_or(false),
-            adopt,
-            source: Some(l.job.origin.location()),
-            config: l.config,
-        })
-        .collect())
+    Ok(Desired { loaded, adopt })
 }
 
 /// Finds the clusters for these spec paths (or the explicit file).
@@ -87,35 +131,41 @@ pub fn prepare(
     connect_args: &crate::cli::ConnectArgs,
     paths: &[PathBuf],
     adopt: bool,
-) -> Result<(Vec<DesiredJob>, Connections), Exit> {
+) -> Result<(Desired, Connections), Exit> {
     let connections = connect(connect_args, paths)?;
     let desired = desired_jobs(global, paths, connections.known_names(), adopt)?;
     Ok((desired, connections))
 }
 
-/// Plans every cluster of `desired`.
+/// Plans every cluster of `desired`, each with its jobs placed on its own tiers.
 pub fn plan_all(
     connections: &mut Connections,
-    desired: &[DesiredJob],
+    desired: &Desired,
     files: Vec<String>,
     options: &PlanOptions,
 ) -> Result<Plan, Exit> {
     let mut changes = Vec::new();
-    let mut clusters = aurora_apply::ops::by_cluster(desired);
+    let mut placed = Vec::new();
+    let mut clusters = desired.clusters();
     for scope in &options.scope {
-        if !clusters.iter().any(|(c, _)| c == &scope.cluster) {
-            clusters.push((scope.cluster.clone(), Vec::new()));
+        if !clusters.contains(&scope.cluster) {
+            clusters.push(scope.cluster.clone());
         }
     }
-    for (cluster, jobs) in clusters {
+    let fail = |e: EngineError| {
+        error(&e);
+        engine_exit(&e)
+    };
+    for cluster in clusters {
         let client = client_for(connections, &cluster)?;
-        let planned = plan_cluster(&client, &cluster, &jobs, options).map_err(|e| {
-            error(&e);
-            engine_exit(&e)
-        })?;
+        let tiers = read_tiers(&client, &cluster).map_err(fail)?;
+        let jobs = desired.on_cluster(&cluster, &tiers);
+        let planned =
+            plan_cluster_with_tiers(&client, &cluster, &jobs, tiers, options).map_err(fail)?;
         changes.extend(planned.changes);
+        placed.extend(jobs);
     }
-    Ok(assemble(changes, desired, files, options, now_rfc3339()))
+    Ok(assemble(changes, &placed, files, options, now_rfc3339()))
 }
 
 /// Now, RFC 3339 in UTC.

@@ -13,76 +13,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aurora_api::types::{
-    Container, CronCollisionPolicy, GetTierConfigResult, JobConfiguration, MesosContainer,
-    Resource, TaskConfig,
+    Container, CronCollisionPolicy, JobConfiguration, MesosContainer, Resource, TaskConfig,
 };
 
-/// One tier's settings, from `getTierConfigs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TierSettings {
-    /// Tasks of this tier may be preempted.
-    pub preemptible: bool,
-    /// Tasks of this tier run on revocable resources.
-    pub revocable: bool,
-}
-
-impl TierSettings {
-    /// The scheduler's rule: production iff neither preemptible nor revocable.
-    pub fn production(self) -> bool {
-        !self.preemptible && !self.revocable
-    }
-}
-
-/// The scheduler's tier configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tiers {
-    /// Tier given to tasks that name none.
-    pub default_tier: String,
-    /// Settings per tier name.
-    pub tiers: BTreeMap<String, TierSettings>,
-}
-
-impl Tiers {
-    /// Aurora's bundled default `tiers.json` (reference §3), for when no scheduler is asked.
-    pub fn aurora_default() -> Self {
-        let tier = |p, r| TierSettings {
-            preemptible: p,
-            revocable: r,
-        };
-        Tiers {
-            default_tier: "preemptible".into(),
-            tiers: BTreeMap::from([
-                ("preferred".into(), tier(false, false)),
-                ("preemptible".into(), tier(true, false)),
-                ("revocable".into(), tier(true, true)),
-            ]),
-        }
-    }
-
-    /// Reads the scheduler's `getTierConfigs` answer; settings other than `"true"` are false.
-    pub fn from_thrift(result: &GetTierConfigResult) -> Self {
-        let tiers = result
-            .tiers
-            .iter()
-            .flatten()
-            .filter_map(|t| {
-                let settings = t.settings.as_ref();
-                let flag = |k: &str| settings.and_then(|s| s.get(k)).is_some_and(|v| v == "true");
-                Some((
-                    t.name.clone()?,
-                    TierSettings {
-                        preemptible: flag("preemptible"),
-                        revocable: flag("revocable"),
-                    },
-                ))
-            })
-            .collect();
-        Tiers {
-            default_tier: result.default_tier_name.clone().unwrap_or_default(),
-            tiers,
-        }
-    }
-}
+pub use aurora_api::tiers::{TierSettings, Tiers};
 
 /// Canonical form of a job: [`task_config`] on its task, absent primitives as the
 /// scheduler reads them, the collision policy defaulted.
@@ -112,11 +46,7 @@ pub fn task_config(task: &TaskConfig, tiers: &Tiers) -> TaskConfig {
         .clone()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| tiers.default_tier.clone());
-    if let Some(settings) = tiers.tiers.get(&tier) {
-        t.production = Some(settings.production());
-    } else {
-        t.production = Some(t.production.unwrap_or(false));
-    }
+    t.production = Some(tiers.scheduler_production(Some(&tier), t.production.unwrap_or(false)));
     t.tier = Some(tier);
 
     // An absent container is a Mesos container (the IDL default).

@@ -52,18 +52,36 @@ pub fn roles_of<'a>(keys: impl IntoIterator<Item = &'a aurora_api::types::JobKey
         .collect()
 }
 
-/// Reads `roles` of the cluster behind `client`. `cluster` names it in errors.
+/// Reads the tiers and `roles` of the cluster behind `client`. `cluster` names it in errors.
 pub fn observe(
     client: &Client,
     cluster: &str,
     roles: &[String],
     options: &ObserveOptions,
 ) -> Result<Observed, EngineError> {
+    let tiers = read_tiers(client, cluster)?;
+    let mut observed = observe_with_tiers(client, cluster, roles, tiers, options)?;
+    observed.calls += 1;
+    Ok(observed)
+}
+
+/// The cluster's tiers (`getTierConfigs`): one round trip.
+pub fn read_tiers(client: &Client, cluster: &str) -> Result<Tiers, EngineError> {
     let tiers = client
         .get_tier_configs()
         .map_err(|e| EngineError::api(format!("reading tiers of {cluster}"), e))?;
-    let tiers = Tiers::from_thrift(&tiers.value);
+    Ok(Tiers::from_thrift(&tiers.value))
+}
 
+/// Reads `roles` of a cluster whose tiers the caller already has (the CLI reads them first
+/// to place the desired jobs as Aurora's client would); `calls` counts the role reads only.
+pub fn observe_with_tiers(
+    client: &Client,
+    cluster: &str,
+    roles: &[String],
+    tiers: Tiers,
+    options: &ObserveOptions,
+) -> Result<Observed, EngineError> {
     let next = Mutex::new(roles.iter());
     let results = Mutex::new(Vec::new());
     let workers = options.parallelism.clamp(1, roles.len().max(1));
@@ -89,7 +107,7 @@ pub fn observe(
     });
 
     let mut live = LiveState::default();
-    let mut calls = 1;
+    let mut calls = 0;
     for result in results.into_inner().unwrap_or_default() {
         let (role_state, role_calls) = result?;
         calls += role_calls;

@@ -5,7 +5,6 @@
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, JobKey, JobUpdateQuery, JobUpdateSummary};
 
-use crate::desired::DesiredJob;
 use crate::error::EngineError;
 use crate::key::ClusterJobKey;
 use crate::live::LiveJob;
@@ -130,22 +129,4 @@ pub fn active_update(
         .unwrap_or_default()
         .into_iter()
         .next())
-}
-
-/// Desired jobs grouped by cluster, in cluster order.
-pub fn by_cluster(jobs: &[DesiredJob]) -> Vec<(String, Vec<DesiredJob>)> {
-    let mut out: Vec<(String, Vec<DesiredJob>)> = Vec::new();
-    let mut clusters: Vec<&String> = jobs.iter().map(|j| &j.cluster).collect();
-    clusters.sort();
-    clusters.dedup();
-    for cluster in clusters {
-        out.push((
-            cluster.clone(),
-            jobs.iter()
-                .filter(|j| &j.cluster == cluster)
-                .cloned()
-                .collect(),
-        ));
-    }
-    out
 }

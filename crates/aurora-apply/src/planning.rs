@@ -17,7 +17,8 @@ use crate::error::EngineError;
 use crate::key::ClusterJobKey;
 use crate::live::LiveJob;
 use crate::normalize::{Tiers, task_config};
-use crate::observe::{ObserveOptions, observe, roles_of};
+pub use crate::observe::read_tiers;
+use crate::observe::{ObserveOptions, observe_with_tiers, roles_of};
 use crate::plan::{
     Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
@@ -120,9 +121,22 @@ pub fn plan_cluster(
     desired: &[DesiredJob],
     options: &PlanOptions,
 ) -> Result<ClusterPlan, EngineError> {
+    let tiers = read_tiers(client, cluster)?;
+    plan_cluster_with_tiers(client, cluster, desired, tiers, options)
+}
+
+/// [`plan_cluster`] when the caller has read the cluster's tiers ([`read_tiers`]) to place
+/// `desired`; that read is counted in the plan's calls as if made here.
+pub fn plan_cluster_with_tiers(
+    client: &Client,
+    cluster: &str,
+    desired: &[DesiredJob],
+    tiers: Tiers,
+    options: &PlanOptions,
+) -> Result<ClusterPlan, EngineError> {
     let roles = roles_in_scope(client, cluster, desired, &options.scope)?;
-    let observed = observe(client, cluster, &roles, &options.observe)?;
-    let mut calls = observed.calls;
+    let observed = observe_with_tiers(client, cluster, &roles, tiers, &options.observe)?;
+    let mut calls = observed.calls + 1;
     let described: BTreeSet<ClusterJobKey> = desired.iter().map(DesiredJob::job_key).collect();
     let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> = desired
         .iter()

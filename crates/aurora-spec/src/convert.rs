@@ -210,7 +210,7 @@ pub fn task_config(job: &Job) -> TaskConfig {
         priority: Some(s.priority.unwrap_or(0)),
         max_task_failures: Some(s.max_task_failures.unwrap_or(1)),
         owner: Some(owner(job)),
-        production: Some(s.production.unwrap_or(false)),
+        production: Some(job.placement.production),
         constraints: Some(constraints(job)),
         task_links: Some(BTreeMap::new()),
         contact_email: s.contact.clone(),
@@ -227,7 +227,7 @@ pub fn task_config(job: &Job) -> TaskConfig {
         ),
         job: Some(job.key.to_thrift()),
         container: Some(container(job)),
-        tier: s.tier.clone(),
+        tier: Some(job.placement.tier.clone()),
         resources: Some(resources(job)),
         mesos_fetcher_uris: (!fetch.is_empty()).then_some(fetch),
         partition_policy: s.partition_policy.as_ref().map(|p| PartitionPolicy {
@@ -289,11 +289,14 @@ pub fn update_settings(job: &Job) -> JobUpdateSettings {
                 }),
             )
         }
+        // Aurora's client (updater_util.py, rel/0.22.0) leaves `batch_size` at 1 and
+        // `wait_for_batch_completion` at false for a variable-batch strategy: its branch meant
+        // to copy the first size tests for the batch strategy again and is never taken.
         Some(StrategySpec::VariableBatch(v)) => {
             let sizes: Vec<i32> = v.sizes.iter().copied().map(clamp_i32).collect();
             (
-                sizes.first().copied().unwrap_or(1),
-                true,
+                1,
+                false,
                 JobUpdateStrategy::VarBatchStrategy(VariableBatchJobUpdateStrategy {
                     group_sizes: Some(sizes),
                     autopause_after_batch: Some(v.autopause.unwrap_or(false)),

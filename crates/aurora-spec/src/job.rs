@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use aurora_thrift::tiers::{Placement, Tiers};
+
 use crate::model::{JobKind, JobSpec};
 use crate::source::{SourceFile, Span};
 
@@ -50,6 +52,20 @@ pub struct Origin {
     pub path: String,
 }
 
+impl Job {
+    /// This job on a cluster with `tiers`: placed again (see [`crate::validate::placement`]).
+    pub fn with_tiers(&self, tiers: &Tiers) -> Job {
+        let placement = tiers.client_placement(
+            self.spec.tier.as_deref(),
+            self.spec.production.unwrap_or(false),
+        );
+        Job {
+            placement,
+            ..self.clone()
+        }
+    }
+}
+
 impl Origin {
     /// `file:line:col`.
     pub fn location(&self) -> String {
@@ -68,6 +84,9 @@ pub struct Job {
     pub kind: JobKind,
     /// The spec with `defaults:` merged in.
     pub spec: JobSpec,
+    /// The tier and `production` flag sent: the spec's, with the one it leaves out
+    /// backfilled from the cluster's tiers as Aurora's client does.
+    pub placement: Placement,
     /// Custom executor data (inline `data` or the content of `data_file`); `None` when
     /// aurora-apply builds the Thermos payload from `task`, or for an executor-less Docker job.
     pub executor_data: Option<String>,

@@ -124,9 +124,7 @@ pub fn payload_value(job: &Job) -> Value {
     top.insert("cluster".into(), json!(job.key.cluster));
     top.insert("environment".into(), json!(job.key.environment));
     top.insert("task".into(), Value::Object(t));
-    if let Some(tier) = &s.tier {
-        top.insert("tier".into(), json!(tier));
-    }
+    top.insert("tier".into(), json!(job.placement.tier));
     if job.kind == JobKind::Cron
         && let Some(schedule) = s.cron.as_ref().and_then(|c| c.schedule.clone())
     {
@@ -152,7 +150,7 @@ pub fn payload_value(job: &Job) -> Value {
         "max_task_failures".into(),
         json!(s.max_task_failures.unwrap_or(1)),
     );
-    top.insert("production".into(), json!(s.production.unwrap_or(false)));
+    top.insert("production".into(), json!(job.placement.production));
     top.insert("priority".into(), json!(s.priority.unwrap_or(0)));
     top.insert("health_check_config".into(), health_check(job));
     top.insert("lifecycle".into(), lifecycle(job));

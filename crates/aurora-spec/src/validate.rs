@@ -5,6 +5,7 @@
 //! Input: a merged [`JobSpec`] and its located tree. Output: a [`Job`] or diagnostics. This
 //! stage reads `data_file`s (relative to the spec) and nothing else from the outside world.
 
+use aurora_thrift::tiers::{Placement, Tiers};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cron;
@@ -35,12 +36,11 @@ pub struct Rules {
     /// another cluster could never be applied, so `validate` says so offline. `None` (no
     /// clusters file) checks nothing.
     pub known_clusters: Option<Vec<String>>,
-    /// `-tier_config`: tier name → production (neither preemptible nor revocable). The default
-    /// is Aurora's bundled `tiers.json`. A tier not listed here is not judged (a cluster may
-    /// define its own), so the SLA tier rule only applies to listed tiers.
-    pub tiers: BTreeMap<String, bool>,
-    /// The tier the scheduler gives a job that names none (bundled `tiers.json`: `preemptible`).
-    pub default_tier: String,
+    /// The cluster's tiers (`-tier_config`; by default Aurora's bundled `tiers.json`): a job
+    /// without `tier` is placed as Aurora's client places it ([`Tiers::client_placement`]),
+    /// and the SLA rule judges the tier it lands on. A tier not listed is not judged (a
+    /// cluster may define its own).
+    pub tiers: Tiers,
     /// `-sla_aware_kill_non_prod` (default false): SLA policies on non-production tiers.
     pub sla_aware_kill_non_prod: bool,
 }
@@ -54,15 +54,7 @@ impl Default for Rules {
             max_update_instance_failures: 20_000,
             max_tasks_per_job: 4000,
             known_clusters: None,
-            tiers: [
-                ("preferred", true),
-                ("preemptible", false),
-                ("revocable", false),
-            ]
-            .into_iter()
-            .map(|(n, p)| (n.to_string(), p))
-            .collect(),
-            default_tier: "preemptible".to_string(),
+            tiers: Tiers::aurora_default(),
             sla_aware_kill_non_prod: false,
         }
     }
@@ -204,6 +196,7 @@ pub(crate) fn check_job(
         Some(Job {
             key: key?,
             kind: kind?,
+            placement: placement(&spec, rules),
             spec,
             executor_data: executor_data.flatten(),
             origin,
@@ -761,12 +754,22 @@ fn check_update(ctx: &mut Ctx<'_>, spec: &JobSpec, instances: u32, rules: &Rules
     }
 }
 
-/// `ConfigurationManager.validateSlaPolicy` (rel/0.22.0), with its messages. It runs on the
-/// populated config, so a job without `tier` is judged by the default tier.
+/// The tier and `production` flag Aurora's client sends for `spec` on a cluster with
+/// `rules.tiers`: the one of the two the spec leaves out is backfilled.
+pub fn placement(spec: &JobSpec, rules: &Rules) -> Placement {
+    rules
+        .tiers
+        .client_placement(spec.tier.as_deref(), spec.production.unwrap_or(false))
+}
+
+/// `ConfigurationManager.validateSlaPolicy` (rel/0.22.0), with its messages. It runs on what
+/// the scheduler receives, so a job without `tier` is judged by the tier the client gives it.
 fn check_sla(ctx: &mut Ctx<'_>, spec: &JobSpec, instances: u32, rules: &Rules) {
     let Some(sla) = &spec.sla_policy else { return };
-    let tier = spec.tier.as_deref().unwrap_or(&rules.default_tier);
-    if rules.tiers.get(tier) == Some(&false) && !rules.sla_aware_kill_non_prod {
+    let placed = placement(spec, rules);
+    let tier = placed.tier.as_str();
+    let production = rules.tiers.tiers.get(tier).map(|s| s.production());
+    if production == Some(false) && !rules.sla_aware_kill_non_prod {
         ctx.sched(
             "sla_policy",
             format!("Tier '{tier}' does not support SlaPolicy."),
@@ -775,7 +778,7 @@ fn check_sla(ctx: &mut Ctx<'_>, spec: &JobSpec, instances: u32, rules: &Rules) {
             "SLA policies need a production tier, e.g. `tier: preferred`".to_string()
         } else {
             format!(
-                "without `tier` the scheduler uses its default tier `{tier}`; SLA policies need a production tier, e.g. `tier: preferred`"
+                "without `tier` the job is placed on `{tier}`; SLA policies need a production tier, e.g. `tier: preferred` or `production: true`"
             )
         });
     }

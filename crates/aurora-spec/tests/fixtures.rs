@@ -238,3 +238,147 @@ fn seed_jobs_render_as_the_seed_describes() {
     assert_eq!(cron.config.cron_schedule.as_deref(), Some("0 2 * * *"));
     assert!(cron.update.is_none());
 }
+
+/// Aurora's client fills in whichever of `tier` and `production` a config leaves out, from
+/// the cluster's tiers, and sends the result in both the TaskConfig and the Thermos payload
+/// (client/cli/context.py `_get_config_with_production_and_tier`).
+#[test]
+fn tier_and_production_are_backfilled_as_aurora_client_does() {
+    use aurora_spec::{Format, SourceFile, load_sources};
+    use aurora_thrift::tiers::{TierSettings, Tiers};
+
+    let placed = |extra: &str, tiers: Option<&Tiers>| {
+        let text = format!(
+            "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/a\n    kind: service\n{extra}    resources: {{ cpu: 1, ram: 1GiB, disk: 1GiB }}\n    task: {{ processes: [{{ name: a, cmdline: x }}] }}\n"
+        );
+        let jobs = load_sources(
+            &[SourceFile::new("a.yaml", text.as_str(), Format::Yaml)],
+            &LoadOptions::default(),
+        )
+        .expect("valid");
+        let mut job = jobs.into_iter().next().expect("one job");
+        if let Some(tiers) = tiers {
+            job = job.with_tiers(tiers);
+        }
+        let task = job.config.task_config.clone().expect("task");
+        let payload: Value = serde_json::from_str(
+            task.executor_config
+                .as_ref()
+                .and_then(|e| e.data.as_deref())
+                .expect("payload"),
+        )
+        .expect("json");
+        assert_eq!(payload["tier"], task.tier.clone().expect("tier").as_str());
+        assert_eq!(payload["production"], task.production.expect("production"));
+        (
+            task.tier.expect("tier"),
+            task.production.expect("production"),
+        )
+    };
+    assert_eq!(placed("", None), ("preemptible".into(), false));
+    assert_eq!(
+        placed("    production: true\n", None),
+        ("preferred".into(), true)
+    );
+    assert_eq!(
+        placed("    tier: preferred\n", None),
+        ("preferred".into(), true)
+    );
+    assert_eq!(
+        placed("    tier: revocable\n    production: true\n", None),
+        ("revocable".into(), false)
+    );
+
+    // A cluster with tiers of its own: its answer decides, not the bundled file.
+    let custom = Tiers {
+        default_tier: "batch".into(),
+        tiers: [
+            ("batch", true, false),
+            ("critical", false, false),
+            ("spot", true, true),
+        ]
+        .into_iter()
+        .map(|(name, preemptible, revocable)| {
+            (
+                name.to_string(),
+                TierSettings {
+                    preemptible,
+                    revocable,
+                },
+            )
+        })
+        .collect(),
+    };
+    assert_eq!(placed("", Some(&custom)), ("batch".into(), false));
+    assert_eq!(
+        placed("    production: true\n", Some(&custom)),
+        ("critical".into(), true)
+    );
+    assert_eq!(
+        placed("    tier: spot\n    production: true\n", Some(&custom)),
+        ("spot".into(), false)
+    );
+}
+
+/// The JobUpdateSettings Aurora's client builds (client/api/updater_util.py
+/// `to_thrift_update_settings`, rel/0.22.0), for every strategy a spec can name. With no
+/// explicit strategy the client derives Queue or Batch from `batch_size` and
+/// `wait_for_batch_completion` (the same settings the spec's `queue`/`batch` send: the
+/// client itself fails on an explicit Queue or Batch strategy, reading a `groupSize` its
+/// pystachio structs do not have); with a variable-batch strategy it keeps `batch_size` 1
+/// and `wait_for_batch_completion` false.
+#[test]
+fn update_settings_are_what_aurora_client_sends_for_every_strategy() {
+    use aurora_spec::{Format, SourceFile, load_sources};
+    let settings = |update: &str| {
+        let text = format!(
+            "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/a\n    kind: service\n    instances: 6\n    resources: {{ cpu: 1, ram: 1GiB, disk: 1GiB }}\n    task: {{ processes: [{{ name: a, cmdline: x }}] }}\n    update: {update}\n"
+        );
+        let jobs = load_sources(
+            &[SourceFile::new("a.yaml", text.as_str(), Format::Yaml)],
+            &LoadOptions::default(),
+        )
+        .expect("valid");
+        let update = jobs[0].update.as_ref().expect("a service has an update");
+        aurora_spec::render::job_update_request_json(update)["settings"].clone()
+    };
+    let client = |group: i32, wait: bool, strategy: Value| {
+        serde_json::json!({
+            "updateGroupSize": group,
+            "maxPerInstanceFailures": 0,
+            "maxFailedInstances": 0,
+            "minWaitInInstanceRunningMs": 45000,
+            "rollbackOnFailure": true,
+            "waitForBatchCompletion": wait,
+            "updateStrategy": strategy,
+            "slaAware": false,
+        })
+    };
+    // UpdateConfig(batch_size = 3)
+    assert_eq!(
+        settings("{ strategy: { queue: { size: 3 } } }"),
+        client(
+            3,
+            false,
+            serde_json::json!({"queueStrategy": {"groupSize": 3}})
+        )
+    );
+    // UpdateConfig(batch_size = 2, wait_for_batch_completion = True)
+    assert_eq!(
+        settings("{ strategy: { batch: { size: 2 } } }"),
+        client(
+            2,
+            true,
+            serde_json::json!({"batchStrategy": {"groupSize": 2, "autopauseAfterBatch": false}})
+        )
+    );
+    // UpdateConfig(update_strategy = VariableBatchUpdateStrategy(batch_sizes = [1, 2, 3]))
+    assert_eq!(
+        settings("{ strategy: { variable_batch: { sizes: [1, 2, 3] } } }"),
+        client(
+            1,
+            false,
+            serde_json::json!({"varBatchStrategy": {"groupSizes": [1, 2, 3], "autopauseAfterBatch": false}})
+        )
+    );
+}

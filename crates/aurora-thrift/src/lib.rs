@@ -32,4 +32,5 @@ pub mod json;
 /// the emulator (each read ranges from the wire and must bound what a hostile range costs).
 pub mod ranges;
 pub mod rpc;
+pub mod tiers;
 pub mod wire;

@@ -71,6 +71,7 @@ pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
             Err(code) => return code,
         };
     let keys: Vec<(String, JobKey)> = desired
+        .jobs()
         .iter()
         .map(|d| (d.cluster.clone(), d.key()))
         .collect();

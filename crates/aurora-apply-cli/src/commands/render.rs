@@ -5,6 +5,11 @@
 //! lists, executor data as the exact string sent). With `--update`, the JobUpdateRequests
 //! (getJobUpdateDiff / startJobUpdate) of the services and ad-hoc jobs instead; cron jobs have
 //! none. The text form shows the same with the executor data expanded for reading.
+//!
+//! `render` is offline, so a job that leaves out `tier` or `production` is placed with Aurora's
+//! bundled tiers (as Aurora's client would on a cluster with the bundled `tiers.json`); `plan`
+//! and `apply` place it with the cluster's own `getTierConfigs` answer. The text form says so
+//! in its header; the JSON form keeps the fixtures' shape and is documented instead.
 
 use std::io::Write;
 
@@ -56,16 +61,18 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
                 .map_err(std::io::Error::other)
                 .and_then(|s| writeln!(out, "{s}"))
         }
-        OutputFormat::Text => rendered.into_iter().try_for_each(|(j, mut v)| {
-            expand_executor_data(&mut v);
-            let text = serde_json::to_string_pretty(&v).map_err(std::io::Error::other)?;
-            writeln!(
-                out,
-                "# {} ({}, {})\n{text}\n",
-                j.job.key,
-                j.job.origin.location(),
-                kind(j)
-            )
+        OutputFormat::Text => writeln!(out, "{TIERS_NOTE}\n").and_then(|()| {
+            rendered.into_iter().try_for_each(|(j, mut v)| {
+                expand_executor_data(&mut v);
+                let text = serde_json::to_string_pretty(&v).map_err(std::io::Error::other)?;
+                writeln!(
+                    out,
+                    "# {} ({}, {})\n{text}\n",
+                    j.job.key,
+                    j.job.origin.location(),
+                    kind(j)
+                )
+            })
         }),
     };
     match result {
@@ -73,6 +80,10 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
         Err(_) => Exit::Error,
     }
 }
+
+/// The first line of the text form: where tiers come from.
+const TIERS_NOTE: &str =
+    "# tiers: Aurora's bundled tiers.json (render is offline; plan and apply use the cluster's)";
 
 fn kind(j: &LoadedJob) -> &'static str {
     match j.job.kind {

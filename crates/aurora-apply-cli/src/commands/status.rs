@@ -7,7 +7,6 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use aurora_apply::desired::DesiredJob;
 use aurora_apply::status::{JobStatus, job_statuses};
 use clap::Args;
 
@@ -76,7 +75,7 @@ fn drifted(statuses: &[JobStatus]) -> bool {
 /// Plans every job and reads its instances and update: the statuses, in plan order.
 fn look(
     args: &StatusArgs,
-    desired: &[DesiredJob],
+    desired: &session::Desired,
     connections: &mut Connections,
 ) -> Result<Vec<JobStatus>, Exit> {
     let options = aurora_apply::planning::PlanOptions {
@@ -125,7 +124,7 @@ fn show(global: &GlobalArgs, args: &StatusArgs, statuses: &[JobStatus]) -> Resul
 fn watch(
     global: &GlobalArgs,
     args: &StatusArgs,
-    desired: &[DesiredJob],
+    desired: &session::Desired,
     connections: &mut Connections,
 ) -> Exit {
     let interrupted = crate::interrupt::flag();

@@ -37,8 +37,14 @@ impl World {
     /// The seed's world with the emulator's clock chosen (`Manual`: time moves only when
     /// the test calls `sim.advance`).
     pub fn seed_with_clock(clock: ClockMode) -> World {
+        World::seed_with(|config| config.clock = clock)
+    }
+
+    /// The seed's world with the emulator's settings changed by `configure` (its scheduler
+    /// flags: tiers, container types, …).
+    pub fn seed_with(configure: impl FnOnce(&mut SimConfig)) -> World {
         let mut config = SimConfig {
-            clock,
+            clock: ClockMode::Scaled(200.0),
             enable_mesos_fetcher: true,
             ..SimConfig::default()
         };
@@ -49,6 +55,7 @@ impl World {
             "www-data".into(),
             aurora_sim::Resources::parse("16,32768,65536").expect("quota"),
         );
+        configure(&mut config);
         let sim = Sim::start(config).expect("emulator starts");
         let dir = tempfile::tempdir().expect("tempdir");
         copy_dir(&repo().join("specs"), &dir.path().join("specs"));

@@ -1,6 +1,7 @@
 //! End-to-end: the real `aurora-apply` binary against the scheduler emulator over real HTTP
 //! on loopback. One test binary; a module per area.
 
+mod adoption;
 mod command_line;
 mod harness;
 mod lifecycle;

@@ -38,6 +38,31 @@ pub struct LoadedJob {
     pub update: Option<JobUpdateRequest>,
 }
 
+impl LoadedJob {
+    /// Converts a valid job: what aurora-apply sends for it.
+    pub fn from_job(job: Job) -> LoadedJob {
+        let config = convert::job_configuration(&job);
+        let update = convert::job_update_request_from(&job, &config);
+        LoadedJob {
+            job,
+            config,
+            update,
+        }
+    }
+
+    /// This job as sent to a cluster with `tiers` (the loader placed it with
+    /// [`LoadOptions`]' tiers, Aurora's bundled ones unless told otherwise): converted again
+    /// only when the placement differs.
+    pub fn with_tiers(self, tiers: &aurora_thrift::tiers::Tiers) -> LoadedJob {
+        let job = self.job.with_tiers(tiers);
+        if job.placement == self.job.placement {
+            self
+        } else {
+            LoadedJob::from_job(job)
+        }
+    }
+}
+
 /// Top-level keys of a spec file.
 const TOP_KEYS: &[&str] = &["apiVersion", "defaults", "jobs"];
 
@@ -309,18 +334,7 @@ pub fn load_sources(
 /// One file's jobs, converted (conversion runs in the file's worker, so it is parallel too).
 fn load_and_convert(file: &SourceFile, options: &LoadOptions) -> (Vec<LoadedJob>, Diagnostics) {
     let (jobs, diags) = load_file(file, options);
-    let loaded = jobs
-        .into_iter()
-        .map(|job| {
-            let config = convert::job_configuration(&job);
-            let update = convert::job_update_request_from(&job, &config);
-            LoadedJob {
-                job,
-                config,
-                update,
-            }
-        })
-        .collect();
+    let loaded = jobs.into_iter().map(LoadedJob::from_job).collect();
     (loaded, diags)
 }
 

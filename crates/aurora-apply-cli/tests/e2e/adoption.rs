@@ -1,0 +1,139 @@
+//! Moving in from Aurora's own client: the same payloads, so a job handed between the two
+//! restarts nothing.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+
+use crate::harness::{World, expect_code, stdout};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Posts a recorded Thrift request body (made by Aurora's own client, fixtures/wire) to the
+/// emulator's `/api`, as the client's HTTP transport would; returns the HTTP status line.
+fn post_recorded(w: &World, body_file: &str) -> String {
+    let body = std::fs::read(repo().join("fixtures/wire").join(body_file)).expect("fixture");
+    let address = w.sim.url().trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&address).expect("connects");
+    let head = format!(
+        "POST /api HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/vnd.apache.thrift.binary\r\nAccept: application/vnd.apache.thrift.binary\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("sends");
+    stream.write_all(&body).expect("sends");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).expect("reads");
+    String::from_utf8_lossy(&reply)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A spec equivalent to the fixture job, copied into the world's specs.
+fn fixture_spec(w: &World, name: &str) -> String {
+    let from = repo()
+        .join("crates/aurora-spec/tests/fixture-specs")
+        .join(name);
+    let to = w.specs().join(name);
+    std::fs::copy(from, &to).expect("copy");
+    to.to_str().expect("utf-8").to_string()
+}
+
+/// A job created with the exact bytes Aurora's client sends plans as a no-op from the
+/// equivalent spec: tier, production and the Thermos payload all agree.
+#[test]
+fn jobs_created_by_aurora_client_plan_as_no_ops() {
+    let w = World::seed();
+    for (request, spec) in [
+        (
+            "hello_world.createJob.request.bin",
+            "hello_world.aurora.yaml",
+        ),
+        (
+            "hello_docker_image.createJob.request.bin",
+            "hello_docker_image.aurora.yaml",
+        ),
+        (
+            "cron_hello_world.scheduleCronJob.request.bin",
+            "cron_hello_world.aurora.toml",
+        ),
+    ] {
+        let status = post_recorded(&w, request);
+        assert!(status.contains(" 200 "), "{request}: {status}");
+        let spec = fixture_spec(&w, spec);
+        let out = w.run(&["plan", &spec, "--detailed-exitcode"]);
+        expect_code(&out, 0);
+        assert!(
+            stdout(&out).contains("No changes."),
+            "{spec}: {}",
+            stdout(&out)
+        );
+    }
+}
+
+/// `production: true` without a tier is placed on the production tier, as Aurora's client
+/// places it; the scheduler would otherwise give it its default (preemptible) tier.
+#[test]
+fn production_without_a_tier_lands_on_the_clusters_production_tier() {
+    let w = World::seed();
+    w.write(
+        "specs/prod.aurora.yaml",
+        "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/critical\n    kind: service\n    production: true\n    resources: { cpu: 0.5, ram: 64MiB, disk: 64MiB }\n    task: { processes: [ { name: a, cmdline: sleep 600 } ] }\n",
+    );
+    let spec = w.specs().join("prod.aurora.yaml");
+    let spec = spec.to_str().expect("utf-8");
+    let out = w.run(&["render", spec]);
+    expect_code(&out, 0);
+    assert!(
+        stdout(&out).starts_with("# tiers: Aurora's bundled tiers.json (render is offline"),
+        "{}",
+        stdout(&out)
+    );
+    let out = w.run(&["render", spec, "-o", "json"]);
+    expect_code(&out, 0);
+    let rendered: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let task = &rendered[0]["taskConfig"];
+    assert_eq!(task["tier"], "preferred", "{rendered}");
+    assert_eq!(task["production"], true);
+
+    expect_code(&w.run(&["apply", spec, "--auto-approve"]), 0);
+    expect_code(&w.run(&["plan", spec, "--detailed-exitcode"]), 0);
+}
+
+/// A cluster with tiers of its own decides the placement: its `getTierConfigs` answer is
+/// read before planning.
+#[test]
+fn the_clusters_own_tiers_decide_the_placement() {
+    let w = World::seed_with(|config| {
+        config.tiers = aurora_sim::TierConfig::from_json(
+            r#"{"default": "batch", "tiers": {
+                "batch": {"preemptible": true, "revocable": false},
+                "critical": {"preemptible": false, "revocable": false}}}"#,
+        )
+        .expect("tiers");
+    });
+    w.write(
+        "specs/prod.aurora.yaml",
+        "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/critical\n    kind: service\n    production: true\n    resources: { cpu: 0.5, ram: 64MiB, disk: 64MiB }\n    task: { processes: [ { name: a, cmdline: sleep 600 } ] }\n",
+    );
+    let spec = w.specs().join("prod.aurora.yaml");
+    let spec = spec.to_str().expect("utf-8");
+    let out = w.run(&["plan", spec, "-o", "json"]);
+    expect_code(&out, 0);
+    expect_code(&w.run(&["apply", spec, "--auto-approve"]), 0);
+    let tiers: Vec<(Option<String>, Option<bool>)> = w
+        .sim
+        .state()
+        .tasks
+        .values()
+        .filter_map(|t| {
+            let config = t.task.assigned_task.as_ref()?.task.as_ref()?;
+            Some((config.tier.clone(), config.production))
+        })
+        .collect();
+    assert_eq!(tiers, [(Some("critical".to_string()), Some(true))]);
+    expect_code(&w.run(&["plan", spec, "--detailed-exitcode"]), 0);
+}
