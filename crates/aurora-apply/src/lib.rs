@@ -11,6 +11,7 @@ pub mod desired;
 pub mod error;
 pub mod events;
 pub mod execute;
+pub mod import;
 pub mod instances;
 pub mod key;
 pub mod live;
