@@ -10,92 +10,43 @@ use serde_json::Value;
 
 use crate::faults::FaultSettings;
 
-/// A tier of the `-tier_config` file (Aurora `TierInfo`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tier {
-    /// Tasks of this tier may be preempted (and are not production).
-    pub preemptible: bool,
-    /// Tasks of this tier run on revocable resources.
-    pub revocable: bool,
-}
+/// The tier configuration (Aurora `TierManager`, `-tier_config`): the same type and rules the
+/// client and the engine use, so the emulator cannot disagree with them about tiers.
+pub use aurora_thrift::tiers::{TierSettings as Tier, Tiers as TierConfig};
 
-/// The tier configuration (Aurora `TierManager`, `-tier_config`; default = bundled
-/// `tiers.json`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TierConfig {
-    /// Tier given to tasks that name none.
-    pub default_tier: String,
-    /// Tiers by name.
-    pub tiers: BTreeMap<String, Tier>,
-}
-
-impl Default for TierConfig {
-    /// Aurora's bundled `tiers.json` (reference §3): default `preemptible`; `preferred`
-    /// {preemptible false, revocable false}, `preemptible` {true, false}, `revocable` {true, true}.
-    fn default() -> Self {
-        let mut tiers = BTreeMap::new();
+/// Parses Aurora's tier config JSON (`-tier_config`, TierManager):
+/// `{"default": "preemptible", "tiers": {"preferred": {"revocable": false, "preemptible": false}, …}}`.
+/// The default tier must be one of the tiers.
+pub fn parse_tier_config(text: &str) -> Result<TierConfig, ConfigError> {
+    let bad = |m: &str| ConfigError::TierConfig(m.to_string());
+    let v: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+    let default_tier = v
+        .get("default")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("missing \"default\""))?
+        .to_string();
+    let mut tiers = BTreeMap::new();
+    let obj = v
+        .get("tiers")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad("missing \"tiers\""))?;
+    for (name, t) in obj {
+        let flag = |k: &str| t.get(k).and_then(Value::as_bool).unwrap_or(false);
         tiers.insert(
-            "preferred".to_string(),
+            name.clone(),
             Tier {
-                preemptible: false,
-                revocable: false,
+                preemptible: flag("preemptible"),
+                revocable: flag("revocable"),
             },
         );
-        tiers.insert(
-            "preemptible".to_string(),
-            Tier {
-                preemptible: true,
-                revocable: false,
-            },
-        );
-        tiers.insert(
-            "revocable".to_string(),
-            Tier {
-                preemptible: true,
-                revocable: true,
-            },
-        );
-        TierConfig {
-            default_tier: "preemptible".to_string(),
-            tiers,
-        }
     }
-}
-
-impl TierConfig {
-    /// Parses Aurora's tier config JSON:
-    /// `{"default": "preemptible", "tiers": {"preferred": {"revocable": false, "preemptible": false}, …}}`.
-    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let bad = |m: &str| ConfigError::TierConfig(m.to_string());
-        let v: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
-        let default_tier = v
-            .get("default")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("missing \"default\""))?
-            .to_string();
-        let mut tiers = BTreeMap::new();
-        let obj = v
-            .get("tiers")
-            .and_then(Value::as_object)
-            .ok_or_else(|| bad("missing \"tiers\""))?;
-        for (name, t) in obj {
-            let flag = |k: &str| t.get(k).and_then(Value::as_bool).unwrap_or(false);
-            tiers.insert(
-                name.clone(),
-                Tier {
-                    preemptible: flag("preemptible"),
-                    revocable: flag("revocable"),
-                },
-            );
-        }
-        if !tiers.contains_key(&default_tier) {
-            return Err(bad("default tier is not among the tiers"));
-        }
-        Ok(TierConfig {
-            default_tier,
-            tiers,
-        })
+    if !tiers.contains_key(&default_tier) {
+        return Err(bad("default tier is not among the tiers"));
     }
+    Ok(TierConfig {
+        default_tier,
+        tiers,
+    })
 }
 
 /// One entry of `-custom_executor_config` (Aurora `ExecutorSettingsLoader`,
@@ -316,7 +267,7 @@ impl Default for SimConfig {
             min_required_instances_for_sla_check: 20,
             max_sla_duration_secs: 7200,
             sla_aware_kill_non_prod: false,
-            tiers: TierConfig::default(),
+            tiers: TierConfig::aurora_default(),
             quotas: BTreeMap::new(),
             capacity: None,
             clock: ClockMode::Scaled(1.0),
@@ -406,11 +357,11 @@ mod tests {
 
     #[test]
     fn tier_config_parses() {
-        let t = TierConfig::from_json(
+        let t = parse_tier_config(
             r#"{"default": "a", "tiers": {"a": {"preemptible": true, "revocable": false}}}"#,
         )
         .expect("parses");
         assert_eq!(t.default_tier, "a");
-        assert!(TierConfig::from_json(r#"{"default": "b", "tiers": {}}"#).is_err());
+        assert!(parse_tier_config(r#"{"default": "b", "tiers": {}}"#).is_err());
     }
 }

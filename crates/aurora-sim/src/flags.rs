@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser};
 
-use crate::config::{ClockMode, Resources, SimConfig, TierConfig};
+use crate::config::{ClockMode, Resources, SimConfig};
 use crate::faults::FaultSettings;
 
 fn parse_bool(s: &str) -> Result<bool, String> {
@@ -200,7 +200,7 @@ pub fn config(a: ServeArgs) -> Result<SimConfig, String> {
     if let Some(path) = a.tier_config {
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        cfg.tiers = TierConfig::from_json(&text).map_err(|e| e.to_string())?;
+        cfg.tiers = crate::config::parse_tier_config(&text).map_err(|e| e.to_string())?;
     }
     for q in a.quota {
         let (role, res) = q

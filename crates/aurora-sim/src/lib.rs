@@ -48,7 +48,7 @@ use std::time::Duration;
 
 pub use config::{
     ClockMode, ConfigError, CustomExecutor, Resources, SimConfig, Tier, TierConfig, Timings,
-    parse_custom_executors,
+    parse_custom_executors, parse_tier_config,
 };
 pub use cron::Crontab;
 pub use faults::{CallRecord, FaultPatch, FaultSettings};

@@ -156,7 +156,7 @@ pub fn validate_task(
     let Some(tier) = cfg.tiers.tiers.get(&tier_name) else {
         return Err(format!("Invalid tier '{tier_name}' in TaskConfig."));
     };
-    let production = !tier.preemptible && !tier.revocable;
+    let production = tier.production();
     t.tier = Some(tier_name.clone());
     t.production = Some(production);
 

@@ -108,7 +108,7 @@ fn production_without_a_tier_lands_on_the_clusters_production_tier() {
 #[test]
 fn the_clusters_own_tiers_decide_the_placement() {
     let w = World::seed_with(|config| {
-        config.tiers = aurora_sim::TierConfig::from_json(
+        config.tiers = aurora_sim::parse_tier_config(
             r#"{"default": "batch", "tiers": {
                 "batch": {"preemptible": true, "revocable": false},
                 "critical": {"preemptible": false, "revocable": false}}}"#,
