@@ -238,29 +238,39 @@ fn logs_follow_the_verbosity_and_never_carry_credentials() {
     assert!(!stderr(&out).contains("ureq"), "{}", stderr(&out));
 }
 
-#[test]
-fn a_damaged_saved_plan_is_refused_whole_before_anything_is_sent() {
+/// Plans the seed's specs into plan.json, damages the saved plan with `damage`, applies it:
+/// refused with exit 3 and nothing sent. Returns apply's stderr.
+fn apply_damaged_plan(damage: impl FnOnce(&mut serde_json::Value)) -> String {
     let w = World::seed();
     let specs = w.specs();
     let specs = specs.to_str().expect("utf-8");
     expect_code(&w.run(&["plan", specs, "--out", "plan.json"]), 0);
     let text = std::fs::read_to_string(w.path("plan.json")).expect("plan");
     let mut plan: serde_json::Value = serde_json::from_str(&text).expect("json");
-    // The last change's configuration is damaged; the first ones are fine.
-    let changes = plan["changes"].as_array_mut().expect("changes");
-    let last = changes.len() - 1;
-    changes[last]["execution"]["job_configuration"] = serde_json::Value::from("bm90IHRocmlmdA==");
+    damage(&mut plan);
     std::fs::write(w.path("plan.json"), plan.to_string()).expect("write");
     let before = w.methods().len();
     let out = w.run(&["apply", "plan.json"]);
     expect_code(&out, 3);
-    assert!(
-        stderr(&out).contains(&format!("the plan's change {last} ("))
-            && stderr(&out).contains("execution.job_configuration does not decode"),
-        "{}",
-        stderr(&out)
-    );
     assert_eq!(w.methods().len(), before, "nothing was sent");
+    stderr(&out)
+}
+
+#[test]
+fn a_damaged_saved_plan_is_refused_whole_before_anything_is_sent() {
+    let mut last = 0;
+    let err = apply_damaged_plan(|plan| {
+        // The last change's configuration is damaged; the first ones are fine.
+        let changes = plan["changes"].as_array_mut().expect("changes");
+        last = changes.len() - 1;
+        changes[last]["execution"]["job_configuration"] =
+            serde_json::Value::from("bm90IHRocmlmdA==");
+    });
+    assert!(
+        err.contains(&format!("the plan's change {last} ("))
+            && err.contains("execution.job_configuration does not decode"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -323,23 +333,13 @@ fn every_command_that_takes_a_job_key_refuses_a_malformed_one_the_same_way() {
 
 #[test]
 fn a_saved_plan_with_a_malformed_job_key_is_refused_before_anything_is_sent() {
-    let w = World::seed();
-    let specs = w.specs();
-    let specs = specs.to_str().expect("utf-8");
-    expect_code(&w.run(&["plan", specs, "--out", "plan.json"]), 0);
-    let text = std::fs::read_to_string(w.path("plan.json")).expect("plan");
-    let mut plan: serde_json::Value = serde_json::from_str(&text).expect("json");
-    plan["changes"][0]["job_key"] = serde_json::Value::from("devcluster/www-data/hello");
-    std::fs::write(w.path("plan.json"), plan.to_string()).expect("write");
-    let before = w.methods().len();
-    let out = w.run(&["apply", "plan.json"]);
-    expect_code(&out, 3);
+    let err = apply_damaged_plan(|plan| {
+        plan["changes"][0]["job_key"] = serde_json::Value::from("devcluster/www-data/hello");
+    });
     assert!(
-        stderr(&out).contains(
+        err.contains(
             "devcluster/www-data/hello: not a job key (expected cluster/role/environment/name)"
         ),
-        "{}",
-        stderr(&out)
+        "{err}"
     );
-    assert_eq!(w.methods().len(), before, "nothing was sent");
 }
