@@ -13,6 +13,7 @@ use crate::commands::{
     apply::ApplyArgs,
     completions::CompletionsArgs,
     destroy::{DestroyArgs, KillArgs},
+    init::InitArgs,
     man::ManArgs,
     plan::PlanArgs,
     render::RenderArgs,
@@ -355,6 +356,14 @@ pub enum Command {
   aurora-apply restart devcluster/www-data/prod/hello
   aurora-apply restart devcluster/www-data/prod/web --instances 0-3,7")]
     Restart(RestartArgs),
+    /// Set up a new spec repository: clusters.json, an example spec, the schema and editor
+    /// settings; never overwrites.
+    #[command(after_help = "Examples:
+  aurora-apply init                       specs/ here, on the local sim:// cluster `devcluster`
+  aurora-apply init my-jobs && aurora-apply my-jobs/specs/ --auto-approve
+  aurora-apply init --cluster west=https://aurora.example.com:8081/
+  aurora-apply init --cluster west=zk://zk1:2181,zk2:2181/aurora/scheduler")]
+    Init(InitArgs),
     /// Print the JSON Schema of the spec format.
     #[command(after_help = "Examples:
   aurora-apply schema > aurora-apply.v1.json

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod completions;
 pub mod destroy;
+pub mod init;
 pub mod man;
 pub mod plan;
 pub mod render;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate(args) => validate::exec(&cli.global, &args),
         Command::Render(args) => render::exec(&cli.global, &args),
+        Command::Init(args) => init::exec(&args),
         Command::Schema(args) => schema::exec(&args),
         Command::Plan(args) => plan::exec(&cli.global, &args),
         Command::Apply(args) => apply::exec(&cli.global, &args),
