@@ -12,6 +12,7 @@ use aurora_apply::execute::{ExecuteOptions, OnFailure};
 use crate::commands::{
     apply::ApplyArgs,
     completions::CompletionsArgs,
+    convert::ConvertArgs,
     destroy::{DestroyArgs, KillArgs},
     init::InitArgs,
     man::ManArgs,
@@ -313,6 +314,14 @@ pub enum Command {
   aurora-apply render specs/ -o json
   aurora-apply render specs/ --update -o json")]
     Render(RenderArgs),
+    /// Convert Aurora's JSON job files (`aurora job inspect --write-json`) into spec files,
+    /// each job verified by rendering it.
+    #[command(after_help = "Examples:
+  aurora job inspect --write-json devcluster/www-data/prod/hello hello.aurora > hello.json
+  aurora-apply convert hello.json --out specs/
+  aurora-apply convert jobs/*.json --out specs/ --format toml
+  aurora-apply validate specs/ && aurora-apply plan specs/")]
+    Convert(ConvertArgs),
     /// Desired vs live: what apply would do, per job.
     #[command(after_help = "Examples:
   aurora-apply plan specs/

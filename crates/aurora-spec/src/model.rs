@@ -676,7 +676,11 @@ impl serde::de::Visitor<'_> for PortTargetVisitor {
             .map_err(|_| E::custom(format!("port {v} is out of range (0-65535)")))
     }
     fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PortTarget, E> {
-        Err(E::custom(format!("port {v} is out of range (0-65535)")))
+        // YAML and TOML readers report every integer as i64, positive ones included.
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::custom(format!("port {v} is out of range (0-65535)"))),
+        }
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PortTarget, E> {
         Ok(PortTarget::Name(v.to_string()))
@@ -686,5 +690,26 @@ impl serde::de::Visitor<'_> for PortTargetVisitor {
 impl<'de> Deserialize<'de> for PortTarget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(PortTargetVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A static announcer port reads from YAML and TOML, whose readers report integers as
+    /// i64.
+    #[test]
+    fn static_portmap_ports_read_from_yaml_and_toml() {
+        let yaml: BTreeMap<String, PortTarget> =
+            serde_saphyr::from_str("zk: 2181\nweb: http\n").expect("yaml");
+        let toml: BTreeMap<String, PortTarget> =
+            toml::from_str("zk = 2181\nweb = \"http\"\n").expect("toml");
+        for map in [yaml, toml] {
+            assert_eq!(map["zk"], PortTarget::Static(2181));
+            assert_eq!(map["web"], PortTarget::Name("http".into()));
+        }
+        assert!(serde_saphyr::from_str::<BTreeMap<String, PortTarget>>("zk: -1\n").is_err());
+        assert!(serde_saphyr::from_str::<BTreeMap<String, PortTarget>>("zk: 70000\n").is_err());
     }
 }

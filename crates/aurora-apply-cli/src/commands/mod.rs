@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod completions;
+pub mod convert;
 pub mod destroy;
 pub mod init;
 pub mod man;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate(args) => validate::exec(&cli.global, &args),
         Command::Render(args) => render::exec(&cli.global, &args),
+        Command::Convert(args) => convert::exec(&args),
         Command::Init(args) => init::exec(&args),
         Command::Schema(args) => schema::exec(&args),
         Command::Plan(args) => plan::exec(&cli.global, &args),

@@ -3,6 +3,7 @@
 
 mod adoption;
 mod command_line;
+mod convert;
 mod harness;
 mod lifecycle;
 mod operations;
