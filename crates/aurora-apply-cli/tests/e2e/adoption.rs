@@ -74,6 +74,22 @@ fn jobs_created_by_aurora_client_plan_as_no_ops() {
     }
 }
 
+/// The same with Aurora's Docker fixture, on a scheduler that allows Docker containers and
+/// parameters (the flags docker_app needs; fixtures/aurora-client/README.md).
+#[test]
+fn a_docker_job_created_by_aurora_client_plans_as_a_no_op() {
+    let w = World::seed_with(|config| {
+        config.allowed_container_types = ["MESOS", "DOCKER"].map(String::from).into();
+        config.allow_docker_parameters = true;
+    });
+    let status = post_recorded(&w, "docker_app.createJob.request.bin");
+    assert!(status.contains(" 200 "), "{status}");
+    let spec = fixture_spec(&w, "docker_app.aurora.yaml");
+    let out = w.run(&["plan", &spec, "--detailed-exitcode"]);
+    expect_code(&out, 0);
+    assert!(stdout(&out).contains("No changes."), "{}", stdout(&out));
+}
+
 /// `production: true` without a tier is placed on the production tier, as Aurora's client
 /// places it; the scheduler would otherwise give it its default (preemptible) tier.
 #[test]
