@@ -153,3 +153,63 @@ fn the_clusters_own_tiers_decide_the_placement() {
     assert_eq!(tiers, [(Some("critical".to_string()), Some(true))]);
     expect_code(&w.run(&["plan", spec, "--detailed-exitcode"]), 0);
 }
+
+/// The other way round: a job aurora-apply created, then updated by Aurora's client from the
+/// equivalent `.aurora` file. Aurora's update request (its own bytes) differs from the live
+/// config in exactly what ownership needs and nothing else: the `aurora-apply.managed`
+/// metadata, and `owner.user` (Aurora's client sends the local unix user, which differs
+/// between any two people updating a job, with either client).
+#[test]
+fn an_update_by_aurora_client_differs_only_by_ownership() {
+    use aurora_api::types::{GetJobUpdateDiffCall, TaskConfig};
+    use aurora_api::wire::IncomingCall;
+    use aurora_apply::normalize::{Tiers, task_config};
+
+    let w = World::seed();
+    let spec = fixture_spec(&w, "hello_world.aurora.yaml");
+    expect_code(&w.run(&["apply", &spec, "--auto-approve"]), 0);
+    let live: TaskConfig = w
+        .sim
+        .state()
+        .tasks
+        .values()
+        .find_map(|t| t.task.assigned_task.as_ref()?.task.clone())
+        .expect("a live task");
+
+    let bytes =
+        std::fs::read(repo().join("fixtures/wire/hello_world.getJobUpdateDiff.request.bin"))
+            .expect("fixture");
+    let call = IncomingCall::parse(&bytes).expect("a call");
+    let theirs: TaskConfig = call
+        .args::<GetJobUpdateDiffCall>()
+        .expect("decodes")
+        .request
+        .and_then(|r| r.task_config)
+        .expect("a task config");
+
+    let tiers = Tiers::aurora_default();
+    let mut ours = task_config(&live, &tiers);
+    let theirs = task_config(&theirs, &tiers);
+    assert!(
+        aurora_apply::marker::is_managed(&ours),
+        "created with the marker"
+    );
+    let metadata = ours.metadata.take().unwrap_or_default();
+    let rest: std::collections::BTreeSet<_> = metadata
+        .into_iter()
+        .filter(|m| m.key.as_deref() != Some(aurora_apply::marker::MANAGED_KEY))
+        .collect();
+    ours.metadata = Some(rest);
+    let user = |t: &TaskConfig| t.owner.as_ref().and_then(|o| o.user.clone());
+    assert_eq!(
+        (user(&ours), user(&theirs)),
+        (Some("www-data".to_string()), Some("root".to_string())),
+        "the role on our side; whoever ran Aurora's client on theirs"
+    );
+    ours.owner = theirs.owner.clone();
+    assert_eq!(
+        aurora_apply::compare::task_changes(&theirs, &ours, aurora_apply::compare::Effect::Restart),
+        Vec::new(),
+        "anything but ownership differs"
+    );
+}
