@@ -25,6 +25,13 @@ pub struct DestroyArgs {
     /// What every killing command takes.
     #[command(flatten)]
     pub kill: KillOptions,
+    /// With `--instances` (or `JOBKEY/IDS`): how long to wait for those instances to end
+    /// (e.g. `10m`); exit 7 when exceeded. A whole job's kill does not wait.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// With `--instances`: time between two polls of the scheduler while waiting.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll_interval: std::time::Duration,
 }
 
 /// Arguments of `kill`.
@@ -40,6 +47,13 @@ pub struct KillArgs {
     /// What every killing command takes.
     #[command(flatten)]
     pub kill: KillOptions,
+    /// With `--instances` (or `JOBKEY/IDS`): how long to wait for those instances to end
+    /// (e.g. `10m`); exit 7 when exceeded. A whole job's kill does not wait.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// With `--instances`: time between two polls of the scheduler while waiting.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll_interval: std::time::Duration,
 }
 
 /// The options `destroy` and `kill` share.
@@ -243,7 +257,7 @@ fn kill_some(args: &KillArgs) -> Exit {
         Err(code) => return code,
     };
     let code = match session::client_for(&mut connections, &cluster) {
-        Ok(client) => kill_selected(&client, &cluster, &key, instances.as_ref(), &args.kill),
+        Ok(client) => kill_selected(&client, &cluster, &key, instances.as_ref(), args),
         Err(code) => code,
     };
     connections.close();
@@ -255,8 +269,9 @@ fn kill_selected(
     cluster: &str,
     key: &JobKey,
     instances: Option<&BTreeSet<i32>>,
-    options: &KillOptions,
+    args: &KillArgs,
 ) -> Exit {
+    let options = &args.kill;
     use aurora_apply::ranges::display_ids;
     let selection = match aurora_apply::instances::select_instances(client, cluster, key, instances)
     {
@@ -296,10 +311,9 @@ fn kill_selected(
         selection.job_key,
         display_ids(&selection.chosen)
     ));
-    let run = options.exec.run_options(None);
     let wait = aurora_apply::waiting::WaitOptions {
-        timeout: run.timeout,
-        poll_interval: run.poll_interval,
+        timeout: args.timeout,
+        poll_interval: args.poll_interval,
         interrupted: Some(crate::interrupt::flag()),
         ..aurora_apply::waiting::WaitOptions::default()
     };

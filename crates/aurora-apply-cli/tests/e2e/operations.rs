@@ -575,3 +575,29 @@ fn status_watch_on_a_pipe_prints_a_block_per_look() {
         seen.join("\n")
     );
 }
+
+/// Killing some instances waits for them to end, up to `--timeout`: exit 7 (timed out) when
+/// they are still KILLING by then, as `update wait` and `apply` report a deadline.
+#[test]
+fn kill_some_instances_honours_its_timeout() {
+    // Kills take an hour of simulated time (18 s of real time at the seed's 200× clock).
+    let w = World::seed_with(|config| config.timings.kill_ms = 3_600_000);
+    let hello = w.specs().join("hello.aurora.yaml");
+    expect_code(
+        &w.run(&["apply", hello.to_str().expect("utf-8"), "--auto-approve"]),
+        0,
+    );
+    let out = w.run(&[
+        "kill",
+        HELLO,
+        "--instances",
+        "0",
+        "--auto-approve",
+        "--timeout",
+        "300ms",
+        "--poll-interval",
+        "20ms",
+    ]);
+    expect_code(&out, 7);
+    assert_eq!(count(&w.methods(), "killTasks"), 1);
+}
