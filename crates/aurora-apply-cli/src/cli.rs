@@ -14,6 +14,7 @@ use crate::commands::{
     completions::CompletionsArgs,
     convert::ConvertArgs,
     destroy::{DestroyArgs, KillArgs},
+    import::ImportArgs,
     init::InitArgs,
     man::ManArgs,
     plan::PlanArgs,
@@ -322,6 +323,14 @@ pub enum Command {
   aurora-apply convert jobs/*.json --out specs/ --format toml
   aurora-apply validate specs/ && aurora-apply plan specs/")]
     Convert(ConvertArgs),
+    /// Write spec files for live jobs (services, ad-hoc and cron), each verified to plan as a
+    /// no-op; never overwrites.
+    #[command(after_help = "Examples:
+  aurora-apply import devcluster/www-data --out specs/
+  aurora-apply import devcluster/www-data/prod devcluster/vagrant --out specs/ --format toml
+  aurora-apply import devcluster/www-data/prod/hello --out specs/ --split jobs
+  aurora-apply plan specs/ --detailed-exitcode && aurora-apply apply specs/ --adopt")]
+    Import(ImportArgs),
     /// Desired vs live: what apply would do, per job.
     #[command(after_help = "Examples:
   aurora-apply plan specs/

@@ -16,8 +16,13 @@ use aurora_api::types::{
     JobConfiguration, JobKey, JobUpdateKey, JobUpdateQuery, JobUpdateSettings,
 };
 
+use crate::compare::{Effect, FieldChange, task_changes};
+use crate::desired::kind_of;
 use crate::error::EngineError;
 use crate::key::ClusterJobKey;
+use crate::marker::{MANAGED_KEY, PROTECT_KEY, is_managed, set_marker};
+use crate::normalize::{Tiers, task_config};
+use crate::planner::cron_fields;
 
 /// `cluster/role[/environment[/name]]`: the jobs to import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +180,129 @@ fn read_settings(
         .find_map(|d| d.update?.instructions?.settings))
 }
 
+/// The metadata keys of aurora-apply's own bookkeeping on a task ([`crate::marker`]): an
+/// imported spec leaves them out (the engine adds them when it plans), `protect` becoming
+/// `protect: true`.
+pub const TOOL_METADATA_KEYS: &[&str] = &[MANAGED_KEY, PROTECT_KEY];
+
+/// What a desired job (a spec's `JobConfiguration`, its update settings and `protect`)
+/// changes on `live`, compared exactly as the planner compares them: the markers the engine
+/// would add, both tasks normalised with the cluster's `tiers` and compared field by field,
+/// the instance count, the kind, a cron job's schedule and collision policy. Empty: `plan`
+/// shows the job as a no-op.
+///
+/// Also compares the update settings when the live job had an update (services and ad-hoc
+/// jobs): the planner does not (an update is only started for a change), but an imported spec
+/// should carry the settings the job was last updated with. Paths are the plan's
+/// (`resources.cpu`, `task.processes[web].cmdline`, `update.watch`).
+pub fn differences(
+    live: &LiveJobConfig,
+    desired: &JobConfiguration,
+    desired_settings: Option<&JobUpdateSettings>,
+    protect: bool,
+    tiers: &Tiers,
+) -> Vec<FieldChange> {
+    let mut desired = desired.clone();
+    let live_task = live.config.task_config.clone().unwrap_or_default();
+    // As `planner::config_to_send`: the marker stays on a job that carries it.
+    let owned = is_managed(&live_task);
+    if let Some(task) = desired.task_config.as_mut() {
+        set_marker(task, MANAGED_KEY, owned);
+        set_marker(task, PROTECT_KEY, owned && protect);
+    }
+    let mut out = Vec::new();
+    let field =
+        |path: &str, before: Option<serde_json::Value>, after: Option<serde_json::Value>| {
+            (before != after).then(|| FieldChange {
+                path: path.to_string(),
+                before,
+                after,
+                effect: Effect::None,
+            })
+        };
+    let (before_kind, after_kind) = (kind_of(&live.config), kind_of(&desired));
+    if before_kind != after_kind {
+        out.extend(field(
+            "kind",
+            serde_json::to_value(before_kind).ok(),
+            serde_json::to_value(after_kind).ok(),
+        ));
+        return out;
+    }
+    let desired_task = desired.task_config.clone().unwrap_or_default();
+    out.extend(task_changes(
+        &task_config(&live_task, tiers),
+        &task_config(&desired_task, tiers),
+        Effect::None,
+    ));
+    out.extend(field(
+        "instances",
+        live.config.instance_count.map(serde_json::Value::from),
+        desired.instance_count.map(serde_json::Value::from),
+    ));
+    if after_kind == crate::plan::JobKind::Cron {
+        out.extend(
+            cron_fields(&live.config, &desired)
+                .into_iter()
+                .filter(|c| c.path != "instances"),
+        );
+    } else if let (Some(before), Some(after)) = (&live.update_settings, desired_settings) {
+        let (b, a) = (settings_view(before), settings_view(after));
+        out.extend(crate::compare::diff_views(&b, &a, Effect::None));
+    }
+    out
+}
+
+/// The update settings that matter, in spec terms (`update.strategy`, `update.watch`, …):
+/// the strategy as the scheduler applies it (an older client's group size and batch flag
+/// when no strategy is given); the legacy fields mirrored from the strategy are left out.
+fn settings_view(s: &JobUpdateSettings) -> BTreeMap<String, serde_json::Value> {
+    use aurora_api::types::{BatchJobUpdateStrategy, JobUpdateStrategy, QueueJobUpdateStrategy};
+    let strategy = s.update_strategy.clone().unwrap_or_else(|| {
+        let size = Some(s.update_group_size.unwrap_or(1));
+        if s.wait_for_batch_completion.unwrap_or(false) {
+            JobUpdateStrategy::BatchStrategy(BatchJobUpdateStrategy {
+                group_size: size,
+                autopause_after_batch: Some(false),
+            })
+        } else {
+            JobUpdateStrategy::QueueStrategy(QueueJobUpdateStrategy { group_size: size })
+        }
+    });
+    let mut view = BTreeMap::new();
+    view.insert(
+        "update.strategy".to_string(),
+        aurora_api::json::to_json(&strategy),
+    );
+    let mut put = |k: &str, v: serde_json::Value| {
+        view.insert(format!("update.{k}"), v);
+    };
+    put(
+        "watch",
+        s.min_wait_in_instance_running_ms.unwrap_or(0).into(),
+    );
+    put(
+        "max_per_instance_failures",
+        s.max_per_instance_failures.unwrap_or(0).into(),
+    );
+    put(
+        "max_failed_instances",
+        s.max_failed_instances.unwrap_or(0).into(),
+    );
+    put(
+        "rollback_on_failure",
+        s.rollback_on_failure.unwrap_or(false).into(),
+    );
+    put(
+        "pulse_interval",
+        s.block_if_no_pulses_after_ms
+            .filter(|ms| *ms > 0)
+            .map_or(serde_json::Value::Null, Into::into),
+    );
+    put("sla_aware", s.sla_aware.unwrap_or(false).into());
+    view
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +329,87 @@ mod tests {
                     .contains("cluster/role[/environment[/name]]")
             );
         }
+    }
+
+    fn fixture(name: &str) -> JobConfiguration {
+        let path = format!(
+            "{}/../../fixtures/wire/{name}.job_configuration.bin",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(path).expect("fixture exists");
+        aurora_api::wire::decode_struct(&bytes).expect("fixture decodes")
+    }
+
+    fn live_of(config: JobConfiguration) -> LiveJobConfig {
+        LiveJobConfig {
+            key: ClusterJobKey::new("devcluster", &config.key.clone().unwrap_or_default()),
+            config,
+            update_settings: None,
+        }
+    }
+
+    #[test]
+    fn differences_compare_as_the_planner_does() {
+        let tiers = Tiers::aurora_default();
+        let config = fixture("hello_world");
+        // As the scheduler serves it: the owner of whoever created it, our marker on it.
+        let mut served = config.clone();
+        let task = served.task_config.as_mut().expect("task");
+        task.owner = None;
+        set_marker(task, MANAGED_KEY, true);
+        let live = live_of(served);
+        assert_eq!(differences(&live, &config, None, false, &tiers), []);
+
+        let mut more_cpu = config.clone();
+        more_cpu.task_config.as_mut().expect("task").resources =
+            Some([aurora_api::types::Resource::NumCpus(2.0.into())].into());
+        let paths: Vec<String> = differences(&live, &more_cpu, None, false, &tiers)
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert!(paths.contains(&"resources.cpu".to_string()), "{paths:?}");
+
+        let mut more = config.clone();
+        more.instance_count = Some(3);
+        let paths: Vec<String> = differences(&live, &more, None, false, &tiers)
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(paths, ["instances"]);
+    }
+
+    #[test]
+    fn update_settings_are_compared_when_the_job_had_an_update() {
+        let tiers = Tiers::aurora_default();
+        let config = fixture("hello_world");
+        let mut live = live_of(config.clone());
+        live.update_settings = Some(JobUpdateSettings {
+            update_group_size: Some(2),
+            min_wait_in_instance_running_ms: Some(45_000),
+            rollback_on_failure: Some(true),
+            block_if_no_pulses_after_ms: Some(0),
+            ..JobUpdateSettings::default()
+        });
+        let same = JobUpdateSettings {
+            update_group_size: Some(2),
+            min_wait_in_instance_running_ms: Some(45_000),
+            rollback_on_failure: Some(true),
+            update_strategy: Some(aurora_api::types::JobUpdateStrategy::QueueStrategy(
+                aurora_api::types::QueueJobUpdateStrategy {
+                    group_size: Some(2),
+                },
+            )),
+            ..JobUpdateSettings::default()
+        };
+        assert_eq!(differences(&live, &config, Some(&same), false, &tiers), []);
+        let other = JobUpdateSettings {
+            min_wait_in_instance_running_ms: Some(1_000),
+            ..same
+        };
+        let paths: Vec<String> = differences(&live, &config, Some(&other), false, &tiers)
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
+        assert_eq!(paths, ["update.watch"]);
     }
 }

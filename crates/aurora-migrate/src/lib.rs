@@ -10,8 +10,9 @@
 //! Stages, each its own module: [`read`] (a pystachio Job → a spec job, defaults left out,
 //! unsupported constructs reported at their JSON path), [`write`](mod@write) (YAML/TOML text),
 //! [`verify`] (re-load with `aurora_spec::load_sources` and compare the render with the
-//! JSON), [`files`] (input files → output files, never overwriting). `convert` (the CLI)
-//! and `import` (reading live jobs) share them.
+//! JSON), [`files`] (input files → output files, never overwriting), [`live`] (a live job's
+//! `JobConfiguration` and update settings → a spec job, verified by a comparison the caller
+//! passes in). `convert` (the CLI) and `import` (reading live jobs) share them.
 //!
 //! ```
 //! let json: serde_json::Value = serde_json::json!({
@@ -27,6 +28,7 @@
 
 pub mod error;
 pub mod files;
+pub mod live;
 pub mod read;
 pub mod tree;
 pub mod verify;
@@ -34,6 +36,7 @@ pub mod write;
 
 pub use error::{ConvertError, FilesError};
 pub use files::{ConvertedDocument, Output, convert_document, plan_outputs, write_outputs};
+pub use live::{ImportError, ImportedJob, LiveJob, Outcome, PayloadFile, import_job};
 pub use read::{ConvertedJob, jobs_of, read_job};
 pub use verify::{compare_configuration, verify_job};
 pub use write::{SpecFormat, document};

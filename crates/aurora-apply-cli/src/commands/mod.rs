@@ -4,6 +4,7 @@ pub mod apply;
 pub mod completions;
 pub mod convert;
 pub mod destroy;
+pub mod import;
 pub mod init;
 pub mod man;
 pub mod plan;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Render(args) => render::exec(&cli.global, &args),
         Command::Convert(args) => convert::exec(&args),
         Command::Init(args) => init::exec(&args),
+        Command::Import(args) => import::exec(&args),
         Command::Schema(args) => schema::exec(&args),
         Command::Plan(args) => plan::exec(&cli.global, &args),
         Command::Apply(args) => apply::exec(&cli.global, &args),

@@ -13,7 +13,7 @@ fn repo() -> PathBuf {
 
 /// Posts a recorded Thrift request body (made by Aurora's own client, fixtures/wire) to the
 /// emulator's `/api`, as the client's HTTP transport would; returns the HTTP status line.
-fn post_recorded(w: &World, body_file: &str) -> String {
+pub(crate) fn post_recorded(w: &World, body_file: &str) -> String {
     let body = std::fs::read(repo().join("fixtures/wire").join(body_file)).expect("fixture");
     let address = w.sim.url().trim_start_matches("http://").to_string();
     let mut stream = TcpStream::connect(&address).expect("connects");

@@ -5,6 +5,7 @@ mod adoption;
 mod command_line;
 mod convert;
 mod harness;
+mod import;
 mod lifecycle;
 mod operations;
 mod ownership;
