@@ -332,12 +332,7 @@ mod tests {
     }
 
     fn fixture(name: &str) -> JobConfiguration {
-        let path = format!(
-            "{}/../../fixtures/wire/{name}.job_configuration.bin",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(path).expect("fixture exists");
-        aurora_api::wire::decode_struct(&bytes).expect("fixture decodes")
+        aurora_thrift::testing::job_configuration(name)
     }
 
     fn live_of(config: JobConfiguration) -> LiveJobConfig {

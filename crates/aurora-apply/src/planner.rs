@@ -442,12 +442,7 @@ mod tests {
     use aurora_api::types::{AssignedTask, Identity, JobUpdateSettings, Resource, ScheduledTask};
 
     fn fixture(name: &str) -> JobConfiguration {
-        let path = format!(
-            "{}/../../fixtures/wire/{name}.job_configuration.bin",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(path).expect("fixture exists");
-        aurora_api::wire::decode_struct(&bytes).expect("fixture decodes")
+        aurora_thrift::testing::job_configuration(name)
     }
 
     fn desired(config: JobConfiguration) -> DesiredJob {

@@ -35,11 +35,7 @@ fn start_sim() -> (SimHandle, Client) {
 }
 
 fn fixture(name: &str) -> JobConfiguration {
-    let path = format!(
-        "{}/../../fixtures/wire/{name}.job_configuration.bin",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    aurora_api::wire::decode_struct(&std::fs::read(path).expect("fixture")).expect("decodes")
+    aurora_thrift::testing::job_configuration(name)
 }
 
 fn settings() -> JobUpdateSettings {

@@ -897,12 +897,7 @@ mod tests {
     use aurora_thrift::types::Metadata;
 
     fn fixture(name: &str) -> JobConfiguration {
-        let path = format!(
-            "{}/../../fixtures/wire/{name}.job_configuration.bin",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let bytes = std::fs::read(path).expect("fixture exists");
-        aurora_thrift::wire::decode_struct(&bytes).expect("fixture decodes")
+        aurora_thrift::testing::job_configuration(name)
     }
 
     fn live<'a>(config: &'a JobConfiguration, tiers: &'a Tiers) -> LiveJob<'a> {

@@ -32,5 +32,7 @@ pub mod json;
 /// the emulator (each read ranges from the wire and must bound what a hostile range costs).
 pub mod ranges;
 pub mod rpc;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tiers;
 pub mod wire;
