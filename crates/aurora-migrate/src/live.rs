@@ -358,7 +358,7 @@ fn common_fields(live: &LiveJob<'_>, key: &Key, task: &TaskConfig) -> Result<Map
     let mut ports = BTreeSet::new();
     for r in task.resources.iter().flatten() {
         match r {
-            Resource::NumCpus(c) => res.insert("cpu", number(c.0)),
+            Resource::NumCpus(c) => res.insert("cpu", Node::number(c.0)),
             Resource::RamMb(mb) => res.insert("ram", size_mib(*mb)),
             Resource::DiskMb(mb) => res.insert("disk", size_mib(*mb)),
             Resource::NumGpus(g) if *g > 0 => res.insert("gpu", *g),
@@ -471,7 +471,10 @@ fn common_fields(live: &LiveJob<'_>, key: &Key, task: &TaskConfig) -> Result<Map
         let mut inner = Map::new();
         match p {
             SlaPolicy::PercentageSlaPolicy(p) => {
-                inner.insert("percentage", number(p.percentage.map_or(0.0, |f| f.0)));
+                inner.insert(
+                    "percentage",
+                    Node::number(p.percentage.map_or(0.0, |f| f.0)),
+                );
                 inner.insert("duration", secs(p.duration_secs.unwrap_or(0)));
                 n.insert("percentage", inner);
             }
@@ -857,15 +860,6 @@ fn plain(key: &Key, common: Map) -> Candidate {
         job,
         written,
         payload: None,
-    }
-}
-
-fn number(f: f64) -> Node {
-    if f.fract() == 0.0 && f.abs() < 9.0e15 {
-        #[allow(clippy::cast_possible_truncation)]
-        Node::Int(f as i64)
-    } else {
-        Node::Float(f)
     }
 }
 

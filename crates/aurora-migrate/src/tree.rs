@@ -30,6 +30,19 @@ pub enum Node {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Map(Vec<(String, Node)>);
 
+impl Node {
+    /// A number as people write it: `1` rather than `1.0` (whole numbers up to 2^53, where
+    /// a float still holds them exactly).
+    pub fn number(f: f64) -> Node {
+        if f.fract() == 0.0 && f.abs() < 9.0e15 {
+            #[allow(clippy::cast_possible_truncation)]
+            Node::Int(f as i64)
+        } else {
+            Node::Float(f)
+        }
+    }
+}
+
 impl Map {
     /// An empty mapping.
     pub fn new() -> Self {

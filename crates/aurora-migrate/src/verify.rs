@@ -456,29 +456,12 @@ pub fn compare_configuration(job: &LoadedJob, expected: &Value) -> Vec<ConvertEr
     let got = aurora_spec::render::job_configuration_json(&job.config);
     let mut errors = Vec::new();
     diff(
-        &configuration_view(expected.clone()),
-        &configuration_view(got),
+        &aurora_spec::render::comparable(expected.clone()),
+        &aurora_spec::render::comparable(got),
         "",
         &mut errors,
     );
     errors
-}
-
-/// The owner aside, the executor data parsed (when it is JSON).
-fn configuration_view(mut v: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.remove("owner");
-        if let Some(Value::Object(tc)) = m.get_mut("taskConfig") {
-            tc.remove("owner");
-            if let Some(Value::Object(ec)) = tc.get_mut("executorConfig")
-                && let Some(Value::String(data)) = ec.get("data").cloned()
-                && let Ok(parsed) = serde_json::from_str::<Value>(&data)
-            {
-                ec.insert("data".into(), parsed);
-            }
-        }
-    }
-    v
 }
 
 fn diff(want: &Value, got: &Value, path: &str, errors: &mut Vec<ConvertError>) {

@@ -20,25 +20,6 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("readable")).expect("json")
 }
 
-/// The owner aside, executor data parsed.
-fn normalise(mut v: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.remove("owner");
-        if let Some(Value::Object(tc)) = m.get_mut("taskConfig") {
-            tc.remove("owner");
-            if let Some(Value::Object(ec)) = tc.get_mut("executorConfig")
-                && let Some(Value::String(data)) = ec.get("data").cloned()
-            {
-                ec.insert(
-                    "data".into(),
-                    serde_json::from_str(&data).expect("executor data is JSON"),
-                );
-            }
-        }
-    }
-    v
-}
-
 /// Converts the fixture's `aurora_job.json` to `format`, loads the text back and compares the
 /// render with what Aurora's client sent. Returns the spec text.
 fn check(name: &str, format: SpecFormat) -> String {
@@ -64,8 +45,8 @@ fn check(name: &str, format: SpecFormat) -> String {
     assert!(differences.is_empty(), "{name}: {differences:#?}");
     let got = aurora_spec::render::job_configuration_json(&job.config);
     assert_eq!(
-        normalise(got),
-        normalise(want),
+        aurora_spec::render::comparable(got),
+        aurora_spec::render::comparable(want),
         "{name} ({format:?}): JobConfiguration differs\n{}",
         converted.text
     );
@@ -84,8 +65,8 @@ fn check(name: &str, format: SpecFormat) -> String {
         );
         assert_eq!(got["instanceCount"], want["instanceCount"]);
         assert_eq!(
-            normalise(serde_json::json!({"taskConfig": got["taskConfig"]})),
-            normalise(serde_json::json!({"taskConfig": want["taskConfig"]})),
+            aurora_spec::render::comparable(serde_json::json!({"taskConfig": got["taskConfig"]})),
+            aurora_spec::render::comparable(serde_json::json!({"taskConfig": want["taskConfig"]})),
             "{name}: update task config differs"
         );
     } else {

@@ -32,6 +32,26 @@ pub fn job_update_request_json(request: &JobUpdateRequest) -> Value {
     v
 }
 
+/// A rendered `JobConfiguration` or `JobUpdateRequest` as it is compared with what Aurora's
+/// client sends: `owner` left aside on the job and its task (Aurora's client sends the local
+/// unix user, aurora-apply the role) and the executor data parsed when it is JSON (the
+/// client's key order is Python's and not canonical).
+pub fn comparable(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.remove("owner");
+        if let Some(Value::Object(tc)) = m.get_mut("taskConfig") {
+            tc.remove("owner");
+            if let Some(Value::Object(ec)) = tc.get_mut("executorConfig")
+                && let Some(Value::String(data)) = ec.get("data").cloned()
+                && let Ok(parsed) = serde_json::from_str::<Value>(&data)
+            {
+                ec.insert("data".into(), parsed);
+            }
+        }
+    }
+    v
+}
+
 fn sort_sets(v: &mut Value) {
     match v {
         Value::Object(m) => {

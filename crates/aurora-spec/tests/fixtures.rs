@@ -13,22 +13,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn normalise(mut v: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.remove("owner");
-        if let Some(Value::Object(tc)) = m.get_mut("taskConfig") {
-            tc.remove("owner");
-            if let Some(Value::Object(ec)) = tc.get_mut("executorConfig")
-                && let Some(Value::String(data)) = ec.get("data").cloned()
-            {
-                let parsed: Value = serde_json::from_str(&data).expect("executor data is JSON");
-                ec.insert("data".into(), parsed);
-            }
-        }
-    }
-    v
-}
-
 fn check(fixture: &str, spec: &str) {
     let dir = root().join("fixtures/aurora-client").join(fixture);
     let jobs = load_paths(
@@ -55,8 +39,8 @@ fn check(fixture: &str, spec: &str) {
     .expect("json");
     let got = aurora_spec::render::job_configuration_json(&job.config);
     assert_eq!(
-        normalise(got.clone()),
-        normalise(want),
+        aurora_spec::render::comparable(got.clone()),
+        aurora_spec::render::comparable(want),
         "{fixture}: JobConfiguration differs"
     );
     assert_eq!(
@@ -80,8 +64,8 @@ fn check(fixture: &str, spec: &str) {
             }
         }
         assert_eq!(
-            normalise(got),
-            normalise(want),
+            aurora_spec::render::comparable(got),
+            aurora_spec::render::comparable(want),
             "{fixture}: JobUpdateRequest differs"
         );
     } else {

@@ -237,7 +237,7 @@ impl Reader {
         self.unknown(m, &["cpu", "ram", "disk", "gpu"], path);
         let mut out = Map::new();
         match self.number(m, "cpu", path) {
-            Some(cpu) => out.insert("cpu", number(cpu)),
+            Some(cpu) => out.insert("cpu", Node::number(cpu)),
             None if get(m, "cpu").is_none() => self.err(&join(path, "cpu"), "required"),
             None => {}
         }

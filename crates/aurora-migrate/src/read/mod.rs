@@ -303,16 +303,6 @@ impl Reader {
     }
 }
 
-/// A number as people write it: `1` rather than `1.0`.
-fn number(f: f64) -> Node {
-    if f.fract() == 0.0 && f.abs() < 9.0e15 {
-        #[allow(clippy::cast_possible_truncation)]
-        Node::Int(f as i64)
-    } else {
-        Node::Float(f)
-    }
-}
-
 /// Seconds as a spec duration string (`45s`, `1m 30s`, `500ms`).
 fn duration(secs: f64) -> Node {
     Node::Str(Duration(std::time::Duration::from_secs_f64(secs)).to_string())

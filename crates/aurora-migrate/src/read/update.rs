@@ -152,7 +152,10 @@ impl Reader {
             out.insert("coordinator", inner);
         } else if m.contains_key("percentage") {
             self.unknown(m, &["percentage", "duration_secs"], path);
-            inner.insert("percentage", number(self.number(m, "percentage", path)?));
+            inner.insert(
+                "percentage",
+                Node::number(self.number(m, "percentage", path)?),
+            );
             #[allow(clippy::cast_precision_loss)]
             inner.insert(
                 "duration",
