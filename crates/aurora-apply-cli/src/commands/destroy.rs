@@ -25,13 +25,6 @@ pub struct DestroyArgs {
     /// What every killing command takes.
     #[command(flatten)]
     pub kill: KillOptions,
-    /// With `--instances` (or `JOBKEY/IDS`): how long to wait for those instances to end
-    /// (e.g. `10m`); exit 7 when exceeded. A whole job's kill does not wait.
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
-    pub timeout: std::time::Duration,
-    /// With `--instances`: time between two polls of the scheduler while waiting.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
-    pub poll_interval: std::time::Duration,
 }
 
 /// Arguments of `kill`.
