@@ -156,6 +156,31 @@ pub struct EngineArgs {
     /// Reading.
     #[command(flatten)]
     pub read: ReadArgs,
+    /// Limiting the run to some jobs.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `--target`: the jobs a run is limited to.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// Only the jobs this glob over cluster/role/environment/name matches (`*`, `?` within a
+    /// part; fewer parts: every job below, e.g. `devcluster/www-data`); repeatable. Nothing
+    /// else is planned, changed or pruned, and the plan says it is partial.
+    #[arg(long = "target", value_name = "PATTERN", value_parser = parse_target)]
+    pub targets: Vec<aurora_apply::target::TargetPattern>,
+}
+
+impl TargetArgs {
+    /// The engine's targets (none: every job).
+    pub fn targets(&self) -> aurora_apply::target::Targets {
+        aurora_apply::target::Targets(self.targets.clone())
+    }
+}
+
+fn parse_target(text: &str) -> Result<aurora_apply::target::TargetPattern, String> {
+    text.parse()
+        .map_err(|e: aurora_apply::target::TargetError| e.to_string())
 }
 
 fn parse_scope(text: &str) -> Result<aurora_apply::planning::Scope, String> {
@@ -170,6 +195,7 @@ impl EngineArgs {
             prune: self.prune,
             scope: self.scope.clone(),
             observe: self.read.observe(),
+            targets: self.target.targets(),
         }
     }
 }

@@ -146,7 +146,11 @@ pub fn plan_all(
 ) -> Result<Plan, Exit> {
     let mut changes = Vec::new();
     let mut placed = Vec::new();
-    let mut clusters = desired.clusters();
+    let mut clusters: Vec<String> = desired
+        .clusters()
+        .into_iter()
+        .filter(|c| options.targets.may_match_cluster(c))
+        .collect();
     for scope in &options.scope {
         if !clusters.contains(&scope.cluster) {
             clusters.push(scope.cluster.clone());

@@ -27,5 +27,6 @@ pub mod ranges;
 pub mod restart;
 pub mod starting;
 pub mod status;
+pub mod target;
 pub mod updates;
 pub mod waiting;

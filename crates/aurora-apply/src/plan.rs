@@ -20,7 +20,7 @@ use crate::ranges::InstanceRange;
 
 /// Version of the plan document (plan files and `plan -o json`).
 /// 1.1 added `changes[].ownership` and `changes[].adopt`.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// A whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +57,10 @@ pub struct PlanScope {
     pub prune: bool,
     /// `cluster/role` pairs looked at.
     pub roles: Vec<String>,
+    /// `--target` patterns: when present the plan is partial — only matching jobs were
+    /// planned, and only they could be pruned (format 1.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// The kind of a job.

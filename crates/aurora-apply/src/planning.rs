@@ -24,6 +24,7 @@ use crate::plan::{
 };
 use crate::planner::{Draft, plan_absent, plan_desired};
 use crate::ranges::{InstanceRange, ids_of, to_ranges};
+use crate::target::Targets;
 
 /// How to plan.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +36,8 @@ pub struct PlanOptions {
     pub scope: Vec<Scope>,
     /// How to read live state.
     pub observe: ObserveOptions,
+    /// `--target`: only these jobs are planned, and only they can be pruned.
+    pub targets: Targets,
 }
 
 /// Part of a cluster to observe (and prune).
@@ -134,7 +137,18 @@ pub fn plan_cluster_with_tiers(
     tiers: Tiers,
     options: &PlanOptions,
 ) -> Result<ClusterPlan, EngineError> {
-    let roles = roles_in_scope(client, cluster, desired, &options.scope)?;
+    // With targets, the roles read are the specs' roles a target can reach (a job that left
+    // the specs is pruned only when its role is read), and only targeted jobs are planned.
+    let roles: Vec<String> = roles_in_scope(client, cluster, desired, &options.scope)?
+        .into_iter()
+        .filter(|role| options.targets.may_match_role(cluster, role))
+        .collect();
+    let targeted: Vec<DesiredJob> = desired
+        .iter()
+        .filter(|d| options.targets.matches(&d.job_key()))
+        .cloned()
+        .collect();
+    let desired = targeted.as_slice();
     let observed = observe_with_tiers(client, cluster, &roles, tiers, &options.observe)?;
     let mut calls = observed.calls + 1;
     let described: BTreeSet<ClusterJobKey> = desired.iter().map(DesiredJob::job_key).collect();
@@ -160,7 +174,7 @@ pub fn plan_cluster_with_tiers(
     }
     for live in observed.live.jobs.values() {
         let key = ClusterJobKey::new(cluster, &live.key);
-        if described.contains(&key) {
+        if described.contains(&key) || !options.targets.matches(&key) {
             continue;
         }
         if let Some(change) = plan_absent(cluster, live, options.prune) {
@@ -369,6 +383,7 @@ pub fn assemble(
         scope: PlanScope {
             prune: options.prune,
             roles,
+            targets: options.targets.texts(),
         },
         summary: Summary::of(&changes),
         changes,

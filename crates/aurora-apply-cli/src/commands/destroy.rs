@@ -22,6 +22,9 @@ pub struct DestroyArgs {
     /// A spec may name a job someone else created: killing it needs consent.
     #[command(flatten)]
     pub foreign: ForeignArg,
+    /// Only the targeted jobs of the specs are destroyed.
+    #[command(flatten)]
+    pub target: crate::cli::TargetArgs,
     /// What every killing command takes.
     #[command(flatten)]
     pub kill: KillOptions,
@@ -77,9 +80,11 @@ pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
             Ok(d) => d,
             Err(code) => return code,
         };
+    let targets = args.target.targets();
     let keys: Vec<(String, JobKey)> = desired
         .jobs()
         .iter()
+        .filter(|d| targets.matches(&d.job_key()))
         .map(|d| (d.cluster.clone(), d.key()))
         .collect();
     let code = destroy(

@@ -28,6 +28,9 @@ pub struct StatusArgs {
     /// Reading.
     #[command(flatten)]
     pub read: ReadArgs,
+    /// Limiting the report to some jobs.
+    #[command(flatten)]
+    pub target: crate::cli::TargetArgs,
     /// Output format (`json`: one array per look, one line each).
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -80,6 +83,7 @@ fn look(
 ) -> Result<Vec<JobStatus>, Exit> {
     let options = aurora_apply::planning::PlanOptions {
         observe: args.read.observe(),
+        targets: args.target.targets(),
         ..aurora_apply::planning::PlanOptions::default()
     };
     let plan = session::plan_all(connections, desired, Vec::new(), &options)?;

@@ -29,6 +29,13 @@ fn keyed(change: &aurora_apply::plan::JobChange) -> String {
 /// Renders `plan`; `color` adds ANSI colours (decoration only: symbols carry the meaning).
 pub fn render(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
+    if !plan.scope.targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "Partial plan: only jobs matching --target {} (nothing else was looked at or can be pruned).",
+            plan.scope.targets.join(", ")
+        );
+    }
     let _ = writeln!(out, "{}", verdict(&plan.summary, plan.changes.len()));
     if !plan.summary.has_changes() {
         return out;

@@ -12,5 +12,6 @@ mod ownership;
 mod pty;
 mod safety;
 mod seed;
+mod targeting;
 mod terminal;
 mod tls;
