@@ -16,6 +16,7 @@ use crate::commands::{
     destroy::{DestroyArgs, KillArgs},
     import::ImportArgs,
     init::InitArgs,
+    lsp::LspArgs,
     man::ManArgs,
     plan::PlanArgs,
     render::RenderArgs,
@@ -415,6 +416,14 @@ pub enum Command {
 A YAML spec whose first line is `# yaml-language-server: $schema=./aurora-apply.v1.json` gets
 completion and checks in editors.")]
     Schema(SchemaArgs),
+    /// Run the language server (stdio) for spec files: validate's diagnostics, hover,
+    /// completion, quick fixes.
+    #[command(after_help = "Examples:
+  aurora-apply lsp                        started by an editor, speaks LSP on stdin/stdout
+  aurora-apply lsp --stdio                the same, for clients that always pass --stdio
+Neovim: vim.lsp.start({ name = 'aurora-apply', cmd = { 'aurora-apply', 'lsp' } }).
+Editor set-up (VS Code, Neovim, Helix, Emacs, Zed): docs/editors.md.")]
+    Lsp(LspArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   aurora-apply completions bash > /etc/bash_completion.d/aurora-apply

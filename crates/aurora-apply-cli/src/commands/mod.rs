@@ -6,6 +6,7 @@ pub mod convert;
 pub mod destroy;
 pub mod import;
 pub mod init;
+pub mod lsp;
 pub mod man;
 pub mod plan;
 pub mod render;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Init(args) => init::exec(&args),
         Command::Import(args) => import::exec(&args),
         Command::Schema(args) => schema::exec(&args),
+        Command::Lsp(args) => lsp::exec(&args),
         Command::Plan(args) => plan::exec(&cli.global, &args),
         Command::Apply(args) => apply::exec(&cli.global, &args),
         Command::Destroy(args) => destroy::exec_destroy(&cli.global, &args),
