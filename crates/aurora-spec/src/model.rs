@@ -25,7 +25,8 @@ pub struct SpecFile {
     #[serde(rename = "apiVersion")]
     pub api_version: ApiVersion,
     /// Values merged into every job of this file (the job's own values win; mappings are
-    /// merged key by key, lists and variant choices are replaced).
+    /// merged key by key, lists and variant choices are replaced). `key` and `name` name one
+    /// job and cannot be defaults.
     #[serde(default)]
     pub defaults: Option<JobSpec>,
     /// The jobs.

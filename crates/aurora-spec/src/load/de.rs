@@ -245,6 +245,12 @@ impl<'a> NodeDe<'a, '_> {
                 (_, Ok(v)) => visitor.visit_u64(v),
                 _ => visitor.visit_i128(i),
             },
+            // `2.0` is a whole number: JSON Schema's `integer` (and an editor reading YAML as
+            // JavaScript numbers) accepts it, so the loader does too.
+            #[allow(clippy::cast_possible_truncation)]
+            Value::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                visitor.visit_i64(f as i64)
+            }
             _ => Err(self.wrong(&visitor)),
         }
     }
@@ -349,7 +355,14 @@ impl<'a> de::Deserializer<'a> for NodeDe<'a, '_> {
 
     fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.node.value {
-            Value::Null => visitor.visit_none(),
+            // `x: null` (or `x:` with nothing, or `~`) is refused, as the JSON Schema refuses
+            // it: leaving the key out is the one way to say "the default".
+            Value::Null => {
+                let mut e =
+                    DeError::new(Code::InvalidValue, "`null` is not a value here".to_string());
+                e.help = Some("leave the key out to use its default".to_string());
+                Err(e.locate(self.node.span, &self.path))
+            }
             _ => visitor.visit_some(self),
         }
     }

@@ -468,7 +468,7 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
     let empty = Node::new(Span::default(), Value::Map(Vec::new()));
     let defaults = match root.get("defaults") {
         None => &empty,
-        Some(d) if matches!(d.value, Value::Map(_) | Value::Null) => {
+        Some(d) if matches!(d.value, Value::Map(_)) => {
             for forbidden in ["key", "name"] {
                 if let Some(k) = d.get_key(forbidden) {
                     diags.push(
@@ -481,11 +481,7 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
                     );
                 }
             }
-            if matches!(d.value, Value::Null) {
-                &empty
-            } else {
-                d
-            }
+            d
         }
         Some(d) => {
             diags.push(

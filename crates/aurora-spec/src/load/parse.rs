@@ -134,13 +134,17 @@ impl<'de> Deserialize<'de> for YNode {
 }
 
 /// YAML 1.2 core schema, as editors and the JSON Schema see the file: only `true`/`false`
-/// are booleans (`y`, `on`, `no` stay strings: a `cmdline: y` must not become `true`), and
-/// `0755` or `1_000` stay strings rather than octal or underscored numbers.
+/// are booleans (`y`, `on`, `no` stay strings: a `cmdline: y` must not become `true`),
+/// `1_000` stays a string, and a plain `0755` or `010` is the decimal integer 755 or 10 (as
+/// yaml-language-server reads it; YAML 1.1's octal is not used, `0o755` is octal): so
+/// `instances: 010` is 10 in both, and `metadata: {build: 0755}` is an integer that both
+/// refuse where a string is expected (quote it).
 fn yaml_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
     options.strict_booleans = true;
-    options.leading_zero_numbers_as_strings = true;
+    options.leading_zero_numbers_as_strings = false;
+    options.legacy_octal_numbers = false;
     options.underscored_numbers_as_strings = true;
     // `!include run.sh` must not silently become the text `run.sh`.
     options.reject_unsupported_tags = true;
@@ -481,7 +485,9 @@ mod tests {
         let v = |k: &str| node.at_path(k).map(|n| n.value.clone());
         assert_eq!(v("a"), Some(Value::Str("y".into())));
         assert_eq!(v("b"), Some(Value::Str("on".into())));
-        assert_eq!(v("c"), Some(Value::Str("0755".into())));
+        // The number 755 (serde-saphyr reports a leading-zero decimal as a float; either way
+        // it is a number, as in editors, and `instances: 010` is 10).
+        assert_eq!(v("c"), Some(Value::Float(755.0)));
         assert_eq!(v("d"), Some(Value::Str("1_000".into())));
         assert_eq!(v("e"), Some(Value::Bool(true)));
         assert_eq!(v("f"), Some(Value::Int(16)));
