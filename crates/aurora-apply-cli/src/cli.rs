@@ -333,12 +333,12 @@ pub enum Command {
     /// Check specs offline: syntax, schema and the scheduler's rules; all errors at once.
     #[command(after_help = "Examples:
   aurora-apply validate specs/
-  aurora-apply validate specs/web.aurora.yaml -o json
+  aurora-apply validate specs/web.aurora-apply.yaml -o json
   aurora-apply validate specs/ --clusters /etc/aurora/clusters.json")]
     Validate(ValidateArgs),
     /// Print what would be sent: the JobConfiguration of every job.
     #[command(after_help = "Examples:
-  aurora-apply render specs/hello.aurora.yaml
+  aurora-apply render specs/hello.aurora-apply.yaml
   aurora-apply render specs/ -o json
   aurora-apply render specs/ --update -o json")]
     Render(RenderArgs),
@@ -372,7 +372,7 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Kill and deschedule every job the specs describe.
     #[command(after_help = "Examples:
-  aurora-apply destroy specs/old-service.aurora.yaml
+  aurora-apply destroy specs/old-service.aurora-apply.yaml
   aurora-apply destroy specs/batch/ --auto-approve -m 'retired'")]
     Destroy(DestroyArgs),
     /// Kill and deschedule jobs by key, or some of a job's instances.

@@ -40,13 +40,13 @@ fn validate_the_example_specs() {
 #[test]
 fn validate_reports_every_problem_with_exit_3() {
     let dir = tempfile::tempdir().expect("tmp");
-    let a = dir.path().join("a.aurora.yaml");
+    let a = dir.path().join("a.aurora-apply.yaml");
     std::fs::write(
         &a,
         "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    kind: srvice\n",
     )
     .expect("write");
-    let b = dir.path().join("b.aurora.toml");
+    let b = dir.path().join("b.aurora-apply.toml");
     std::fs::write(&b, "apiVersion = \"aurora-apply/v1\"\n[[jobs]]\nkey = \"c/r/prod/y\"\nkind = \"adhoc\"\nresources = { cpu = 0, ram = \"1GiB\", disk = \"1GiB\" }\ntask = { processes = [{ name = \"p\", cmdline = \"x\" }] }\n").expect("write");
     cmd()
         .arg("validate")
@@ -55,10 +55,10 @@ fn validate_reports_every_problem_with_exit_3() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains(
-            "a.aurora.yaml:4:11: error: jobs[0].kind: unknown value `srvice`",
+            "a.aurora-apply.yaml:4:11: error: jobs[0].kind: unknown value `srvice`",
         ))
         .stderr(predicate::str::contains(
-            "b.aurora.toml:5:21: error: jobs[0].resources.cpu: num_cpus must be greater than 0.0",
+            "b.aurora-apply.toml:5:21: error: jobs[0].resources.cpu: num_cpus must be greater than 0.0",
         ))
         .stderr(predicate::str::contains("2 problem(s) found"));
 }
@@ -66,7 +66,7 @@ fn validate_reports_every_problem_with_exit_3() {
 #[test]
 fn validate_json_gives_diagnostics_as_data() {
     let dir = tempfile::tempdir().expect("tmp");
-    let a = dir.path().join("a.aurora.yaml");
+    let a = dir.path().join("a.aurora-apply.yaml");
     std::fs::write(
         &a,
         "apiVersion: aurora-apply/v1\njobs:\n  - key: c/r/prod/x\n    kind: srvice\n",
@@ -108,7 +108,7 @@ fn validate_json_gives_diagnostics_as_data() {
 fn render_json_is_an_array_of_job_configurations() {
     let out = cmd()
         .args(["render", "-o", "json"])
-        .arg(example("hello.aurora.yaml"))
+        .arg(example("hello.aurora-apply.yaml"))
         .assert()
         .success()
         .get_output()
@@ -125,8 +125,8 @@ fn render_json_is_an_array_of_job_configurations() {
 fn render_update_gives_the_update_requests_of_services() {
     let out = cmd()
         .args(["render", "-o", "json", "--update"])
-        .arg(example("web.aurora.toml"))
-        .arg(example("cron.aurora.yaml"))
+        .arg(example("web.aurora-apply.toml"))
+        .arg(example("cron.aurora-apply.yaml"))
         .assert()
         .success()
         .get_output()
@@ -146,7 +146,7 @@ fn render_update_gives_the_update_requests_of_services() {
 fn render_text_expands_executor_data() {
     cmd()
         .arg("render")
-        .arg(example("hello.aurora.yaml"))
+        .arg(example("hello.aurora-apply.yaml"))
         .assert()
         .success()
         .stdout(predicate::str::contains("# devcluster/www-data/prod/hello"))
@@ -182,7 +182,7 @@ fn missing_path_is_invalid_input() {
 #[test]
 fn validate_stderr_is_pinned() {
     let dir = tempfile::tempdir().expect("tmp");
-    let a = dir.path().join("web.aurora.yaml");
+    let a = dir.path().join("web.aurora-apply.yaml");
     std::fs::write(
         &a,
         "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/web\n    kind: service\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB, cpus: 2 }\n    task: { processes: [{ name: web, cmdline: ./server }] }\n  - key: devcluster/www-data/production/api\n    kind: cron\n    cron: { schedule: '0 0 * * 7' }\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n    task: { processes: [{ name: api, cmdline: ./api }] }\n",
@@ -369,11 +369,11 @@ fn a_mistyped_command_gets_did_you_mean_and_the_usage_exit_code() {
         ));
     // Meant as a path, but missing.
     cmd()
-        .arg("specs/nope.aurora.yaml")
+        .arg("specs/nope.aurora-apply.yaml")
         .assert()
         .code(3)
         .stderr(predicate::str::contains(
-            "specs/nope.aurora.yaml: no such file or directory (and not a command",
+            "specs/nope.aurora-apply.yaml: no such file or directory (and not a command",
         ));
 }
 
@@ -406,7 +406,7 @@ fn validate_checks_cluster_names_against_the_clusters_file_it_finds() {
     let specs = dir.path().join("specs");
     std::fs::create_dir(&specs).expect("mkdir");
     let spec = "apiVersion: aurora-apply/v1\njobs:\n  - key: devclustr/www-data/prod/x\n    kind: adhoc\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n    task: { processes: [{ name: a, cmdline: x }] }\n";
-    std::fs::write(specs.join("x.aurora.yaml"), spec).expect("write");
+    std::fs::write(specs.join("x.aurora-apply.yaml"), spec).expect("write");
     // No clusters.json anywhere: nothing can be said offline.
     cmd().arg("validate").arg(&specs).assert().success();
     std::fs::write(
@@ -420,13 +420,13 @@ fn validate_checks_cluster_names_against_the_clusters_file_it_finds() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains(
-            "x.aurora.yaml:3:10: error: jobs[0].key: unknown cluster `devclustr`",
+            "x.aurora-apply.yaml:3:10: error: jobs[0].key: unknown cluster `devclustr`",
         ))
         .stderr(predicate::str::contains("did you mean `devcluster`?"));
     // The same from the folder above with a relative path (./specs/clusters.json).
     cmd()
         .current_dir(dir.path())
-        .args(["validate", "specs/x.aurora.yaml", "-o", "json"])
+        .args(["validate", "specs/x.aurora-apply.yaml", "-o", "json"])
         .assert()
         .code(3)
         .stdout(predicate::str::contains("aurora_spec::unknown_cluster"));

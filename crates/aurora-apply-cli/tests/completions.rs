@@ -273,7 +273,7 @@ impl World {
         let work = root.join("work");
         std::fs::create_dir_all(work.join("specs")).expect("mkdir");
         std::fs::create_dir_all(work.join("plans")).expect("mkdir");
-        std::fs::write(work.join("specs/hello.aurora.yaml"), "").expect("write");
+        std::fs::write(work.join("specs/hello.aurora-apply.yaml"), "").expect("write");
         std::fs::write(work.join("plans/plan.json"), "").expect("write");
         World { dir }
     }
@@ -701,7 +701,7 @@ fn paths_are_completed(sh: Sh) {
     assert!(offered[0].has_path("specs"), "{sh:?}: {:?}", offered[0]);
     for i in [1, 2] {
         assert!(
-            offered[i].has_path("hello.aurora.yaml"),
+            offered[i].has_path("hello.aurora-apply.yaml"),
             "{sh:?}: {:?}",
             offered[i]
         );

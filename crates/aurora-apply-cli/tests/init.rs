@@ -16,7 +16,7 @@ use serde_json::Value;
 /// Every file `init` writes with the default cluster, relative to DIR.
 const FILES: [&str; 7] = [
     "specs/clusters.json",
-    "specs/hello.aurora.yaml",
+    "specs/hello.aurora-apply.yaml",
     "specs/.schema/aurora-apply.v1.json",
     "specs/README.md",
     "specs/.gitignore",
@@ -108,7 +108,10 @@ fn init_scaffolds_a_repository_that_validates_and_applies_on_the_local_cluster()
         assert!(w.path("repo").join(file).is_file(), "{file}");
     }
     insta::assert_snapshot!("init_clusters_json", w.read("repo/specs/clusters.json"));
-    insta::assert_snapshot!("init_example_spec", w.read("repo/specs/hello.aurora.yaml"));
+    insta::assert_snapshot!(
+        "init_example_spec",
+        w.read("repo/specs/hello.aurora-apply.yaml")
+    );
 
     // The schema is `aurora-apply schema`'s (the committed one), and everything that names
     // it reaches it: the spec's modeline (relative to the spec), VS Code's YAML extension
@@ -121,7 +124,7 @@ fn init_scaffolds_a_repository_that_validates_and_applies_on_the_local_cluster()
         schema,
         std::fs::read_to_string(repo().join("schema/aurora-apply.v1.json")).expect("schema")
     );
-    let spec = w.read("repo/specs/hello.aurora.yaml");
+    let spec = w.read("repo/specs/hello.aurora-apply.yaml");
     let modeline = spec.lines().next().expect("a first line");
     let target = modeline
         .strip_prefix("# yaml-language-server: $schema=")
@@ -144,12 +147,12 @@ fn init_scaffolds_a_repository_that_validates_and_applies_on_the_local_cluster()
             .as_array()
             .expect("globs")
             .iter()
-            .any(|g| g == "**/*.aurora.yaml"),
+            .any(|g| g == "**/*.aurora-apply.yaml"),
         "{settings}"
     );
     let taplo: toml::Table = w.read("repo/.taplo.toml").parse().expect("TOML");
     let rule = &taplo["rule"].as_array().expect("[[rule]]")[0];
-    assert_eq!(rule["include"][0].as_str(), Some("**/*.aurora.toml"));
+    assert_eq!(rule["include"][0].as_str(), Some("**/*.aurora-apply.toml"));
     let path = rule["schema"]["path"].as_str().expect("rule.schema.path");
     assert_eq!(
         std::fs::read_to_string(w.path("repo").join(path)).expect("taplo schema"),
@@ -264,7 +267,7 @@ fn init_with_clusters_writes_their_entries_and_the_example_uses_the_first() {
     assert_eq!(clusters[1]["zk"], "h");
     assert_eq!(clusters[1]["zk_port"], 2181);
     assert_eq!(clusters[1]["scheduler_zk_path"], "/aurora/scheduler");
-    let spec = w.read("repo/specs/hello.aurora.yaml");
+    let spec = w.read("repo/specs/hello.aurora-apply.yaml");
     assert!(spec.contains("key: a/www-data/prod/hello "), "{spec}");
     // No sim:// cluster: no emulator state to keep out of git.
     assert!(!w.path("repo/specs/.gitignore").exists());

@@ -203,8 +203,8 @@ fn apply_follows_the_leader_to_a_new_scheduler_mid_rollout() {
         .to_string(),
     )
     .expect("clusters.json");
-    let hello = specs.join("hello.aurora.yaml");
-    let spec = std::fs::read_to_string(repo().join("specs/hello.aurora.yaml")).expect("seed");
+    let hello = specs.join("hello.aurora-apply.yaml");
+    let spec = std::fs::read_to_string(repo().join("specs/hello.aurora-apply.yaml")).expect("seed");
     std::fs::write(&hello, &spec).expect("spec");
     let hello_s = hello.to_str().expect("utf-8").to_string();
 

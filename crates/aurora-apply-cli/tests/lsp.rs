@@ -235,7 +235,7 @@ fn labels(completion: &Value) -> Vec<String> {
 #[test]
 fn an_editor_session_over_stdio() {
     let dir = workspace();
-    let spec = dir.path().join("hello.aurora.yaml");
+    let spec = dir.path().join("hello.aurora-apply.yaml");
     std::fs::write(&spec, BROKEN).expect("write spec");
     let uri = uri(&spec);
     let expected = validate(dir.path(), &spec);
@@ -419,7 +419,7 @@ fn an_editor_session_over_stdio() {
 fn toml_and_json_documents_and_data_file_definition() {
     let dir = workspace();
     std::fs::write(dir.path().join("payload.json"), "{}").expect("payload");
-    let toml = dir.path().join("jobs.aurora.toml");
+    let toml = dir.path().join("jobs.aurora-apply.toml");
     let text = r#"apiVersion = "aurora-apply/v1"
 
 [[jobs]]
@@ -508,7 +508,7 @@ executor = { name = "AuroraExecutor", data_file = "payload.json" }
 #[test]
 fn neovim_shows_the_diagnostics_and_a_completion_list() {
     let dir = workspace();
-    let spec = dir.path().join("hello.aurora.yaml");
+    let spec = dir.path().join("hello.aurora-apply.yaml");
     std::fs::write(&spec, BROKEN).expect("write spec");
     let expected = validate(dir.path(), &spec);
     let out = dir.path().join("nvim.out");

@@ -165,7 +165,7 @@ fn after_ctrl_c_or_kill_9_a_rerun_follows_the_same_update() {
         );
         assert!(stderr(&out).contains("rolled forward"), "{}", stderr(&out));
         // Next round: change the spec again so there is something to roll.
-        let file = w.path("specs/hello.aurora.yaml");
+        let file = w.path("specs/hello.aurora-apply.yaml");
         let yaml = std::fs::read_to_string(&file).expect("read");
         let next = if yaml.contains("cpu: 2,") {
             yaml.replace("cpu: 2,", "cpu: 3,")
@@ -189,7 +189,7 @@ fn an_earlier_runs_update_towards_another_config_is_a_conflict_unless_replaced()
     signal(pid, "-INT");
     let _ = finish(apply, Instant::now(), Duration::from_secs(30));
     // The spec changes again while that update still rolls.
-    let file = w.path("specs/hello.aurora.yaml");
+    let file = w.path("specs/hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&file).expect("read");
     std::fs::write(&file, yaml.replace("cpu: 2,", "cpu: 3,")).expect("write");
     let out = w.apply(&[&w.hello(), "--no-wait"]);
@@ -215,7 +215,7 @@ fn a_second_apply_on_a_role_being_changed_waits_for_the_lock_or_says_who_holds_i
         active_update(&w).is_some()
     });
     // The same role, another change: refused at once (lock timeout 0 s), nothing sent.
-    let file = w.path("specs/hello.aurora.yaml");
+    let file = w.path("specs/hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&file).expect("read");
     std::fs::write(&file, yaml.replace("cpu: 2,", "cpu: 3,")).expect("write");
     let out = w.apply(&[&w.hello()]);
@@ -276,7 +276,7 @@ fn ctrl_c_while_waiting_for_a_lock_exits_at_once_and_a_second_press_always_does(
     let first = spawn_apply(&w, &["--timeout", "60s"]);
     first.wait_for_line("ROLLING_FORWARD, 0/1 instances updated");
     // A second run waits for the first one's lock; nothing is under way to stop cleanly.
-    let file = w.path("specs/hello.aurora.yaml");
+    let file = w.path("specs/hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&file).expect("read");
     std::fs::write(&file, yaml.replace("cpu: 2,", "cpu: 3,")).expect("write");
     let second = spawn_apply(&w, &["--lock-timeout", "60s"]);

@@ -240,7 +240,7 @@ pub fn load(job: &ConvertedJob, tiers: &Tiers) -> Result<LoadedJob, Vec<ConvertE
     let text = document(std::slice::from_ref(job), SpecFormat::Yaml, "")
         .map_err(|e| vec![ConvertError::new("", e.to_string())])?;
     let file = SourceFile::new(
-        format!("{}.aurora.yaml", job.name),
+        format!("{}.aurora-apply.yaml", job.name),
         text,
         aurora_spec::Format::Yaml,
     );

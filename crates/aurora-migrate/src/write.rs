@@ -14,9 +14,9 @@ use crate::tree::{Map, Node};
 /// The spec file format to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpecFormat {
-    /// YAML (`*.aurora.yaml`), the default.
+    /// YAML (`*.aurora-apply.yaml`), the default.
     Yaml,
-    /// TOML (`*.aurora.toml`).
+    /// TOML (`*.aurora-apply.toml`).
     Toml,
 }
 
@@ -25,8 +25,8 @@ impl SpecFormat {
     /// match the schema by name.
     pub fn extension(self) -> &'static str {
         match self {
-            SpecFormat::Yaml => "aurora.yaml",
-            SpecFormat::Toml => "aurora.toml",
+            SpecFormat::Yaml => "aurora-apply.yaml",
+            SpecFormat::Toml => "aurora-apply.toml",
         }
     }
 

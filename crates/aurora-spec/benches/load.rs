@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
         for j in 0..10 {
             text.push_str(&job(f, j));
         }
-        std::fs::write(dir.path().join(format!("f{f:04}.aurora.yaml")), text).expect("write");
+        std::fs::write(dir.path().join(format!("f{f:04}.aurora-apply.yaml")), text).expect("write");
     }
     let jobs =
         load_paths(&[dir.path()], &LoadOptions::default()).expect("generated specs are valid");

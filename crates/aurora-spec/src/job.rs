@@ -41,7 +41,7 @@ impl JobKey {
     }
 }
 
-/// Where a job is defined: for the engine's messages ("defined at specs/web.aurora.yaml:12:5").
+/// Where a job is defined: for the engine's messages ("defined at specs/web.aurora-apply.yaml:12:5").
 #[derive(Clone, Debug)]
 pub struct Origin {
     /// The file.

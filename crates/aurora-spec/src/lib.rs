@@ -34,7 +34,7 @@
 //!       processes:
 //!         - { name: hello, cmdline: "echo hello; sleep 10" }
 //! "#;
-//! let file = SourceFile::new("hello.aurora.yaml", text, Format::Yaml);
+//! let file = SourceFile::new("hello.aurora-apply.yaml", text, Format::Yaml);
 //! let jobs = load_sources(&[file], &LoadOptions::default()).expect("valid");
 //! let config = &jobs[0].config;
 //! assert_eq!(config.instance_count, Some(1));

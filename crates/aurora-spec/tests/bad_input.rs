@@ -114,7 +114,7 @@ fn bad_cron() {
 fn missing_and_invalid_payload_files() {
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(dir.path().join("bad.json"), "{not json").expect("write");
-    let spec = dir.path().join("p.aurora.yaml");
+    let spec = dir.path().join("p.aurora-apply.yaml");
     std::fs::write(
         &spec,
         format!(
@@ -142,7 +142,7 @@ fn missing_and_invalid_payload_files() {
 #[test]
 fn non_utf8_file() {
     let dir = tempfile::tempdir().expect("tmp");
-    let spec = dir.path().join("x.aurora.yaml");
+    let spec = dir.path().join("x.aurora-apply.yaml");
     std::fs::write(&spec, b"apiVersion: aurora-apply/v1\njobs: [\xff\xfe]\n").expect("write");
     let err = load_paths(&[&spec], &LoadOptions::default()).expect_err("invalid");
     let d = err.sorted();

@@ -75,22 +75,22 @@ fn check(fixture: &str, spec: &str) {
 
 #[test]
 fn hello_world() {
-    check("hello_world", "hello_world.aurora.yaml");
+    check("hello_world", "hello_world.aurora-apply.yaml");
 }
 
 #[test]
 fn hello_docker_image() {
-    check("hello_docker_image", "hello_docker_image.aurora.yaml");
+    check("hello_docker_image", "hello_docker_image.aurora-apply.yaml");
 }
 
 #[test]
 fn cron_hello_world() {
-    check("cron_hello_world", "cron_hello_world.aurora.toml");
+    check("cron_hello_world", "cron_hello_world.aurora-apply.toml");
 }
 
 #[test]
 fn docker_app() {
-    check("docker_app", "docker_app.aurora.yaml");
+    check("docker_app", "docker_app.aurora-apply.yaml");
 }
 
 #[test]

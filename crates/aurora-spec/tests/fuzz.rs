@@ -5,10 +5,22 @@ use aurora_spec::{Format, LoadOptions, SourceFile, load_sources};
 use proptest::prelude::*;
 
 const SEEDS: &[(&str, &str)] = &[
-    ("a.yaml", include_str!("../../../specs/hello.aurora.yaml")),
-    ("b.yaml", include_str!("../../../specs/compose.aurora.yaml")),
-    ("c.yaml", include_str!("../../../specs/cron.aurora.yaml")),
-    ("d.toml", include_str!("../../../specs/web.aurora.toml")),
+    (
+        "a.yaml",
+        include_str!("../../../specs/hello.aurora-apply.yaml"),
+    ),
+    (
+        "b.yaml",
+        include_str!("../../../specs/compose.aurora-apply.yaml"),
+    ),
+    (
+        "c.yaml",
+        include_str!("../../../specs/cron.aurora-apply.yaml"),
+    ),
+    (
+        "d.toml",
+        include_str!("../../../specs/web.aurora-apply.toml"),
+    ),
 ];
 
 fn load(name: &str, text: String) {

@@ -372,7 +372,7 @@ fn product_accepts(case: &Case) -> Result<(), String> {
     let name = if case.format == Format::Toml {
         "t.toml"
     } else {
-        "t.aurora.yaml"
+        "t.aurora-apply.yaml"
     };
     let file = SourceFile::new(name, case.yaml.clone(), case.format);
     let options = LoadOptions {

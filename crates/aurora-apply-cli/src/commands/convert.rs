@@ -33,9 +33,9 @@ pub struct ConvertArgs {
 /// The spec format `convert` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ConvertFormat {
-    /// `NAME.aurora.yaml`.
+    /// `NAME.aurora-apply.yaml`.
     Yaml,
-    /// `NAME.aurora.toml`.
+    /// `NAME.aurora-apply.toml`.
     Toml,
 }
 

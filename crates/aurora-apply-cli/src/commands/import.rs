@@ -38,8 +38,8 @@ pub struct ImportArgs {
     /// The spec file format.
     #[arg(long, value_enum, default_value_t = ConvertFormat::Yaml)]
     pub format: ConvertFormat,
-    /// One file per role (`ROLE.aurora.yaml`, the default) or per job
-    /// (`ROLE.ENV.NAME.aurora.yaml`).
+    /// One file per role (`ROLE.aurora-apply.yaml`, the default) or per job
+    /// (`ROLE.ENV.NAME.aurora-apply.yaml`).
     #[arg(long, value_enum, default_value_t = Split::Roles)]
     pub split: Split,
     /// Clusters.

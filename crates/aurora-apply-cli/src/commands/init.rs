@@ -49,7 +49,7 @@ const SCHEMA_DIR: &str = ".schema";
 const YAML_MODELINE: &str = "# yaml-language-server: $schema=";
 /// The example job's key without its cluster (`<cluster>/` goes before it).
 const EXAMPLE_JOB: &str = "www-data/prod/hello";
-/// The example spec after its modeline: `specs/hello.aurora.yaml` of the repository (a
+/// The example spec after its modeline: `specs/hello.aurora-apply.yaml` of the repository (a
 /// test keeps them equal), in cluster `devcluster`.
 const EXAMPLE_BODY: &str = "\
 apiVersion: aurora-apply/v1
@@ -249,7 +249,7 @@ fn scaffold(clusters: &[ClusterEntry]) -> Vec<Scaffold> {
                 .join("; "),
         },
         Scaffold {
-            rel: format!("{SPECS}/hello.aurora.yaml"),
+            rel: format!("{SPECS}/hello.aurora-apply.yaml"),
             content: example_spec(&first.name, &schema_in_specs),
             what: format!("an example job, {key}"),
         },
@@ -281,12 +281,12 @@ fn scaffold(clusters: &[ClusterEntry]) -> Vec<Scaffold> {
     files.push(Scaffold {
         rel: ".vscode/settings.json".into(),
         content: vscode_settings(&schema_rel),
-        what: "VS Code: the schema for *.aurora.yaml (YAML extension)".into(),
+        what: "VS Code: the schema for *.aurora-apply.yaml (YAML extension)".into(),
     });
     files.push(Scaffold {
         rel: ".taplo.toml".into(),
         content: taplo_config(&schema_rel),
-        what: "Taplo (Even Better TOML): the schema for *.aurora.toml".into(),
+        what: "Taplo (Even Better TOML): the schema for *.aurora-apply.toml".into(),
     });
     files
 }
@@ -339,7 +339,7 @@ fn sim_state_folders(clusters: &[ClusterEntry]) -> Vec<String> {
 fn vscode_settings(schema_rel: &str) -> String {
     let settings = serde_json::json!({
         "yaml.schemas": {
-            format!("./{schema_rel}"): ["**/*.aurora.yaml", "**/*.aurora.yml"]
+            format!("./{schema_rel}"): ["**/*.aurora-apply.yaml", "**/*.aurora-apply.yml"]
         }
     });
     let mut text = serde_json::to_string_pretty(&settings).unwrap_or_default();
@@ -351,7 +351,7 @@ fn taplo_config(schema_rel: &str) -> String {
     format!(
         "# Taplo (and the Even Better TOML extension): check and complete aurora-apply specs.\n\
          [[rule]]\n\
-         include = [\"**/*.aurora.toml\"]\n\
+         include = [\"**/*.aurora-apply.toml\"]\n\
          \n\
          [rule.schema]\n\
          path = \"./{schema_rel}\"\n"
@@ -368,12 +368,12 @@ fn readme(clusters: &[ClusterEntry], key: &str, schema_rel: &str) -> String {
     let mut text = format!(
         "# Job specs
 
-Set up by `aurora-apply init`. Every `*.aurora.yaml` / `*.aurora.toml` file below this folder
+Set up by `aurora-apply init`. Every `*.aurora-apply.yaml` / `*.aurora-apply.toml` file below this folder
 describes Aurora jobs; `clusters.json` says where the scheduler of each cluster is ({names}).
 
 | file | what |
 | --- | --- |
-| `hello.aurora.yaml` | an example job, `{key}`: edit it, copy it |
+| `hello.aurora-apply.yaml` | an example job, `{key}`: edit it, copy it |
 | `clusters.json` | the clusters ([clusters.md]({repo}/blob/main/docs/clusters.md)) |
 | `.schema/` | the JSON Schema of the spec format, for editors (`.vscode/settings.json`, `.taplo.toml`) |
 
@@ -534,7 +534,7 @@ mod tests {
 
     #[test]
     fn the_example_is_the_repositorys_hello_spec() {
-        let hello = repo_file("specs/hello.aurora.yaml");
+        let hello = repo_file("specs/hello.aurora-apply.yaml");
         assert_eq!(
             example_spec(DEFAULT_CLUSTER, "../schema/aurora-apply.v1.json"),
             hello
@@ -543,7 +543,10 @@ mod tests {
 
     #[test]
     fn the_modeline_is_the_one_the_repositorys_specs_start_with() {
-        for spec in ["specs/hello.aurora.yaml", "specs/cron.aurora.yaml"] {
+        for spec in [
+            "specs/hello.aurora-apply.yaml",
+            "specs/cron.aurora-apply.yaml",
+        ] {
             assert!(repo_file(spec).starts_with(YAML_MODELINE), "{spec}");
         }
     }

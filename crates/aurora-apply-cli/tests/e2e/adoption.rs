@@ -50,15 +50,15 @@ fn jobs_created_by_aurora_client_plan_as_no_ops() {
     for (request, spec) in [
         (
             "hello_world.createJob.request.bin",
-            "hello_world.aurora.yaml",
+            "hello_world.aurora-apply.yaml",
         ),
         (
             "hello_docker_image.createJob.request.bin",
-            "hello_docker_image.aurora.yaml",
+            "hello_docker_image.aurora-apply.yaml",
         ),
         (
             "cron_hello_world.scheduleCronJob.request.bin",
-            "cron_hello_world.aurora.toml",
+            "cron_hello_world.aurora-apply.toml",
         ),
     ] {
         let status = post_recorded(&w, request);
@@ -84,7 +84,7 @@ fn a_docker_job_created_by_aurora_client_plans_as_a_no_op() {
     });
     let status = post_recorded(&w, "docker_app.createJob.request.bin");
     assert!(status.contains(" 200 "), "{status}");
-    let spec = fixture_spec(&w, "docker_app.aurora.yaml");
+    let spec = fixture_spec(&w, "docker_app.aurora-apply.yaml");
     let out = w.run(&["plan", &spec, "--detailed-exitcode"]);
     expect_code(&out, 0);
     assert!(stdout(&out).contains("No changes."), "{}", stdout(&out));
@@ -96,10 +96,10 @@ fn a_docker_job_created_by_aurora_client_plans_as_a_no_op() {
 fn production_without_a_tier_lands_on_the_clusters_production_tier() {
     let w = World::seed();
     w.write(
-        "specs/prod.aurora.yaml",
+        "specs/prod.aurora-apply.yaml",
         "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/critical\n    kind: service\n    production: true\n    resources: { cpu: 0.5, ram: 64MiB, disk: 64MiB }\n    task: { processes: [ { name: a, cmdline: sleep 600 } ] }\n",
     );
-    let spec = w.specs().join("prod.aurora.yaml");
+    let spec = w.specs().join("prod.aurora-apply.yaml");
     let spec = spec.to_str().expect("utf-8");
     let out = w.run(&["render", spec]);
     expect_code(&out, 0);
@@ -132,10 +132,10 @@ fn the_clusters_own_tiers_decide_the_placement() {
         .expect("tiers");
     });
     w.write(
-        "specs/prod.aurora.yaml",
+        "specs/prod.aurora-apply.yaml",
         "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/critical\n    kind: service\n    production: true\n    resources: { cpu: 0.5, ram: 64MiB, disk: 64MiB }\n    task: { processes: [ { name: a, cmdline: sleep 600 } ] }\n",
     );
-    let spec = w.specs().join("prod.aurora.yaml");
+    let spec = w.specs().join("prod.aurora-apply.yaml");
     let spec = spec.to_str().expect("utf-8");
     let out = w.run(&["plan", spec, "-o", "json"]);
     expect_code(&out, 0);
@@ -166,7 +166,7 @@ fn an_update_by_aurora_client_differs_only_by_ownership() {
     use aurora_apply::normalize::{Tiers, task_config};
 
     let w = World::seed();
-    let spec = fixture_spec(&w, "hello_world.aurora.yaml");
+    let spec = fixture_spec(&w, "hello_world.aurora-apply.yaml");
     expect_code(&w.run(&["apply", &spec, "--auto-approve"]), 0);
     let live: TaskConfig = w
         .sim

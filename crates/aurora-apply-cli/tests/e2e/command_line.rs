@@ -47,7 +47,7 @@ fn options_before_the_command_belong_to_the_command() {
 #[test]
 fn job_key_commands_find_the_cluster_like_apply_does() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     expect_code(
         &w.run(&["apply", hello.to_str().expect("utf-8"), "--auto-approve"]),
         0,
@@ -68,7 +68,7 @@ fn job_key_commands_find_the_cluster_like_apply_does() {
 #[test]
 fn kill_of_a_key_that_names_no_job_says_so_and_kills_nothing() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     expect_code(
         &w.run(&["apply", hello.to_str().expect("utf-8"), "--auto-approve"]),
         0,
@@ -115,15 +115,16 @@ fn an_unknown_cluster_names_every_place_looked_at_and_the_closest_name() {
     );
     // In a spec, the same typo is invalid input at its location, before anything is sent.
     w.write(
-        "specs/typo.aurora.yaml",
+        "specs/typo.aurora-apply.yaml",
         "apiVersion: aurora-apply/v1\njobs:\n  - key: devclustr/www-data/prod/t\n    kind: adhoc\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n    task: { processes: [{ name: a, cmdline: x }] }\n",
     );
     let specs = w.specs();
     let out = w.run(&["plan", specs.to_str().expect("utf-8")]);
     expect_code(&out, 3);
     assert!(
-        stderr(&out)
-            .contains("typo.aurora.yaml:3:10: error: jobs[0].key: unknown cluster `devclustr`"),
+        stderr(&out).contains(
+            "typo.aurora-apply.yaml:3:10: error: jobs[0].key: unknown cluster `devclustr`"
+        ),
         "{}",
         stderr(&out)
     );

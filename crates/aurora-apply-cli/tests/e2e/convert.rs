@@ -19,9 +19,9 @@ fn convert_then_validate_and_never_overwrite() {
     let input = fixture("hello_world/aurora_job.json");
     let out = world.run(&["convert", &input, "--out", "converted"]);
     expect_code(&out, 0);
-    let written = world.path("converted/hello.aurora.yaml");
+    let written = world.path("converted/hello.aurora-apply.yaml");
     assert!(
-        stdout(&out).contains("hello.aurora.yaml"),
+        stdout(&out).contains("hello.aurora-apply.yaml"),
         "{}",
         stdout(&out)
     );
@@ -46,7 +46,7 @@ fn convert_then_validate_and_never_overwrite() {
         serde_json::from_str::<serde_json::Value>(&stdout(&out)).expect("json")
     };
     let hand_written = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../aurora-spec/tests/fixture-specs/hello_world.aurora.yaml")
+        .join("../aurora-spec/tests/fixture-specs/hello_world.aurora-apply.yaml")
         .display()
         .to_string();
     assert_eq!(render("converted"), render(&hand_written));
@@ -56,7 +56,7 @@ fn convert_then_validate_and_never_overwrite() {
     let out = world.run(&["convert", &input, "--out", "converted"]);
     expect_code(&out, 3);
     assert!(
-        stderr(&out).contains("hello.aurora.yaml"),
+        stderr(&out).contains("hello.aurora-apply.yaml"),
         "{}",
         stderr(&out)
     );

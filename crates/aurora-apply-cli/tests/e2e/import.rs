@@ -54,7 +54,7 @@ fn jobs_created_by_aurora_client_import_to_no_op_specs() {
             "{request}: {}",
             stdout(&out)
         );
-        let text = read(&w, "imported/www-data.aurora.yaml");
+        let text = read(&w, "imported/www-data.aurora-apply.yaml");
         assert!(
             text.starts_with("# yaml-language-server: $schema="),
             "{text}"
@@ -63,7 +63,7 @@ fn jobs_created_by_aurora_client_import_to_no_op_specs() {
         assert!(!text.contains("owner"), "{request}: {text}");
         expect_noop_plan(&w, "imported");
         if request.starts_with("hello_world") {
-            // As tests/fixture-specs/hello_world.aurora.yaml says it: nothing at its default.
+            // As tests/fixture-specs/hello_world.aurora-apply.yaml says it: nothing at its default.
             let body: String = text.lines().skip(1).collect::<Vec<_>>().join("\n");
             assert!(
                 body.starts_with("apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/hello\n    kind: service\n    resources:\n      cpu: 1\n      ram: 128MiB\n      disk: 128MiB\n    task:\n      sequential: true\n      processes:\n        - name: hello\n          cmdline: "),
@@ -93,7 +93,7 @@ fn a_docker_job_created_by_aurora_client_imports_to_a_no_op_spec() {
     assert!(status.contains(" 200 "), "{status}");
     let out = import(&w, &["devcluster/www-data"], "imported");
     expect_code(&out, 0);
-    let text = read(&w, "imported/www-data.aurora.yaml");
+    let text = read(&w, "imported/www-data.aurora-apply.yaml");
     assert!(text.contains("docker:"), "{text}");
     assert!(text.contains("image: python:3.11-slim"), "{text}");
     expect_noop_plan(&w, "imported");
@@ -130,14 +130,14 @@ fn the_seed_scenarios_jobs_import_to_no_op_specs() {
         report.contains("devcluster/www-data/prod/web: declarative task"),
         "{report}"
     );
-    let www = read(&w, "imported/www-data.aurora.yaml");
-    let vagrant = read(&w, "imported/vagrant.aurora.yaml");
+    let www = read(&w, "imported/www-data.aurora-apply.yaml");
+    let vagrant = read(&w, "imported/vagrant.aurora-apply.yaml");
     assert!(
         vagrant.contains("name: docker-compose-executor"),
         "{vagrant}"
     );
     assert!(www.contains("kind: cron"), "{www}");
-    // As specs/compose.aurora.yaml says it: anonymous ports as a count, fetch URIs, metadata.
+    // As specs/compose.aurora-apply.yaml says it: anonymous ports as a count, fetch URIs, metadata.
     for line in [
         "ports: 1\n",
         "fileName: sample-app/docker-compose.yml",
@@ -195,11 +195,11 @@ fn import_never_overwrites_and_refuses_bad_selectors() {
     let status = post_recorded(&w, "hello_world.createJob.request.bin");
     assert!(status.contains(" 200 "), "{status}");
     std::fs::create_dir_all(w.path("imported")).expect("mkdir");
-    w.write("imported/www-data.aurora.yaml", "# mine\n");
+    w.write("imported/www-data.aurora-apply.yaml", "# mine\n");
     let out = import(&w, &["devcluster/www-data"], "imported");
     expect_code(&out, 3);
     assert!(
-        stderr(&out).contains("www-data.aurora.yaml"),
+        stderr(&out).contains("www-data.aurora-apply.yaml"),
         "{}",
         stderr(&out)
     );
@@ -208,7 +208,7 @@ fn import_never_overwrites_and_refuses_bad_selectors() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(read(&w, "imported/www-data.aurora.yaml"), "# mine\n");
+    assert_eq!(read(&w, "imported/www-data.aurora-apply.yaml"), "# mine\n");
     assert_eq!(
         std::fs::read_dir(w.path("imported")).expect("dir").count(),
         1
@@ -232,8 +232,8 @@ fn split_jobs_writes_one_file_per_job() {
     let w = World::seed();
     expect_code(
         &w.run(&[
-            "specs/hello.aurora.yaml",
-            "specs/cron.aurora.yaml",
+            "specs/hello.aurora-apply.yaml",
+            "specs/cron.aurora-apply.yaml",
             "--auto-approve",
         ]),
         0,
@@ -250,12 +250,13 @@ fn split_jobs_writes_one_file_per_job() {
     ]);
     expect_code(&out, 0);
     assert!(
-        w.path("one/www-data.prod.hello.aurora.toml").is_file(),
+        w.path("one/www-data.prod.hello.aurora-apply.toml")
+            .is_file(),
         "{}",
         stdout(&out)
     );
     assert!(
-        w.path("one/www-data.prod.nightly-report.aurora.toml")
+        w.path("one/www-data.prod.nightly-report.aurora-apply.toml")
             .is_file()
     );
     expect_noop_plan(&w, "one");
@@ -462,7 +463,7 @@ mod random_jobs {
 
     fn render(text: &str) -> (JobConfiguration, Option<JobUpdateRequest>) {
         let file =
-            aurora_spec::SourceFile::new("case.aurora.yaml", text, aurora_spec::Format::Yaml);
+            aurora_spec::SourceFile::new("case.aurora-apply.yaml", text, aurora_spec::Format::Yaml);
         let loaded = aurora_spec::load_sources(&[file], &aurora_spec::LoadOptions::default())
             .unwrap_or_else(|d| {
                 panic!(
@@ -599,9 +600,10 @@ mod random_jobs {
                     }
                 }
                 let plan = w.run(&["plan", &out_dir, "--detailed-exitcode"]);
-                let file =
-                    std::fs::read_to_string(w.path(&format!("{out_dir}/www-data.aurora.yaml")))
-                        .unwrap_or_default();
+                let file = std::fs::read_to_string(
+                    w.path(&format!("{out_dir}/www-data.aurora-apply.yaml")),
+                )
+                .unwrap_or_default();
                 prop_assert_eq!(
                     code(&plan),
                     0,

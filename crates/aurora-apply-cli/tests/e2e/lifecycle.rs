@@ -38,7 +38,7 @@ fn second_apply_of_unchanged_specs_sends_no_write() {
 #[test]
 fn cron_lifecycle_schedule_replace_deschedule() {
     let w = World::seed();
-    let cron = w.specs().join("cron.aurora.yaml");
+    let cron = w.specs().join("cron.aurora-apply.yaml");
     let cron_s = cron.to_str().expect("utf-8").to_string();
     let out = w.run(&["apply", &cron_s, "--auto-approve"]);
     expect_code(&out, 0);
@@ -86,7 +86,7 @@ fn cron_lifecycle_schedule_replace_deschedule() {
 /// (3 minutes real at 200×): an update that will not end during a test.
 fn hello_with_a_slow_update() -> (World, String) {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let hello_s = hello.to_str().expect("utf-8").to_string();
     expect_code(&w.run(&["apply", &hello_s, "--auto-approve"]), 0);
     let yaml = std::fs::read_to_string(&hello).expect("read");
@@ -147,7 +147,7 @@ fn stable(mut plan: Value) -> Value {
 #[test]
 fn plan_json_document_shape() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let hello_s = hello.to_str().expect("utf-8").to_string();
     expect_code(&w.run(&["apply", &hello_s, "--auto-approve"]), 0);
     let yaml = std::fs::read_to_string(&hello).expect("read");

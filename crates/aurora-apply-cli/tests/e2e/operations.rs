@@ -16,7 +16,7 @@ const HELLO: &str = "devcluster/www-data/prod/hello";
 /// The seed world with the hello job at two instances, applied and running.
 fn two_hellos() -> (World, String) {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&hello).expect("read");
     std::fs::write(
         &hello,
@@ -30,7 +30,7 @@ fn two_hellos() -> (World, String) {
 
 /// Edits the hello spec in place.
 fn edit_hello(w: &World, edit: impl Fn(&str) -> String) {
-    let path = w.specs().join("hello.aurora.yaml");
+    let path = w.specs().join("hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&path).expect("read");
     std::fs::write(&path, edit(&yaml)).expect("write");
 }
@@ -582,7 +582,7 @@ fn status_watch_on_a_pipe_prints_a_block_per_look() {
 fn kill_some_instances_honours_its_timeout() {
     // Kills take an hour of simulated time (18 s of real time at the seed's 200× clock).
     let w = World::seed_with(|config| config.timings.kill_ms = 3_600_000);
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     expect_code(
         &w.run(&["apply", hello.to_str().expect("utf-8"), "--auto-approve"]),
         0,

@@ -26,14 +26,14 @@ fn create_foreign_hello(w: &World) {
 
 fn hello_spec(w: &World) -> String {
     w.specs()
-        .join("hello.aurora.yaml")
+        .join("hello.aurora-apply.yaml")
         .to_str()
         .expect("utf-8")
         .to_string()
 }
 
 fn edit_hello(w: &World, from: &str, to: &str) {
-    let path = w.specs().join("hello.aurora.yaml");
+    let path = w.specs().join("hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&path).expect("read");
     assert!(yaml.contains(from), "{from:?} not in {yaml}");
     std::fs::write(&path, yaml.replace(from, to)).expect("write");
@@ -68,10 +68,10 @@ fn ownership(w: &World, paths: &[&str]) -> Vec<(String, String)> {
 fn the_plan_marks_each_job_owned_unowned_or_absent() {
     let w = World::seed();
     create_foreign_hello(&w);
-    let web = w.specs().join("web.aurora.toml");
+    let web = w.specs().join("web.aurora-apply.toml");
     let web = web.to_str().expect("utf-8");
     expect_code(&w.run(&["apply", web, "--auto-approve"]), 0);
-    let payload = w.specs().join("thermos-payload.aurora.yaml");
+    let payload = w.specs().join("thermos-payload.aurora-apply.yaml");
     let hello = hello_spec(&w);
     let got = ownership(&w, &[&hello, web, payload.to_str().expect("utf-8")]);
     assert_eq!(

@@ -25,7 +25,7 @@ fn no_terminal_without_auto_approve_is_refused_with_exit_8() {
 fn invalid_spec_exits_3_and_sends_nothing() {
     let w = World::seed();
     w.write(
-        "specs/bad.aurora.yaml",
+        "specs/bad.aurora-apply.yaml",
         "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/bad\n    kind: service\n    resources: { cpu: 0, ram: 1MiB, disk: 1MiB }\n    task: { processes: [ { name: p, cmdline: x } ] }\n",
     );
     let out = w.run(&[
@@ -35,7 +35,7 @@ fn invalid_spec_exits_3_and_sends_nothing() {
     ]);
     expect_code(&out, 3);
     assert!(
-        stderr(&out).contains("bad.aurora.yaml:5:"),
+        stderr(&out).contains("bad.aurora-apply.yaml:5:"),
         "{}",
         stderr(&out)
     );
@@ -45,7 +45,7 @@ fn invalid_spec_exits_3_and_sends_nothing() {
 #[test]
 fn stale_saved_plan_is_refused_with_exit_4() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let hello = hello.to_str().expect("utf-8");
     let plan_file = w.path("plan.json");
     let plan_file = plan_file.to_str().expect("utf-8");
@@ -64,7 +64,7 @@ fn stale_saved_plan_is_refused_with_exit_4() {
 #[test]
 fn saved_plan_executes_as_planned() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let plan_file = w.path("plan.json");
     let plan_file = plan_file.to_str().expect("utf-8");
     expect_code(
@@ -79,7 +79,7 @@ fn saved_plan_executes_as_planned() {
 #[test]
 fn protected_job_is_never_killed() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&hello).expect("read");
     std::fs::write(
         &hello,
@@ -100,7 +100,7 @@ fn protected_job_is_never_killed() {
 #[test]
 fn foreign_active_update_is_a_conflict_with_exit_4() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let hello_s = hello.to_str().expect("utf-8").to_string();
     expect_code(&w.run(&["apply", &hello_s, "--auto-approve"]), 0);
     // Someone starts a slow update outside aurora-apply (a pulse-blocked one never ends).
@@ -129,10 +129,10 @@ fn foreign_active_update_is_a_conflict_with_exit_4() {
 #[test]
 fn a_role_whose_last_job_left_the_specs_is_pruned_only_in_scope() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&hello).expect("read");
     w.write(
-        "specs/ops.aurora.yaml",
+        "specs/ops.aurora-apply.yaml",
         &yaml.replace(
             "devcluster/www-data/prod/hello",
             "devcluster/ops/prod/probe",
@@ -141,7 +141,7 @@ fn a_role_whose_last_job_left_the_specs_is_pruned_only_in_scope() {
     let specs = w.specs();
     let specs = specs.to_str().expect("utf-8");
     expect_code(&w.run(&["apply", specs, "--auto-approve"]), 0);
-    std::fs::remove_file(w.path("specs/ops.aurora.yaml")).expect("rm");
+    std::fs::remove_file(w.path("specs/ops.aurora-apply.yaml")).expect("rm");
     // The ops role is no longer in the specs: --prune alone does not look there.
     let out = w.run(&["plan", specs, "--prune", "--detailed-exitcode"]);
     expect_code(&out, 0);
@@ -213,7 +213,7 @@ fn on_a_terminal(w: &World, args: &[&str], answer: &str) -> (i32, String) {
 #[test]
 fn on_a_terminal_apply_asks_and_only_yes_applies() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let args = hello.to_str().expect("utf-8").to_string();
 
     let (code, screen) = on_a_terminal(&w, &[&args], "no");
@@ -241,7 +241,7 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
 #[test]
 fn a_saved_plan_is_applied_on_a_terminal_without_asking_again() {
     let w = World::seed();
-    let hello = w.specs().join("hello.aurora.yaml");
+    let hello = w.specs().join("hello.aurora-apply.yaml");
     let out = w.run(&["plan", hello.to_str().expect("utf-8"), "--out", "plan.json"]);
     expect_code(&out, 0);
     // Nothing is typed: a question would read end-of-file and cancel (exit 1).

@@ -37,10 +37,10 @@ fn apply_noop_update_prune_destroy() {
     );
 
     // cpu 1 -> 2 on hello: a rolling update that rolls forward.
-    let hello = w.path("specs/hello.aurora.yaml");
+    let hello = w.path("specs/hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&hello).expect("read");
     w.write(
-        "specs/hello.aurora.yaml",
+        "specs/hello.aurora-apply.yaml",
         &yaml.replace("cpu: 1,", "cpu: 2,"),
     );
     let out = w.run(&["plan", specs, "--detailed-exitcode"]);
@@ -58,7 +58,7 @@ fn apply_noop_update_prune_destroy() {
     expect_code(&w.run(&["plan", specs, "--detailed-exitcode"]), 0);
 
     // Remove the payload job from the specs: only --prune kills it.
-    std::fs::remove_file(w.path("specs/thermos-payload.aurora.yaml")).expect("rm");
+    std::fs::remove_file(w.path("specs/thermos-payload.aurora-apply.yaml")).expect("rm");
     let out = w.run(&["plan", specs, "--detailed-exitcode"]);
     expect_code(&out, 0);
     let out = w.run(&["apply", specs, "--prune", "--auto-approve"]);
@@ -115,7 +115,7 @@ fn failing_rollout_rolls_back_with_exit_5() {
     let specs = w.specs();
     let specs = specs.to_str().expect("utf-8 path");
     expect_code(&w.run(&["apply", specs, "--auto-approve"]), 0);
-    let hello = w.path("specs/hello.aurora.yaml");
+    let hello = w.path("specs/hello.aurora-apply.yaml");
     let yaml = std::fs::read_to_string(&hello).expect("read");
     let broken = yaml.replace(
         "    instances: 1\n",
@@ -124,7 +124,7 @@ fn failing_rollout_rolls_back_with_exit_5() {
             aurora_sim::FAIL_AFTER_KEY
         ),
     );
-    w.write("specs/hello.aurora.yaml", &broken);
+    w.write("specs/hello.aurora-apply.yaml", &broken);
     let out = w.run(&["apply", specs, "--auto-approve"]);
     expect_code(&out, 5);
     assert!(stderr(&out).contains("ROLLED BACK"), "{}", stderr(&out));
@@ -136,7 +136,10 @@ fn apply_json_streams_versioned_events() {
     let specs = w.specs();
     let out = w.run(&[
         "apply",
-        specs.join("hello.aurora.yaml").to_str().expect("utf-8"),
+        specs
+            .join("hello.aurora-apply.yaml")
+            .to_str()
+            .expect("utf-8"),
         "--auto-approve",
         "-o",
         "json",
@@ -164,7 +167,10 @@ fn markdown_plan_for_pull_requests() {
     let specs = w.specs();
     let out = w.run(&[
         "plan",
-        specs.join("hello.aurora.yaml").to_str().expect("utf-8"),
+        specs
+            .join("hello.aurora-apply.yaml")
+            .to_str()
+            .expect("utf-8"),
         "-o",
         "markdown",
     ]);

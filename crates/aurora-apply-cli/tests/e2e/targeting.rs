@@ -103,8 +103,8 @@ fn a_targeted_apply_changes_and_prunes_only_inside_its_targets() {
     // Everything applied, then two jobs leave the specs: a targeted prune removes only the
     // one inside its target.
     expect_code(&w.run(&["apply", specs, "--auto-approve"]), 0);
-    std::fs::remove_file(w.specs().join("hello.aurora.yaml")).expect("rm");
-    std::fs::remove_file(w.specs().join("cron.aurora.yaml")).expect("rm");
+    std::fs::remove_file(w.specs().join("hello.aurora-apply.yaml")).expect("rm");
+    std::fs::remove_file(w.specs().join("cron.aurora-apply.yaml")).expect("rm");
     w.sim.clear_calls();
     let out = w.run(&[
         "apply",

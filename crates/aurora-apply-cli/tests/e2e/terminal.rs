@@ -95,7 +95,7 @@ const JOB: &str = "devcluster/www-data/prod/hello";
 #[test]
 fn a_rolling_update_on_a_terminal_at_three_moments() {
     let w = World::seed_with_clock(ClockMode::Manual);
-    let spec = w.path("specs/hello.aurora.yaml");
+    let spec = w.path("specs/hello.aurora-apply.yaml");
     let text = std::fs::read_to_string(&spec).expect("spec");
     let two = text.replace("instances: 1", "instances: 2");
     std::fs::write(&spec, &two).expect("write");
@@ -186,7 +186,7 @@ fn a_rolling_update_on_a_terminal_at_three_moments() {
 #[test]
 fn without_a_terminal_each_state_change_is_one_line() {
     let w = World::seed();
-    let spec = w.path("specs/hello.aurora.yaml");
+    let spec = w.path("specs/hello.aurora-apply.yaml");
     let spec_arg = spec.to_str().expect("utf-8").to_string();
     let out = w.run(&["apply", &spec_arg, "--auto-approve"]);
     expect_code(&out, 0);

@@ -117,7 +117,7 @@ impl World {
     }
 
     pub fn hello(&self) -> String {
-        self.path("specs/hello.aurora.yaml")
+        self.path("specs/hello.aurora-apply.yaml")
             .to_str()
             .expect("utf-8")
             .to_string()
@@ -157,7 +157,7 @@ impl World {
     /// The hello job created, then its spec changed (cpu 2) with a watch of `watch`.
     pub fn hello_then_update(&self, watch: &str) {
         expect_code(&self.apply(&[&self.hello()]), 0);
-        let file = self.path("specs/hello.aurora.yaml");
+        let file = self.path("specs/hello.aurora-apply.yaml");
         let yaml = std::fs::read_to_string(&file).expect("read");
         let changed = yaml.replace("cpu: 1,", "cpu: 2,").replace(
             "    instances: 1\n",
