@@ -413,21 +413,6 @@ mod tests {
             Some(Typing::Key(p("jobs.[].resources")))
         );
     }
-}
-
-#[cfg(test)]
-mod typing_tests {
-    use super::*;
-
-    fn p(s: &str) -> Vec<Seg> {
-        s.split('.')
-            .filter(|s| !s.is_empty())
-            .map(|p| match p {
-                "[]" => Seg::Item,
-                k => Seg::Key(k.to_string()),
-            })
-            .collect()
-    }
 
     #[test]
     fn json_and_toml_being_typed() {
