@@ -95,6 +95,7 @@ pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
         &mut connections,
         Named::BySpec {
             allow_foreign: args.foreign.allow_foreign,
+            targets,
         },
     );
     connections.close();
@@ -138,7 +139,7 @@ pub fn exec_kill(global: &GlobalArgs, args: &KillArgs) -> Exit {
 }
 
 /// How the jobs to kill were named.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Named {
     /// `kill JOBKEY...`: each key was typed, so a key that names no live job is an error
     /// (exit 3, nothing killed: a typo must not pass as "nothing to do"), and naming a job
@@ -149,6 +150,8 @@ enum Named {
     BySpec {
         /// `--allow-foreign`.
         allow_foreign: bool,
+        /// `--target`: the plan says it is partial.
+        targets: aurora_apply::target::Targets,
     },
 }
 
@@ -211,7 +214,13 @@ fn destroy(
         changes,
         &[],
         paths.iter().map(|p| p.display().to_string()).collect(),
-        &aurora_apply::planning::PlanOptions::default(),
+        &aurora_apply::planning::PlanOptions {
+            targets: match &named {
+                Named::BySpec { targets, .. } => targets.clone(),
+                Named::ByKey => aurora_apply::target::Targets::default(),
+            },
+            ..aurora_apply::planning::PlanOptions::default()
+        },
         session::now_rfc3339(),
     );
     let how = HowToApply {
@@ -224,7 +233,7 @@ fn destroy(
             allow_mass_prune: true,
             allow_foreign: match named {
                 Named::ByKey => true,
-                Named::BySpec { allow_foreign } => allow_foreign,
+                Named::BySpec { allow_foreign, .. } => allow_foreign,
             },
         },
         run: options.exec.run_options(None),

@@ -150,6 +150,11 @@ fn status_and_destroy_take_targets_too() {
 
     let out = w.run(&["destroy", specs, "--auto-approve", "--target", HELLO]);
     expect_code(&out, 0);
+    assert!(
+        stdout(&out).starts_with("Partial plan: only jobs matching --target"),
+        "{}",
+        stdout(&out)
+    );
     let plan = plan_json(&w, &[specs]);
     assert_eq!(changed_keys(&plan), [HELLO], "only hello was destroyed");
 }
