@@ -922,4 +922,77 @@ mod tests {
         send(note("exit", serde_json::Value::Null));
         handle.join().expect("server thread").expect("clean exit");
     }
+
+    /// No position crashes the server: hover, completion and definition at every line and
+    /// column of documents with multi-byte characters, broken syntax and positions past the
+    /// end, in all three formats; every request is answered and the session ends cleanly.
+    #[test]
+    fn every_position_of_any_document_is_answered() {
+        let docs = [
+            (
+                "a.yaml",
+                "apiVersion: aurora-apply/v1\njobs:\n  - key: dévcluster/wẘw/prod/h\n    kind: service\n    resources: { cpu: 1, ram: 1GiB, disk: 1GiB }\n    task: { processes: [{ name: ä, cmdline: \"echo ✓ {{thermos.ports[\" }] }\n    executor: { name: X, data_file: ./é\n    cron: [\n",
+            ),
+            (
+                "b.toml",
+                "apiVersion = \"aurora-apply/v1\"\n[[jobs]]\nkey = \"c/r/é/n\"\nresources = { cpu = 1, ram = \"1GiB\" \n[jobs.task]\norder = [\"ü\", \n",
+            ),
+            (
+                "c.json",
+                "{\"apiVersion\": \"aurora-apply/v1\", \"jobs\": [{\"key\": \"ä/b/c/d\", \"task\": {\"processes\": [{\"name\": \"✓\", ",
+            ),
+        ];
+        let (server, client) = Connection::memory();
+        let send = |m: Message| client.sender.send(m).expect("send");
+        let handle = std::thread::spawn(move || serve(&server, Options::default()));
+        let mut next_id = 1;
+        let mut request = |method: &str, params: serde_json::Value| {
+            next_id += 1;
+            send(Request::new(RequestId::from(next_id), method.into(), params).into());
+            next_id
+        };
+        let mut expected = vec![request("initialize", json!({"capabilities": {}}))];
+        send(note("initialized", json!({})));
+        for (name, text) in docs {
+            let uri = format!("file:///nonexistent/aurora-lsp-test/{name}");
+            send(note(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}),
+            ));
+            let lines = text.lines().count() + 2;
+            for line in 0..lines {
+                for character in [0, 1, 2, 5, 9, 13, 17, 22, 30, 41, 55, 80, 200] {
+                    let at = json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}});
+                    for method in [
+                        "textDocument/hover",
+                        "textDocument/completion",
+                        "textDocument/definition",
+                    ] {
+                        expected.push(request(method, at.clone()));
+                    }
+                }
+            }
+            expected.push(request(
+                "textDocument/documentSymbol",
+                json!({"textDocument": {"uri": uri}}),
+            ));
+        }
+        let shutdown = request("shutdown", serde_json::Value::Null);
+        expected.push(shutdown);
+        let mut answered = std::collections::BTreeSet::new();
+        while !answered.contains(&shutdown) {
+            match client.receiver.recv_timeout(Duration::from_secs(60)) {
+                Ok(Message::Response(r)) => {
+                    assert!(r.error.is_none(), "{r:?}");
+                    let id: i32 = r.id.to_string().parse().expect("numeric id");
+                    answered.insert(id);
+                }
+                Ok(_) => {}
+                Err(e) => panic!("the server stopped answering: {e}"),
+            }
+        }
+        assert_eq!(answered.len(), expected.len(), "every request answered");
+        send(note("exit", serde_json::Value::Null));
+        handle.join().expect("server thread").expect("clean exit");
+    }
 }
