@@ -519,7 +519,9 @@ impl Server<'_> {
                     })
                     .collect();
                 let last = keys.last().copied().unwrap_or("");
-                let in_job = matches!(keys.first(), Some(&"jobs" | &"defaults")) && keys.len() == 2;
+                // A job's own keys: in `jobs`, `defaults` or a job's `targets`.
+                let in_job = matches!(keys.first(), Some(&"jobs" | &"defaults")) && keys.len() == 2
+                    || matches!(keys.as_slice(), ["jobs", "targets", _]);
                 if in_job && (last == "cluster" || last == "key") {
                     let clusters = doc
                         .path()

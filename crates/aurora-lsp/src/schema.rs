@@ -202,7 +202,7 @@ impl Schema {
             .collect();
         let (&key, parents) = keys.split_last()?;
         let section = match parents {
-            ["jobs"] | ["defaults"] => "job",
+            ["jobs"] | ["defaults"] | ["jobs", "targets"] => "job",
             [.., p] => p,
             [] => "",
         };

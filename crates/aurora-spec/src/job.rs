@@ -46,9 +46,9 @@ impl JobKey {
 pub struct Origin {
     /// The file.
     pub file: SourceFile,
-    /// The job's entry in the `jobs:` list.
+    /// The job's entry in the `jobs:` list, or its entry in the job's `targets:`.
     pub span: Span,
-    /// The document path, e.g. `jobs[2]`.
+    /// The document path, e.g. `jobs[2]`, or `jobs[2].targets[1]` for a target.
     pub path: String,
 }
 

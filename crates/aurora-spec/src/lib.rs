@@ -2,10 +2,11 @@
 //! scheduler receives. The structs are `aurora-thrift`'s bindings; the parser never needs the
 //! client (`aurora-api`), so it compiles no HTTP, TLS or ZooKeeper code.
 //!
-//! Stages (each its own module): [`load`] reads YAML, TOML or JSON into a located tree and
-//! merges `defaults:`; [`model`] holds the serde/schemars/garde types of format v1; [`validate`]
-//! applies the scheduler's rules with the scheduler's reasons; [`thermos`] builds the canonical
-//! Thermos payload; [`convert`] produces `JobConfiguration` and `JobUpdateRequest`. Problems
+//! Stages (each its own module): [`load`] reads YAML, TOML or JSON into a located tree,
+//! merges `defaults:` and expands each job's `targets:` into jobs; [`model`] holds the
+//! serde/schemars/garde types of format v1; [`validate`] applies the scheduler's rules with
+//! the scheduler's reasons; [`thermos`] builds the canonical Thermos payload; [`convert`]
+//! produces `JobConfiguration` and `JobUpdateRequest`. Problems
 //! come back as [`Diagnostics`]: every one of the run, each with file, span and path.
 //!
 //! For the engine and the CLI, the surface is small:

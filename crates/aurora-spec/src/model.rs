@@ -133,6 +133,13 @@ pub struct JobSpec {
     /// is deleted (written to the job as metadata `aurora-apply.protect`). Toggling it alone
     /// changes the task config and so rolls the instances. Default false.
     pub protect: Option<bool>,
+    /// Places to run this job: each entry sets any of `cluster`, `role`, `environment` and
+    /// `name` (replacing those parts of the key) plus overrides of any other job field, merged
+    /// over the job as the job is merged over `defaults` (mappings merged key by key, lists and
+    /// variant choices replaced). Each entry becomes a job of its own. Never set in a loaded
+    /// job: the loader expands it.
+    #[schemars(length(min = 1))]
+    pub targets: Option<Vec<JobSpec>>,
 }
 
 /// The kind of job.

@@ -322,6 +322,53 @@ fn corpus() -> Vec<Case> {
             job(&format!("    kind: service\n{RES}    executor: {{ name: X, data: '{{}}' }}\n    health_check: {{ interval: 5s }}\n")),
             OnlyValidate("`task` may come from defaults; checking it per job would refuse valid files"),
         ),
+        // ---- targets and `x-` keys (issue 13) ----
+        case(
+            "two targets with their own instances and resources",
+            service("    targets:\n      - { cluster: east, instances: 3, resources: { ram: 1GiB } }\n      - { environment: devel }\n"),
+            Agree(true),
+        ),
+        case(
+            "kind and resources given by every target",
+            job(&format!("{TASK}    targets:\n      - {{ kind: service, resources: {{ cpu: 1, ram: 1GiB, disk: 1GiB }} }}\n      - {{ environment: devel, kind: adhoc, resources: {{ cpu: 2, ram: 1GiB, disk: 1GiB }} }}\n")),
+            Agree(true),
+        ),
+        case(
+            "every target turns a cron job with update into a service",
+            job(&format!("    kind: cron\n{RES}{TASK}    update: {{ watch: 45s }}\n    targets: [{{ kind: service }}, {{ kind: adhoc, environment: devel }}]\n")),
+            Agree(true),
+        ),
+        case(
+            "a target replaces executor data with AuroraExecutor beside task",
+            job(&format!("    kind: service\n{RES}{TASK}    executor: {{ name: X, data: '{{}}' }}\n    targets:\n      - {{ executor: {{ name: AuroraExecutor }} }}\n")),
+            Agree(true),
+        ),
+        case(
+            "x- keys with anchors used by two jobs",
+            format!("apiVersion: aurora-apply/v1\nx-res: &res {{ cpu: 1, ram: 128MiB, disk: 128MiB }}\nx-notes: [anything, 1]\njobs:\n  - key: devcluster/www-data/prod/x\n    kind: service\n    resources: *res\n{TASK}  - key: devcluster/www-data/prod/y\n    kind: service\n    resources: *res\n{TASK}"),
+            Agree(true),
+        ),
+        case("targets: []", service("    targets: []\n"), Agree(false)),
+        case("a target that is not a mapping", service("    targets: [east]\n"), Agree(false)),
+        case("an unknown key in a target", service("    targets: [{ clustr: east }]\n"), Agree(false)),
+        case("a target with key", service("    targets: [{ key: east/www-data/prod/x }]\n"), Agree(false)),
+        case("nested targets", service("    targets: [{ targets: [{ cluster: east }] }]\n"), Agree(false)),
+        case("targets in defaults", format!("apiVersion: aurora-apply/v1\ndefaults: {{ targets: [{{ cluster: east }}] }}\njobs:\n  - key: devcluster/www-data/prod/x\n    kind: service\n{RES}{TASK}"), Agree(false)),
+        case("a target with environment production", service("    targets: [{ environment: production }]\n"), Agree(false)),
+        case("a target with cpu: 0", service("    targets: [{ resources: { cpu: 0 } }]\n"), Agree(false)),
+        case("a target without kind, the job without kind", job(&format!("{RES}{TASK}    targets: [{{ kind: service }}, {{ environment: devel }}]\n")), Agree(false)),
+        case("a target kind: cron with update", service("    targets: [{ kind: cron, cron: { schedule: '0 2 * * *' }, update: { watch: 45s } }]\n"), Agree(false)),
+        case("an unknown top-level key (not x-)", format!("{}y-notes: 1\n", service("")), Agree(false)),
+        case(
+            "two targets with the same key",
+            service("    targets: [{ cluster: east }, { cluster: east }]\n"),
+            OnlyValidate("uniqueness of a key computed from the job and each target (uniqueItems compares whole items as written)"),
+        ),
+        case(
+            "a target kind: cron, the cron schedule nowhere",
+            service("    targets: [{ kind: cron }]\n"),
+            OnlyValidate("a rule on the merge of a target's kind with the job's fields; a target may set either"),
+        ),
     ];
     c.push(Case {
         with_clusters: true,

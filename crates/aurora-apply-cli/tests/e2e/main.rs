@@ -13,5 +13,6 @@ mod pty;
 mod safety;
 mod seed;
 mod targeting;
+mod targets_in_specs;
 mod terminal;
 mod tls;

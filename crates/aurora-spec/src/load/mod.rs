@@ -1,5 +1,5 @@
-//! Loading: paths (files and directories) → source files → located trees → merged, typed,
-//! validated jobs with their Thrift structs.
+//! Loading: paths (files and directories) → source files → located trees → merged (and
+//! `targets:` expanded), typed, validated jobs with their Thrift structs.
 //!
 //! Every problem of every file is collected; a run either yields all jobs or all diagnostics.
 
@@ -404,6 +404,158 @@ fn load_files_parallel(
     })
 }
 
+/// One job to check: a job of `jobs:`, or one of its `targets:` merged over it.
+struct Expansion<'a> {
+    /// Everything merged (defaults, job, target), without `targets`.
+    tree: &'a Node,
+    /// The job as written (and its target), without defaults.
+    job: &'a Node,
+    /// `jobs[i]` or `jobs[i].targets[t]`.
+    path: String,
+    /// For a target: its entry and the job's path (`jobs[i]`), so that a problem is reported
+    /// at the entry when the value came from it and at the job's field otherwise.
+    target: Option<(&'a Node, String)>,
+}
+
+impl Expansion<'_> {
+    /// The document path of `full`, a path under `self.path`, where its value was written.
+    fn path_of(&self, full: &str) -> String {
+        let Some((entry, base)) = &self.target else {
+            return full.to_string();
+        };
+        let Some(rel) = full.strip_prefix(self.path.as_str()) else {
+            return full.to_string();
+        };
+        let rel = rel.trim_start_matches('.');
+        if rel.is_empty() || entry.at_path(rel).is_some() {
+            full.to_string()
+        } else if rel.starts_with('[') {
+            format!("{base}{rel}")
+        } else {
+            format!("{base}.{rel}")
+        }
+    }
+}
+
+/// The number of values in `node` and the bytes of text (strings and keys) it holds.
+fn weight(node: &Node) -> (usize, usize) {
+    match &node.value {
+        Value::Str(s) => (1, s.len()),
+        Value::Seq(items) => items
+            .iter()
+            .map(weight)
+            .fold((1, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| {
+                let (n, t) = weight(v);
+                (n, t + k.name.len())
+            })
+            .fold((1, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+        _ => (1, 0),
+    }
+}
+
+/// `node` (a mapping) without its entry `key`.
+fn without_key(node: &Node, key: &str) -> Node {
+    match &node.value {
+        Value::Map(entries) => Node::new(
+            node.span,
+            Value::Map(
+                entries
+                    .iter()
+                    .filter(|(k, _)| k.name != key)
+                    .cloned()
+                    .collect(),
+            ),
+        ),
+        _ => node.clone(),
+    }
+}
+
+/// `job` with the parts of its `key: c/r/e/n` that `target` sets replaced by the target's.
+fn with_key_parts(job: &Node, target: &Node) -> Node {
+    const PARTS: [&str; 4] = ["cluster", "role", "environment", "name"];
+    let Value::Map(entries) = &job.value else {
+        return job.clone();
+    };
+    let mut out = entries.clone();
+    for (k, v) in &mut out {
+        if k.name != "key" {
+            continue;
+        }
+        let Value::Str(key) = &v.value else {
+            continue;
+        };
+        let mut split: Vec<String> = key.split('/').map(str::to_string).collect();
+        if split.len() != PARTS.len() {
+            continue;
+        }
+        for (i, part) in PARTS.iter().enumerate() {
+            if let Some(Node {
+                value: Value::Str(p),
+                ..
+            }) = target.get(part)
+            {
+                split[i] = p.clone();
+            }
+        }
+        v.value = Value::Str(split.join("/"));
+    }
+    Node::new(job.span, Value::Map(out))
+}
+
+/// Deserializes and validates one job (or target expansion).
+fn check_expansion(
+    file: &SourceFile,
+    options: &LoadOptions,
+    one: &Expansion<'_>,
+    diags: &mut Diagnostics,
+) -> Option<Job> {
+    let span = one
+        .target
+        .as_ref()
+        .map_or(one.job.span, |(entry, _)| entry.span);
+    let spec: JobSpec = match de::from_node(one.tree, &one.path) {
+        Ok(s) => s,
+        Err(e) => {
+            for e in field_errors(one.tree, &one.path, e) {
+                let at = e.path.unwrap_or_else(|| one.path.clone());
+                let mut d = Diagnostic::new(e.code, e.message)
+                    .with_path(one.path_of(&at))
+                    .at(file, e.span.unwrap_or(span));
+                d.help = e.help;
+                diags.push(d);
+            }
+            return None;
+        }
+    };
+    let mut ctx = Ctx {
+        file,
+        tree: one.tree,
+        job: one.job,
+        prefix: one.path.clone(),
+        diags: Vec::new(),
+    };
+    if let Err(report) = garde::Validate::validate(&spec) {
+        for (p, e) in report.iter() {
+            let rel = p.to_string();
+            ctx.report(Code::InvalidValue, &rel, e.message().to_string());
+        }
+    }
+    let origin = Origin {
+        file: file.clone(),
+        span,
+        path: one.path.clone(),
+    };
+    let job = check_job(&mut ctx, spec, &options.rules, origin);
+    for mut d in ctx.diags {
+        d.path = one.path_of(&d.path);
+        diags.push(d);
+    }
+    job
+}
+
 /// Loads one file: its valid jobs and the diagnostics of the others.
 pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnostics) {
     let mut diags = Diagnostics::new();
@@ -425,9 +577,10 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
         return (Vec::new(), diags);
     };
     for (k, _) in entries {
-        if !TOP_KEYS.contains(&k.name.as_str()) {
+        // `x-…` keys hold shared fragments (YAML anchors): ignored.
+        if !TOP_KEYS.contains(&k.name.as_str()) && !k.name.starts_with("x-") {
             let help = did_you_mean(&k.name, TOP_KEYS.iter().copied()).map_or_else(
-                || "expected one of `apiVersion`, `defaults`, `jobs`".to_string(),
+                || "expected one of `apiVersion`, `defaults`, `jobs` (or an `x-` key for shared fragments)".to_string(),
                 |s| format!("did you mean `{s}`?"),
             );
             diags.push(
@@ -469,12 +622,17 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
     let defaults = match root.get("defaults") {
         None => &empty,
         Some(d) if matches!(d.value, Value::Map(_)) => {
-            for forbidden in ["key", "name"] {
+            for forbidden in ["key", "name", "targets"] {
                 if let Some(k) = d.get_key(forbidden) {
+                    let why = if forbidden == "targets" {
+                        "each job lists its own places"
+                    } else {
+                        "it names one job"
+                    };
                     diags.push(
                         Diagnostic::new(
                             Code::SpecRule,
-                            format!("`{forbidden}` cannot be a default: it names one job"),
+                            format!("`{forbidden}` cannot be a default: {why}"),
                         )
                         .with_path(format!("defaults.{forbidden}"))
                         .at(file, k.span),
@@ -520,6 +678,8 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
         }
     };
     let mut jobs = Vec::new();
+    // Values and bytes of text copied by `targets:` so far.
+    let mut expanded = (0usize, 0usize);
     for (i, node) in job_nodes.iter().enumerate() {
         let path = format!("jobs[{i}]");
         if !matches!(node.value, Value::Map(_)) {
@@ -534,42 +694,111 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
             continue;
         }
         let merged = node.merged_over(defaults, "", &replaced_on_merge);
-        let spec: JobSpec = match de::from_node(&merged, &path) {
-            Ok(s) => s,
-            Err(e) => {
-                for e in field_errors(&merged, &path, e) {
-                    let mut d = Diagnostic::new(e.code, e.message)
-                        .with_path(e.path.unwrap_or_else(|| path.clone()))
-                        .at(file, e.span.unwrap_or(node.span));
-                    d.help = e.help;
-                    diags.push(d);
-                }
+        let Some(targets) = node.get("targets") else {
+            let one = Expansion {
+                tree: &merged,
+                job: node,
+                path: path.clone(),
+                target: None,
+            };
+            jobs.extend(check_expansion(file, options, &one, &mut diags));
+            continue;
+        };
+        let items = match &targets.value {
+            Value::Seq(items) if !items.is_empty() => items,
+            other => {
+                let message = match other {
+                    Value::Seq(_) => "`targets` is empty: list at least one place".to_string(),
+                    other => format!("`targets` must be a list, found {}", other.kind()),
+                };
+                diags.push(
+                    Diagnostic::new(Code::InvalidValue, message)
+                        .with_path(format!("{path}.targets"))
+                        .at(file, targets.span)
+                        .with_help("each entry sets `cluster`, `role`, `environment` or `name` and any job field; or leave `targets` out"),
+                );
                 continue;
             }
         };
-        let mut ctx = Ctx {
-            file,
-            tree: &merged,
-            job: node,
-            prefix: path.clone(),
-            diags: Vec::new(),
-        };
-        if let Err(report) = garde::Validate::validate(&spec) {
-            for (p, e) in report.iter() {
-                let rel = p.to_string();
-                ctx.report(Code::InvalidValue, &rel, e.message().to_string());
+        let base = without_key(&merged, "targets");
+        let raw = without_key(node, "targets");
+        // Each target copies the job: what the copies add is bounded, as aliases are.
+        let (values, text) = weight(&base);
+        expanded.0 += values.saturating_mul(items.len());
+        expanded.1 += text.saturating_mul(items.len());
+        if expanded.0 > parse::MAX_ALIAS_VALUES || expanded.1 > parse::MAX_TEXT_BYTES {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!(
+                        "targets copy the jobs of this file to more than {} values or {} MiB of text",
+                        parse::MAX_ALIAS_VALUES,
+                        parse::MAX_TEXT_BYTES / (1024 * 1024)
+                    ),
+                )
+                .with_path(format!("{path}.targets"))
+                .at(file, targets.span)
+                .with_help("split the job, or the file"),
+            );
+            continue;
+        }
+        // Problems of the base fields are the same in every expansion: reported once.
+        let mut reported: std::collections::HashSet<(String, String, Option<Span>)> =
+            std::collections::HashSet::new();
+        for (t, entry) in items.iter().enumerate() {
+            let tpath = format!("{path}.targets[{t}]");
+            if !matches!(entry.value, Value::Map(_)) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("a target must be a mapping, found {}", entry.value.kind()),
+                    )
+                    .with_path(tpath)
+                    .at(file, entry.span)
+                    .with_help("e.g. `{ cluster: west, instances: 4 }`"),
+                );
+                continue;
+            }
+            let mut bad = false;
+            for (forbidden, why) in [
+                (
+                    "key",
+                    "give the parts it changes: `cluster`, `role`, `environment`, `name`",
+                ),
+                ("targets", "targets do not nest"),
+            ] {
+                if let Some(k) = entry.get_key(forbidden) {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::SpecRule,
+                            format!("`{forbidden}` cannot be set in a target"),
+                        )
+                        .with_path(format!("{tpath}.{forbidden}"))
+                        .at(file, k.span)
+                        .with_help(why),
+                    );
+                    bad = true;
+                }
+            }
+            if bad {
+                continue;
+            }
+            let tree = entry.merged_over(&with_key_parts(&base, entry), "", &replaced_on_merge);
+            let job = entry.merged_over(&with_key_parts(&raw, entry), "", &replaced_on_merge);
+            let one = Expansion {
+                tree: &tree,
+                job: &job,
+                path: tpath,
+                target: Some((entry, path.clone())),
+            };
+            let mut found = Diagnostics::new();
+            jobs.extend(check_expansion(file, options, &one, &mut found));
+            for d in found {
+                if reported.insert((d.path.clone(), d.message.clone(), d.span)) {
+                    diags.push(d);
+                }
             }
         }
-        let origin = Origin {
-            file: file.clone(),
-            span: node.span,
-            path,
-        };
-        let job = check_job(&mut ctx, spec, &options.rules, origin);
-        for d in ctx.diags {
-            diags.push(d);
-        }
-        jobs.extend(job);
     }
     (jobs, diags)
 }

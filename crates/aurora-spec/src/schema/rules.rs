@@ -135,13 +135,30 @@ fn push_all_of(m: &mut Map<String, Value>, rule: Value) {
 /// A key the job needs after merging: given in `defaults`, or by every job. Written as
 /// `if` (defaults do not give it) `then` (each job must), so that editors report the problem
 /// at the job, not as a failed `anyOf` over the whole file.
+/// A job with `targets` may instead have it in every target.
 fn in_defaults_or_every_job(job_rule: Value, defaults_rule: Value) -> Value {
+    let job_or_targets = json!({"anyOf": [
+        job_rule,
+        {"required": ["targets"], "properties": {"targets": {"items": job_rule}}}
+    ]});
     json!({
         "if": {"anyOf": [
             {"not": {"required": ["defaults"]}},
             {"properties": {"defaults": {"not": defaults_rule}}}
         ]},
-        "then": {"properties": {"jobs": {"items": job_rule}}}
+        "then": {"properties": {"jobs": {"items": job_or_targets}}}
+    })
+}
+
+/// `rule` on a job whose `targets` (if any) do not set `field`: a target that sets it may
+/// make the merged job valid.
+fn unless_a_target_sets(field: &str, rule: Value) -> Value {
+    json!({
+        "if": {"anyOf": [
+            {"not": {"required": ["targets"]}},
+            {"properties": {"targets": {"items": {"not": {"required": [field]}}}}}
+        ]},
+        "then": rule
     })
 }
 
@@ -286,10 +303,11 @@ fn defaults_and_jobs(root: &mut Value) {
     if let Some(Value::Object(props)) = defaults.get_mut("properties") {
         props.remove("key");
         props.remove("name");
+        props.remove("targets");
     }
     defaults["title"] = json!("Defaults");
     defaults["description"] = json!(
-        "Values merged into every job of this file (the job's own values win; mappings are merged key by key, lists and variant choices are replaced). `key` and `name` name one job and cannot be defaults."
+        "Values merged into every job of this file (the job's own values win; mappings are merged key by key, lists and variant choices are replaced). `key` and `name` name one job and cannot be defaults, nor can `targets`."
     );
     root["definitions"]["Defaults"] = defaults;
     if let Some(Value::Object(p)) = root["properties"].get_mut("defaults") {
@@ -300,17 +318,46 @@ fn defaults_and_jobs(root: &mut Value) {
     let kind_is = |k: Value| json!({"required": ["kind"], "properties": {"kind": k}});
     push_all_of(
         job,
-        json!({"if": kind_is(json!({"const": "cron"})), "then": {"not": {"required": ["update"]}}}),
+        unless_a_target_sets(
+            "kind",
+            json!({"if": kind_is(json!({"const": "cron"})), "then": {"not": {"required": ["update"]}}}),
+        ),
     );
     push_all_of(
         job,
-        json!({"if": kind_is(json!({"enum": ["service", "adhoc"]})), "then": {"not": {"required": ["cron"]}}}),
+        unless_a_target_sets(
+            "kind",
+            json!({"if": kind_is(json!({"enum": ["service", "adhoc"]})), "then": {"not": {"required": ["cron"]}}}),
+        ),
     );
     // `task` builds the Thermos payload; executor `data`/`data_file` is another payload.
     push_all_of(
         job,
-        json!({"not": {"required": ["task", "executor"], "properties": {"executor": {"anyOf": [{"required": ["data"]}, {"required": ["data_file"]}]}}}}),
+        unless_a_target_sets(
+            "executor",
+            json!({"not": {"required": ["task", "executor"], "properties": {"executor": {"anyOf": [{"required": ["data"]}, {"required": ["data_file"]}]}}}}),
+        ),
     );
+    // A target: a job's fields without `key` and `targets`.
+    let mut target = Value::Object(job.clone());
+    if let Some(Value::Object(props)) = target.get_mut("properties") {
+        props.remove("key");
+        props.remove("targets");
+    }
+    target["title"] = json!("Target");
+    target["description"] = json!(
+        "One place to run the job: any of cluster, role, environment and name (replacing those parts of the job's key) and overrides of any other job field, merged over the job (mappings merged key by key, lists and variant choices replaced)."
+    );
+    root["definitions"]["Target"] = target;
+    if let Some(Value::Object(items)) =
+        root["definitions"]["JobSpec"]["properties"]["targets"].get_mut("items")
+    {
+        items.insert("$ref".into(), json!("#/definitions/Target"));
+    }
+    // `x-` top-level keys hold shared fragments (YAML anchors) and are ignored.
+    if let Value::Object(m) = &mut *root {
+        m.insert("patternProperties".into(), json!({"^x-": {}}));
+    }
 
     let docker =
         json!({"required": ["container"], "properties": {"container": {"required": ["docker"]}}});
