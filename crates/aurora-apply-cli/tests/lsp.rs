@@ -332,8 +332,15 @@ fn an_editor_session_over_stdio() {
         json!({"textDocument": {"uri": uri}, "position": blank}),
     ));
     eprintln!("completion in a job: {keys:?}");
-    for k in ["instances", "resources", "task", "update", "health_check"] {
+    for k in ["instances", "update", "health_check"] {
         assert!(keys.contains(&k.to_string()), "{k} in {keys:?}");
+    }
+    // Keys the job already has are not offered again.
+    for k in ["key", "kind", "resources", "task"] {
+        assert!(
+            !keys.contains(&k.to_string()),
+            "{k} offered again: {keys:?}"
+        );
     }
     let kinds = labels(&server.request(
         "textDocument/completion",
@@ -577,7 +584,11 @@ fn neovim_shows_the_diagnostics_and_a_completion_list() {
         .find_map(|l| l.strip_prefix("completion "))
         .expect("a completion list");
     let labels: Vec<&str> = completion.split('|').collect();
-    for k in ["instances", "kind", "resources", "task", "update"] {
+    // The line typed on is `kind:` (offered); the job's other keys are not offered again.
+    for k in ["instances", "kind", "update"] {
         assert!(labels.contains(&k), "{k} in {labels:?}");
+    }
+    for k in ["resources", "task"] {
+        assert!(!labels.contains(&k), "{k} offered again: {labels:?}");
     }
 }

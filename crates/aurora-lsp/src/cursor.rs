@@ -133,6 +133,72 @@ pub fn yaml_typing(text: &str, offset: usize) -> Option<Typing> {
     }
 }
 
+/// YAML: the keys already written in the block mapping whose key is being typed at `offset`
+/// (the lines at the same key column above and below, up to the lines that close the block;
+/// a list item's first key sits after its dash), so completion can leave them out. The line
+/// being typed is not counted.
+pub fn yaml_sibling_keys(text: &str, offset: usize) -> std::collections::BTreeSet<String> {
+    /// A line's key column and key: indentation and list dashes skipped; `dash` is the column
+    /// of the first dash when the line starts a list item.
+    fn key_of(line: &str) -> (usize, Option<usize>, Option<&str>) {
+        let mut col = line.len() - line.trim_start_matches(' ').len();
+        let mut rest = &line[col..];
+        let mut dash = None;
+        while let Some(r) = rest.strip_prefix("- ") {
+            dash.get_or_insert(col);
+            let spaces = r.len() - r.trim_start_matches(' ').len();
+            col += 2 + spaces;
+            rest = &r[spaces..];
+        }
+        let key = rest
+            .split_once(':')
+            .map(|(k, _)| k.trim())
+            .filter(|k| !k.is_empty() && !k.contains(' ') && !k.starts_with('#'));
+        (col, dash, key)
+    }
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let lines: Vec<&str> = text.split('\n').collect();
+    let current = text[..line_start].matches('\n').count();
+    let (col, dash, _) = key_of(lines.get(current).copied().unwrap_or(""));
+    let mut keys = std::collections::BTreeSet::new();
+    let blank = |l: &str| l.trim().is_empty() || l.trim_start().starts_with('#');
+    // Upwards, unless the current line itself starts the list item.
+    if dash.is_none() {
+        for line in lines[..current].iter().rev() {
+            if blank(line) {
+                continue;
+            }
+            let (c, d, k) = key_of(line);
+            if c == col {
+                keys.extend(k.map(str::to_string));
+                if d.is_some() {
+                    break;
+                }
+            } else if c < col || d.is_some_and(|d| d < col) {
+                break;
+            }
+        }
+    }
+    // Downwards, until a line that closes the block or starts the next item.
+    for line in lines.iter().skip(current + 1) {
+        if blank(line) {
+            continue;
+        }
+        let (c, d, k) = key_of(line);
+        if d.is_some() || c < col {
+            break;
+        }
+        if c == col {
+            keys.extend(k.map(str::to_string));
+        }
+    }
+    keys
+}
+
 /// JSON: what is typed at `offset`, from the brackets, keys and colons before it (works on
 /// text that does not parse yet).
 pub fn json_typing(text: &str, offset: usize) -> Option<Typing> {
@@ -382,6 +448,29 @@ mod tests {
                 k => Seg::Key(k.to_string()),
             })
             .collect()
+    }
+
+    #[test]
+    fn yaml_siblings_are_the_keys_of_the_block_being_typed_in() {
+        let text = "jobs:\n  - key: a/b/c/d\n    kind: service\n    re\n    task: {}\n  - key: e/f/g/h\n    instances: 2\n";
+        let at = text.find("re\n").expect("re") + 2;
+        let keys: Vec<String> = yaml_sibling_keys(text, at).into_iter().collect();
+        assert_eq!(keys, ["key", "kind", "task"]);
+        // On an item's first line: that item's keys below it, not the previous item's.
+        let text = "jobs:\n  - key: a\n    kind: x\n  - ki\n    instances: 2\n    task: {}\n";
+        let at = text.find("- ki").expect("ki") + 4;
+        let keys: Vec<String> = yaml_sibling_keys(text, at).into_iter().collect();
+        assert_eq!(keys, ["instances", "task"]);
+        // Nested: only the inner mapping's keys.
+        let text = "jobs:\n  - key: a\n    resources:\n      cpu: 1\n      ra\n    kind: x\n";
+        let at = text.find("ra\n").expect("ra") + 2;
+        let keys: Vec<String> = yaml_sibling_keys(text, at).into_iter().collect();
+        assert_eq!(keys, ["cpu"]);
+        // Anywhere, any text: no panic.
+        let text = "a:\n  - - b: é\n   c\n-\n";
+        for at in 0..=text.len() + 3 {
+            let _ = yaml_sibling_keys(text, at);
+        }
     }
 
     #[test]

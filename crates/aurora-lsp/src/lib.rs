@@ -480,7 +480,17 @@ impl Server<'_> {
         let yaml = format_of(doc.uri.as_str()) == Format::Yaml;
         match typing {
             Some(cursor::Typing::Key(path)) => {
+                // Keys already written in the block are not offered again (YAML; TOML and
+                // JSON keep every key).
+                let present = if yaml {
+                    cursor::yaml_sibling_keys(&doc.text, offset)
+                } else {
+                    std::collections::BTreeSet::new()
+                };
                 for (key, description) in self.schema.keys(&path) {
+                    if present.contains(&key) {
+                        continue;
+                    }
                     let mut key_path = path.clone();
                     key_path.push(Seg::Key(key.clone()));
                     // Variants (`container: docker`): the choice and its mapping, as a snippet.
