@@ -344,60 +344,125 @@ impl Server<'_> {
     }
 
     fn symbols(&self, doc: &Doc) -> Vec<lsp::DocumentSymbol> {
-        let Some(tree) = doc.tree().or_else(|| doc.last_tree.clone()) else {
-            return Vec::new();
-        };
-        let Some(Node {
-            value: Value::Seq(jobs),
-            ..
-        }) = tree.get("jobs")
-        else {
-            return Vec::new();
-        };
-        jobs.iter()
-            .enumerate()
-            .map(|(i, job)| {
-                let key = job.get("key");
-                let name = match key.map(|k| &k.value) {
-                    Some(Value::Str(s)) => s.clone(),
-                    _ => {
-                        let parts: Vec<String> = ["cluster", "role", "environment", "name"]
-                            .iter()
-                            .filter_map(|p| match job.get(p).map(|n| &n.value) {
-                                Some(Value::Str(s)) => Some(s.clone()),
-                                _ => None,
-                            })
-                            .collect();
-                        if parts.len() == 4 {
-                            parts.join("/")
-                        } else {
-                            format!("jobs[{i}]")
-                        }
-                    }
-                };
-                let detail = match job.get("kind").map(|k| &k.value) {
-                    Some(Value::Str(s)) => Some(s.clone()),
-                    _ => None,
-                };
-                let (start, end) = cursor::extent(job);
-                let range = text::range(&doc.text, start, end - start);
-                let selection =
-                    key.map_or(range, |k| text::range(&doc.text, k.span.start, k.span.len));
-                #[allow(deprecated)]
-                lsp::DocumentSymbol {
-                    name,
-                    detail,
-                    kind: lsp::SymbolKind::OBJECT,
-                    tags: None,
-                    deprecated: None,
-                    range,
-                    selection_range: selection,
-                    children: None,
-                }
-            })
-            .collect()
+        symbols_of(doc)
     }
+}
 
+/// A symbol per job, with a child per entry of its `targets:` named by the key that entry
+/// expands to (the job's key with the entry's `cluster`/`role`/`environment`/`name`).
+fn symbols_of(doc: &Doc) -> Vec<lsp::DocumentSymbol> {
+    let Some(tree) = doc.tree().or_else(|| doc.last_tree.clone()) else {
+        return Vec::new();
+    };
+    let Some(Node {
+        value: Value::Seq(jobs),
+        ..
+    }) = tree.get("jobs")
+    else {
+        return Vec::new();
+    };
+    jobs.iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let key = job.get("key");
+            let name = match key.map(|k| &k.value) {
+                Some(Value::Str(s)) => s.clone(),
+                _ => {
+                    let parts: Vec<String> = ["cluster", "role", "environment", "name"]
+                        .iter()
+                        .filter_map(|p| match job.get(p).map(|n| &n.value) {
+                            Some(Value::Str(s)) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    if parts.len() == 4 {
+                        parts.join("/")
+                    } else {
+                        format!("jobs[{i}]")
+                    }
+                }
+            };
+            let detail = match job.get("kind").map(|k| &k.value) {
+                Some(Value::Str(s)) => Some(s.clone()),
+                _ => None,
+            };
+            let (start, end) = cursor::extent(job);
+            let range = text::range(&doc.text, start, end - start);
+            let selection = key.map_or(range, |k| text::range(&doc.text, k.span.start, k.span.len));
+            let children = target_symbols(doc, job, &name, detail.as_deref());
+            #[allow(deprecated)]
+            lsp::DocumentSymbol {
+                name,
+                detail,
+                kind: lsp::SymbolKind::OBJECT,
+                tags: None,
+                deprecated: None,
+                range,
+                selection_range: selection,
+                children,
+            }
+        })
+        .collect()
+}
+
+/// The children of a job's symbol: one per `targets:` entry, named by the key it expands to.
+fn target_symbols(
+    doc: &Doc,
+    job: &Node,
+    base: &str,
+    kind: Option<&str>,
+) -> Option<Vec<lsp::DocumentSymbol>> {
+    let Some(Node {
+        value: Value::Seq(entries),
+        ..
+    }) = job.get("targets")
+    else {
+        return None;
+    };
+    let base: Vec<&str> = base.split('/').collect();
+    let symbols = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let part = |field: &str, index: usize| match entry.get(field).map(|n| &n.value) {
+                Some(Value::Str(s)) => s.clone(),
+                _ => base
+                    .get(index)
+                    .map_or_else(String::new, |s| (*s).to_string()),
+            };
+            let name = if base.len() == 4 {
+                ["cluster", "role", "environment", "name"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| part(f, i))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            } else {
+                format!("targets[{i}]")
+            };
+            let detail = match entry.get("kind").map(|k| &k.value) {
+                Some(Value::Str(s)) => Some(s.clone()),
+                _ => kind.map(str::to_string),
+            };
+            let (start, end) = cursor::extent(entry);
+            let range = text::range(&doc.text, start, end - start);
+            #[allow(deprecated)]
+            lsp::DocumentSymbol {
+                name,
+                detail,
+                kind: lsp::SymbolKind::OBJECT,
+                tags: None,
+                deprecated: None,
+                range,
+                selection_range: range,
+                children: None,
+            }
+        })
+        .collect();
+    Some(symbols)
+}
+
+impl Server<'_> {
     fn hover(&self, doc: &Doc, pos: lsp::Position) -> Option<lsp::Hover> {
         let offset = text::offset(&doc.text, pos);
         // From the tree; for YAML that does not parse yet, from the indentation.
@@ -1004,6 +1069,74 @@ mod tests {
             }
         }
         assert_eq!(answered.len(), expected.len(), "every request answered");
+        send(note("exit", serde_json::Value::Null));
+        handle.join().expect("server thread").expect("clean exit");
+    }
+
+    /// A job with `targets:` shows a child symbol per entry, named by the key it expands to.
+    #[test]
+    fn targets_are_children_of_their_job_in_the_outline() {
+        let (server, client) = Connection::memory();
+        let uri = "file:///nonexistent/aurora-lsp-test/t.yaml";
+        let send = |m: Message| client.sender.send(m).expect("send");
+        let handle = std::thread::spawn(move || serve(&server, Options::default()));
+        send(
+            Request::new(
+                RequestId::from(1),
+                "initialize".into(),
+                json!({"capabilities": {}}),
+            )
+            .into(),
+        );
+        send(note("initialized", json!({})));
+        let text = "apiVersion: aurora-apply/v1\njobs:\n  - key: west/www-data/prod/web\n    kind: service\n    targets:\n      - { cluster: east }\n      - { environment: devel, name: web2 }\n";
+        send(note(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}),
+        ));
+        send(
+            Request::new(
+                RequestId::from(2),
+                "textDocument/documentSymbol".into(),
+                json!({"textDocument": {"uri": uri}}),
+            )
+            .into(),
+        );
+        let symbols = loop {
+            match client.receiver.recv_timeout(Duration::from_secs(30)) {
+                Ok(Message::Response(r)) if r.id == RequestId::from(2) => {
+                    break r.result.expect("symbols");
+                }
+                Ok(_) => {}
+                Err(e) => panic!("no answer: {e}"),
+            }
+        };
+        let children: Vec<&str> = symbols[0]["children"]
+            .as_array()
+            .expect("children")
+            .iter()
+            .map(|c| c["name"].as_str().expect("name"))
+            .collect();
+        assert_eq!(symbols[0]["name"], "west/www-data/prod/web");
+        assert_eq!(
+            children,
+            ["east/www-data/prod/web", "west/www-data/devel/web2"]
+        );
+        send(
+            Request::new(
+                RequestId::from(3),
+                "shutdown".into(),
+                serde_json::Value::Null,
+            )
+            .into(),
+        );
+        loop {
+            match client.receiver.recv_timeout(Duration::from_secs(30)) {
+                Ok(Message::Response(r)) if r.id == RequestId::from(3) => break,
+                Ok(_) => {}
+                Err(e) => panic!("no answer: {e}"),
+            }
+        }
         send(note("exit", serde_json::Value::Null));
         handle.join().expect("server thread").expect("clean exit");
     }
