@@ -3,13 +3,8 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 
-use crate::harness::{World, expect_code, stdout};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use crate::harness::{World, expect_code, repo, stdout};
 
 /// Posts a recorded Thrift request body (made by Aurora's own client, fixtures/wire) to the
 /// emulator's `/api`, as the client's HTTP transport would; returns the HTTP status line.

@@ -1,31 +1,17 @@
 //! Each test gets a temporary copy of `specs/`, an emulator on an ephemeral port (scaled
 //! clock), a clusters.json pointing at it, and a command for the binary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 use aurora_sim::{ClockMode, Sim, SimConfig, SimHandle};
 
+/// The output helpers and file helpers every test binary of this crate shares.
+pub use crate::local_world::{code, copy_dir, expect_code, repo, stderr, stdout};
+
 pub struct World {
     pub sim: SimHandle,
     pub dir: tempfile::TempDir,
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("readable") {
-        let path = entry.expect("entry").path();
-        let target = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).expect("copy");
-        }
-    }
 }
 
 impl World {
@@ -110,27 +96,4 @@ impl World {
             .filter_map(|c| c.method)
             .collect()
     }
-}
-
-pub fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Panics with both streams when the exit code is not `want`.
-pub fn expect_code(out: &Output, want: i32) {
-    assert_eq!(
-        code(out),
-        want,
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(out),
-        stderr(out)
-    );
 }

@@ -7,6 +7,8 @@ mod convert;
 mod harness;
 mod import;
 mod lifecycle;
+#[path = "../support/local_world.rs"]
+mod local_world;
 mod operations;
 mod ownership;
 mod pty;
