@@ -13,7 +13,9 @@ pub mod events;
 pub mod execute;
 pub mod import;
 pub mod instances;
-pub mod key;
+/// `cluster/role/environment/name` (the type lives beside the Thrift types, shared with the
+/// spec loader).
+pub use aurora_api::key;
 pub mod live;
 pub mod marker;
 pub mod normalize;

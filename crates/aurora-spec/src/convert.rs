@@ -225,7 +225,7 @@ pub fn task_config(job: &Job) -> TaskConfig {
                 })
                 .collect(),
         ),
-        job: Some(job.key.to_thrift()),
+        job: Some(job.key.thrift()),
         container: Some(container(job)),
         tier: Some(job.placement.tier.clone()),
         resources: Some(resources(job)),
@@ -250,7 +250,7 @@ pub fn job_configuration(job: &Job) -> JobConfiguration {
         task_config: Some(task_config(job)),
         owner: Some(owner(job)),
         instance_count: Some(clamp_i32(job.spec.instances.unwrap_or(1))),
-        key: Some(job.key.to_thrift()),
+        key: Some(job.key.thrift()),
     }
 }
 

@@ -1,45 +1,12 @@
 //! A job after loading: its merged spec, its resolved key and kind, and where it came from.
 
-use std::fmt;
-
 use aurora_thrift::tiers::{Placement, Tiers};
 
 use crate::model::{JobKind, JobSpec};
 use crate::source::{SourceFile, Span};
 
-/// `cluster/role/environment/name`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct JobKey {
-    /// The cluster (from clusters.json).
-    pub cluster: String,
-    /// The role.
-    pub role: String,
-    /// The environment.
-    pub environment: String,
-    /// The job name.
-    pub name: String,
-}
-
-impl fmt::Display for JobKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{}",
-            self.cluster, self.role, self.environment, self.name
-        )
-    }
-}
-
-impl JobKey {
-    /// The Thrift job key (the cluster is not part of it).
-    pub fn to_thrift(&self) -> aurora_thrift::types::JobKey {
-        aurora_thrift::types::JobKey {
-            role: Some(self.role.clone()),
-            environment: Some(self.environment.clone()),
-            name: Some(self.name.clone()),
-        }
-    }
-}
+/// `cluster/role/environment/name`: the one job-key type the engine and the commands use too.
+pub use aurora_thrift::key::ClusterJobKey as JobKey;
 
 /// Where a job is defined: for the engine's messages ("defined at specs/web.aurora-apply.yaml:12:5").
 #[derive(Clone, Debug)]

@@ -154,7 +154,7 @@ fn seed_jobs_render_as_the_seed_describes() {
     let jobs = load_paths(&[root().join("specs")], &LoadOptions::default()).expect("valid");
     let by_key = |k: &str| {
         jobs.iter()
-            .find(|j| j.job.key.to_string() == k)
+            .find(|j| j.job.key == k)
             .unwrap_or_else(|| panic!("{k}"))
     };
     let compose = aurora_spec::render::job_configuration_json(

@@ -31,7 +31,7 @@ fn errors(name: &str, text: &str) -> Vec<Diagnostic> {
 fn spec<'a>(jobs: &'a [LoadedJob], key: &str) -> &'a JobSpec {
     &jobs
         .iter()
-        .find(|j| j.job.key.to_string() == key)
+        .find(|j| j.job.key == key)
         .unwrap_or_else(|| panic!("no job {key}"))
         .job
         .spec

@@ -28,6 +28,7 @@ pub mod types;
 pub mod enum_names;
 
 pub mod json;
+pub mod key;
 /// Instance ids ⇄ the API's `set<Range>`: one implementation for the client, the planner and
 /// the emulator (each read ranges from the wire and must bound what a hostile range costs).
 pub mod ranges;

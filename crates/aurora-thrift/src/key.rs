@@ -1,4 +1,5 @@
-//! `cluster/role/environment/name`: how people, plans and Aurora's own client name one job.
+//! `cluster/role/environment/name`: how people, spec files, plans and Aurora's own client name
+//! one job (the spec loader's job key and the engine's are this one type).
 //!
 //! Aurora's Thrift `JobKey` has no cluster (a scheduler serves one cluster), but everything
 //! this tool reads or writes spans clusters, so the engine carries [`ClusterJobKey`] and turns
@@ -9,7 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use aurora_api::types::JobKey;
+use crate::types::JobKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One job in one cluster: `cluster/role/environment/name`.
