@@ -161,14 +161,14 @@ fn alias_bomb_and_deep_nesting() {
         ));
     }
     bomb.push_str("jobs: *a13\n");
-    let start = std::time::Instant::now();
+    // Bounded by the alias budget (values counted as they are expanded), not by a clock:
+    // speed lives in the benchmarks.
     let out = errors("bomb.yaml", &bomb);
     assert!(out.contains("bomb.yaml:"), "{out}");
     assert!(
         out.contains("aliases expand the document by more than 1000000 values (an alias bomb?)"),
         "{out}"
     );
-    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 
     let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
     for name in ["deep.yaml", "deep.json"] {
