@@ -41,6 +41,8 @@ pub enum Code {
     NoSpecFiles,
     /// A job's cluster is not in the clusters.json files found.
     UnknownCluster,
+    /// A `vars:` declaration, a `${var.NAME}` reference or a variable's value.
+    Variable,
 }
 
 impl Code {
@@ -59,6 +61,7 @@ impl Code {
             Self::DataFile => "aurora_spec::data_file",
             Self::NoSpecFiles => "aurora_spec::no_spec_files",
             Self::UnknownCluster => "aurora_spec::unknown_cluster",
+            Self::Variable => "aurora_spec::variable",
         }
     }
 }
@@ -80,11 +83,33 @@ pub struct Related {
     pub span: Span,
 }
 
+/// Whether a diagnostic stops the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The input is wrong: nothing is sent (exit 3).
+    #[default]
+    Error,
+    /// Worth fixing, but the run goes on (a declared variable nothing uses).
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`, as in the CLI's output and `validate -o json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem, located.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
     /// The kind of problem.
     pub code: Code,
+    /// Whether it stops the run.
+    pub severity: Severity,
     /// One sentence saying what is wrong (for scheduler rules: the scheduler's own reason).
     pub message: String,
     /// The path inside the document, e.g. `jobs[1].resources.cpu` (empty for file-level).
@@ -108,6 +133,7 @@ impl Diagnostic {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
+            severity: Severity::Error,
             message: clamp_text(message.into(), MAX_MESSAGE_CHARS),
             path: String::new(),
             file: None,
@@ -117,6 +143,17 @@ impl Diagnostic {
             related: Vec::new(),
             snippet: OnceLock::new(),
         }
+    }
+
+    /// Makes it a warning: reported, but the run goes on.
+    pub fn as_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// Whether it stops the run.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     /// Sets the document path.
@@ -175,6 +212,7 @@ impl Diagnostic {
         let (line, column) = self.line_col().unzip();
         serde_json::json!({
             "code": self.code.as_str(),
+            "severity": self.severity.as_str(),
             "message": self.message,
             "path": self.path,
             "file": self.file.as_ref().map(|f| f.name.to_string()),
@@ -542,6 +580,13 @@ impl miette::Diagnostic for Diagnostic {
         Some(Box::new(self.code))
     }
 
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help
             .as_ref()
@@ -647,9 +692,24 @@ impl Diagnostics {
         self.items.iter()
     }
 
-    /// `Ok(value)` when empty, otherwise `Err(self)`.
+    /// Whether any of them is an error (warnings alone do not stop a run).
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    /// Only the warnings.
+    pub fn warnings(self) -> Diagnostics {
+        let mut out = Diagnostics::new();
+        for d in self.items.into_iter().filter(|d| !d.is_error()) {
+            out.push(d);
+        }
+        out
+    }
+
+    /// `Ok(value)` when there is no error (warnings are dropped: callers that show them use
+    /// [`crate::load::load_sources_with`]), otherwise `Err(self)` with the warnings too.
     pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
-        if self.is_empty() {
+        if !self.has_errors() {
             Ok(value)
         } else {
             Err(self)

@@ -937,6 +937,7 @@ mod tests {
                 known_clusters: known.map(|k| k.iter().map(|s| (*s).to_string()).collect()),
                 ..Rules::default()
             },
+            ..Default::default()
         };
         let load_with = |key: &str, known: Option<&[&str]>| {
             let f = crate::SourceFile::new("t.yaml", text(key), crate::Format::Yaml);

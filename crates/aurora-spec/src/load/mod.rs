@@ -6,6 +6,7 @@
 pub mod de;
 pub mod node;
 pub mod parse;
+pub mod vars;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,21 @@ use node::{Node, Value};
 pub struct LoadOptions {
     /// The scheduler settings the rules assume.
     pub rules: Rules,
+    /// Values for the files' `vars:` (`--var`, `--var-file`, `AURORA_APPLY_VAR_*`).
+    pub variables: vars::VariableInputs,
+}
+
+/// Everything a run loaded: the jobs, the warnings, and the variables the specs used.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Every job.
+    pub jobs: Vec<LoadedJob>,
+    /// Problems that do not stop the run (a declared variable nothing uses).
+    pub warnings: Diagnostics,
+    /// The variables referenced, by name, with their values and sources (for plans).
+    pub variables: Vec<vars::UsedVariable>,
+    /// The texts of sensitive values: outputs mask them (see [`vars::mask_text`]).
+    pub sensitive: Vec<String>,
 }
 
 /// A loaded job with what aurora-apply sends for it.
@@ -64,7 +80,7 @@ impl LoadedJob {
 }
 
 /// Top-level keys of a spec file.
-const TOP_KEYS: &[&str] = &["apiVersion", "defaults", "jobs"];
+const TOP_KEYS: &[&str] = &["apiVersion", "vars", "defaults", "jobs"];
 
 /// Job keys whose mappings replace the default's instead of merging into it (choices between
 /// variants, and constraints, whose kinds exclude each other).
@@ -279,6 +295,14 @@ pub fn load_paths<P: AsRef<Path>>(
     paths: &[P],
     options: &LoadOptions,
 ) -> Result<Vec<LoadedJob>, Diagnostics> {
+    load_paths_with(paths, options).map(|l| l.jobs)
+}
+
+/// Loads every spec under `paths` with the warnings and variables of the run.
+pub fn load_paths_with<P: AsRef<Path>>(
+    paths: &[P],
+    options: &LoadOptions,
+) -> Result<Loaded, Diagnostics> {
     let (files, mut diags) = collect_paths(paths);
     let mut sources = Vec::new();
     for f in files {
@@ -287,8 +311,12 @@ pub fn load_paths<P: AsRef<Path>>(
             Err(d) => diags.push(d),
         }
     }
-    match load_sources(&sources, options) {
-        Ok(jobs) => diags.into_result(jobs),
+    match load_sources_with(&sources, options) {
+        Ok(loaded) if !diags.has_errors() => Ok(loaded),
+        Ok(loaded) => {
+            diags.extend(loaded.warnings);
+            Err(diags)
+        }
         Err(more) => {
             diags.extend(more);
             Err(diags)
@@ -301,12 +329,58 @@ pub fn load_sources(
     sources: &[SourceFile],
     options: &LoadOptions,
 ) -> Result<Vec<LoadedJob>, Diagnostics> {
+    load_sources_with(sources, options).map(|l| l.jobs)
+}
+
+/// Loads in-memory sources with the warnings and variables of the run: `Err` holds every
+/// error and warning when there is an error.
+pub fn load_sources_with(
+    sources: &[SourceFile],
+    options: &LoadOptions,
+) -> Result<Loaded, Diagnostics> {
     let mut diags = Diagnostics::new();
+    let supplied = vars::Supplied::read(&options.variables, &mut diags);
     let mut jobs: Vec<LoadedJob> = Vec::new();
-    for (found, d) in load_files_parallel(sources, options) {
-        diags.extend(d);
-        jobs.extend(found);
+    let mut declared: BTreeMap<String, vars::Declared> = BTreeMap::new();
+    let mut variables: BTreeMap<String, vars::UsedVariable> = BTreeMap::new();
+    let mut sensitive: Vec<String> = Vec::new();
+    for found in load_files_parallel(sources, options, &supplied) {
+        diags.extend(found.diags);
+        jobs.extend(found.jobs);
+        for d in found.declared {
+            match declared.get(&d.name) {
+                Some(first) if first.ty != d.ty => diags.push(
+                    Diagnostic::new(
+                        Code::Variable,
+                        format!(
+                            "variable `{}` is declared twice with different types: `{}` here, `{}` before",
+                            d.name,
+                            d.ty.name(),
+                            first.ty.name()
+                        ),
+                    )
+                    .with_path(format!("vars.{}", d.name))
+                    .at(&d.file, d.span)
+                    .with_related(
+                        format!("declared as `{}` here", first.ty.name()),
+                        &first.file,
+                        first.span,
+                    )
+                    .with_help("one value feeds every file that declares the name: give it one type"),
+                ),
+                Some(_) => {}
+                None => {
+                    declared.insert(d.name.clone(), d);
+                }
+            }
+        }
+        for v in found.used {
+            variables.entry(v.name.clone()).or_insert(v);
+        }
+        sensitive.extend(found.sensitive);
     }
+    let names: std::collections::BTreeSet<String> = declared.keys().cloned().collect();
+    supplied.check_declared(&names, &mut diags);
     let mut seen: BTreeMap<String, &Job> = BTreeMap::new();
     for job in jobs.iter().map(|j| &j.job) {
         let key = job.key.to_string();
@@ -328,14 +402,45 @@ pub fn load_sources(
             }
         }
     }
-    diags.into_result(jobs)
+    let diags = if sensitive.is_empty() {
+        diags
+    } else {
+        let mut masked = Diagnostics::new();
+        for d in diags {
+            masked.push(vars::mask_diagnostic(d, &sensitive));
+        }
+        masked
+    };
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(Loaded {
+        jobs,
+        warnings: diags.warnings(),
+        variables: variables.into_values().collect(),
+        sensitive,
+    })
+}
+
+/// What loading one file found.
+#[derive(Default)]
+struct FileLoad {
+    jobs: Vec<LoadedJob>,
+    diags: Diagnostics,
+    declared: Vec<vars::Declared>,
+    used: Vec<vars::UsedVariable>,
+    sensitive: Vec<String>,
 }
 
 /// One file's jobs, converted (conversion runs in the file's worker, so it is parallel too).
-fn load_and_convert(file: &SourceFile, options: &LoadOptions) -> (Vec<LoadedJob>, Diagnostics) {
-    let (jobs, diags) = load_file(file, options);
-    let loaded = jobs.into_iter().map(LoadedJob::from_job).collect();
-    (loaded, diags)
+fn load_and_convert(
+    file: &SourceFile,
+    options: &LoadOptions,
+    supplied: &vars::Supplied,
+) -> FileLoad {
+    let (jobs, mut found) = load_file_in(file, options, supplied);
+    found.jobs = jobs.into_iter().map(LoadedJob::from_job).collect();
+    found
 }
 
 /// serde stops at a job's first error; to report every wrong key of the job at once, each
@@ -362,14 +467,15 @@ fn field_errors(merged: &Node, path: &str, first: de::DeError) -> Vec<de::DeErro
 fn load_files_parallel(
     sources: &[SourceFile],
     options: &LoadOptions,
-) -> Vec<(Vec<LoadedJob>, Diagnostics)> {
+    supplied: &vars::Supplied,
+) -> Vec<FileLoad> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(8);
     if threads <= 1 || sources.len() < 8 {
         return sources
             .iter()
-            .map(|s| load_and_convert(s, options))
+            .map(|s| load_and_convert(s, options, supplied))
             .collect();
     }
     let chunk = sources.len().div_ceil(threads);
@@ -379,7 +485,7 @@ fn load_files_parallel(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|s| load_and_convert(s, options))
+                        .map(|s| load_and_convert(s, options, supplied))
                         .collect::<Vec<_>>()
                 })
             })
@@ -395,7 +501,10 @@ fn load_files_parallel(
                             let d =
                                 Diagnostic::new(Code::Io, "internal error while loading this file")
                                     .at(s, Span::default());
-                            (Vec::new(), Diagnostics::from(d))
+                            FileLoad {
+                                diags: d.into(),
+                                ..FileLoad::default()
+                            }
                         })
                         .collect()
                 })
@@ -556,12 +665,55 @@ fn check_expansion(
     job
 }
 
-/// Loads one file: its valid jobs and the diagnostics of the others.
+/// Loads one file: its valid jobs and the diagnostics of the others (warnings included).
 pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnostics) {
     let mut diags = Diagnostics::new();
+    let supplied = vars::Supplied::read(&options.variables, &mut diags);
+    let (jobs, found) = load_file_in(file, options, &supplied);
+    diags.extend(found.diags);
+    (jobs, diags)
+}
+
+/// One file with the run's variable values: its jobs, and what the run-wide checks need.
+fn load_file_in(
+    file: &SourceFile,
+    options: &LoadOptions,
+    supplied: &vars::Supplied,
+) -> (Vec<Job>, FileLoad) {
+    let mut diags = Diagnostics::new();
+    let mut scope = vars::Scope::default();
+    let jobs = jobs_of(file, options, supplied, &mut scope, &mut diags);
+    let mut diags = scope.explain(diags);
+    scope.unused(file, &mut diags);
+    let found = FileLoad {
+        jobs: Vec::new(),
+        diags,
+        declared: scope.declared(file),
+        used: scope.used_variables(),
+        sensitive: scope.sensitive_texts(),
+    };
+    (jobs, found)
+}
+
+/// Error diagnostics so far.
+fn errors(diags: &Diagnostics) -> usize {
+    diags.iter().filter(|d| d.is_error()).count()
+}
+
+/// The file's jobs; problems go to `diags`, its variables to `scope`.
+fn jobs_of(
+    file: &SourceFile,
+    options: &LoadOptions,
+    supplied: &vars::Supplied,
+    scope: &mut vars::Scope,
+    diags: &mut Diagnostics,
+) -> Vec<Job> {
     let root = match parse::parse(file) {
         Ok(root) => root,
-        Err(d) => return (Vec::new(), d.into()),
+        Err(d) => {
+            diags.push(d);
+            return Vec::new();
+        }
     };
     let Value::Map(entries) = &root.value else {
         diags.push(
@@ -574,7 +726,7 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
             )
             .at(file, root.span),
         );
-        return (Vec::new(), diags);
+        return Vec::new();
     };
     for (k, _) in entries {
         // `x-…` keys hold shared fragments (YAML anchors): ignored.
@@ -616,8 +768,21 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
         },
     }
     if !diags.is_empty() {
-        return (Vec::new(), diags);
+        return Vec::new();
     }
+    let before = errors(diags);
+    *scope = vars::Scope::new(file, root.get("vars"), supplied, diags);
+    let root = if scope.is_empty() && !file.text.contains("${var.") {
+        root
+    } else {
+        let root = substituted(file, &root, scope, diags);
+        if errors(diags) > before {
+            // Declarations or values are wrong or missing: the jobs' own checks would only
+            // repeat that.
+            return Vec::new();
+        }
+        root
+    };
     let empty = Node::new(Span::default(), Value::Map(Vec::new()));
     let defaults = match root.get("defaults") {
         None => &empty,
@@ -650,7 +815,7 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
                 .with_path("defaults")
                 .at(file, d.span),
             );
-            return (Vec::new(), diags);
+            return Vec::new();
         }
     };
     let job_nodes = match root.get("jobs") {
@@ -659,7 +824,7 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
                 Diagnostic::new(Code::MissingField, "missing `jobs` (a list of jobs)")
                     .at(file, root.span),
             );
-            return (Vec::new(), diags);
+            return Vec::new();
         }
         Some(Node {
             value: Value::Seq(items),
@@ -674,7 +839,7 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
                 .with_path("jobs")
                 .at(file, n.span),
             );
-            return (Vec::new(), diags);
+            return Vec::new();
         }
     };
     let mut jobs = Vec::new();
@@ -701,7 +866,7 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
                 path: path.clone(),
                 target: None,
             };
-            jobs.extend(check_expansion(file, options, &one, &mut diags));
+            jobs.extend(check_expansion(file, options, &one, diags));
             continue;
         };
         let items = match &targets.value {
@@ -800,5 +965,27 @@ pub fn load_file(file: &SourceFile, options: &LoadOptions) -> (Vec<Job>, Diagnos
             }
         }
     }
-    (jobs, diags)
+    jobs
+}
+
+/// The document with `${var.NAME}` replaced in `defaults` and `jobs` (the only places
+/// values are read from; `vars` itself and `x-` fragments are left as written — anchors were
+/// already expanded where they are used).
+fn substituted(
+    file: &SourceFile,
+    root: &Node,
+    scope: &mut vars::Scope,
+    diags: &mut Diagnostics,
+) -> Node {
+    let Value::Map(entries) = &root.value else {
+        return root.clone();
+    };
+    let entries = entries
+        .iter()
+        .map(|(k, v)| match k.name.as_str() {
+            "defaults" | "jobs" => (k.clone(), scope.substitute(file, v, &k.name, diags)),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    Node::new(root.span, Value::Map(entries))
 }
