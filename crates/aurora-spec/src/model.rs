@@ -24,6 +24,12 @@ pub struct SpecFile {
     /// The format version. Must be `aurora-apply/v1`.
     #[serde(rename = "apiVersion")]
     pub api_version: ApiVersion,
+    /// Variables of this file, by name: `${var.NAME}` in any value of `defaults` or `jobs` is
+    /// replaced by the variable's value (a whole value keeps its type; inside a string it is
+    /// text). Values come from `--var NAME=VALUE`, `--var-file FILE`, `AURORA_APPLY_VAR_NAME`
+    /// or the `default`, in that order of precedence.
+    #[serde(default)]
+    pub vars: Option<BTreeMap<String, VarDeclaration>>,
     /// Values merged into every job of this file (the job's own values win; mappings are
     /// merged key by key, lists and variant choices are replaced). `key` and `name` name one
     /// job and cannot be defaults.
@@ -32,6 +38,34 @@ pub struct SpecFile {
     /// The jobs.
     pub jobs: Vec<JobSpec>,
 }
+
+/// A variable: its type, and optionally a default, a description and whether its value is a
+/// secret.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(example = example_var())]
+pub struct VarDeclaration {
+    /// The type of its value: `string`, `integer`, `number`, `boolean`, `size` (`512MiB`),
+    /// `duration` (`45s`), `list` or `map`.
+    #[serde(rename = "type")]
+    pub var_type: VarType,
+    /// The value used when none is given (a literal of the type; no `${var…}`).
+    #[serde(default)]
+    pub default: Option<serde_json::Value>,
+    /// What the variable is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A secret: its value is never printed (plans, errors, logs show `(sensitive)`).
+    /// Default false.
+    #[serde(default)]
+    pub sensitive: Option<bool>,
+}
+
+fn example_var() -> serde_json::Value {
+    serde_json::json!({"type": "integer", "default": 3, "description": "Instances per cluster"})
+}
+
+pub use crate::load::vars::VarType;
 
 /// The example shown by editors for a whole file (the Thermos hello world).
 fn example_spec() -> serde_json::Value {

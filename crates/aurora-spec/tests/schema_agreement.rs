@@ -369,6 +369,43 @@ fn corpus() -> Vec<Case> {
             service("    targets: [{ kind: cron }]\n"),
             OnlyValidate("a rule on the merge of a target's kind with the job's fields; a target may set either"),
         ),
+        case(
+            "variables of every kind used where their type fits",
+            format!(
+                "apiVersion: aurora-apply/v1\nvars:\n  n: {{ type: integer, default: 2 }}\n  r: {{ type: size, default: 64MiB }}\n  e: {{ type: string, default: prod }}\n  m: {{ type: map, default: {{ a: b }} }}\njobs:\n  - key: devcluster/www-data/${{var.e}}/x\n    kind: service\n    instances: ${{var.n}}\n    metadata: ${{var.m}}\n    resources: {{ cpu: 1, ram: '${{var.r}}', disk: 128MiB }}\n{TASK}"
+            ),
+            Agree(true),
+        ),
+        case(
+            "a declaration with an unknown type",
+            "apiVersion: aurora-apply/v1\nvars:\n  n: { type: integr }\njobs: []\n".to_string(),
+            Agree(false),
+        ),
+        case(
+            "a declaration without a type",
+            "apiVersion: aurora-apply/v1\nvars:\n  n: { default: 1 }\njobs: []\n".to_string(),
+            Agree(false),
+        ),
+        case(
+            "a variable name with a dot",
+            "apiVersion: aurora-apply/v1\nvars:\n  a.b: { type: string, default: x }\njobs: []\n".to_string(),
+            Agree(false),
+        ),
+        case(
+            "a literal still checked where a reference could stand",
+            service("    instances: 0\n").replace("apiVersion: aurora-apply/v1\n", "apiVersion: aurora-apply/v1\nvars:\n  n: { type: integer, default: 2 }\n"),
+            Agree(false),
+        ),
+        case(
+            "a reference to an undeclared variable",
+            service("    instances: ${var.n}\n"),
+            OnlyValidate("which names a file declares, and their values, are not in the schema: an editor cannot substitute"),
+        ),
+        case(
+            "a variable whose value does not fit the field",
+            service("    instances: ${var.n}\n").replace("apiVersion: aurora-apply/v1\n", "apiVersion: aurora-apply/v1\nvars:\n  n: { type: string, default: many }\n"),
+            OnlyValidate("the value of a reference is known only after substitution"),
+        ),
     ];
     c.push(Case {
         with_clusters: true,
@@ -427,6 +464,7 @@ fn product_accepts(case: &Case) -> Result<(), String> {
             known_clusters: case.with_clusters.then(|| vec!["devcluster".to_string()]),
             ..Rules::default()
         },
+        ..Default::default()
     };
     load_sources(&[file], &options).map(|_| ()).map_err(|d| {
         d.iter()
@@ -531,7 +569,12 @@ fn hover_keeps_the_fields_own_text() {
             .as_str()
             .is_some_and(|d| d.contains("Default 45s"))
     );
-    assert_eq!(watch["allOf"][0]["$ref"], "#/definitions/Duration");
+    // The field's rules, then the alternative of a `${var.NAME}` reference.
+    assert_eq!(
+        watch["anyOf"][0]["allOf"][0]["$ref"],
+        "#/definitions/Duration"
+    );
+    assert_eq!(watch["anyOf"][1]["$ref"], "#/definitions/VariableReference");
     assert!(watch["markdownDescription"].is_string());
     for (name, def) in schema["definitions"].as_object().expect("defs") {
         assert!(def["title"].is_string(), "{name} has no title");

@@ -7,6 +7,7 @@
 //! * [`rules`]: the single-file rules of `validate` that JSON Schema can express
 //!   (exclusivity, `if`/`then` on `kind`, minimums, patterns for durations, sizes, cron
 //!   schedules, keys and environments, a `Defaults` definition without `key`/`name`).
+//! * [`variables`] (last): every field also accepts a `${var.NAME}` reference.
 //! * [`editor`]: what editors show: no `null` branches (both the schema and the loader refuse
 //!   `x: null`), each field's own description, default and `markdownDescription` beside its
 //!   `$ref`, a title per definition, plain `enum`s beside `oneOf`/`const`, and
@@ -17,6 +18,7 @@
 
 pub mod editor;
 pub mod rules;
+pub mod variables;
 
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
@@ -37,6 +39,7 @@ pub fn json_schema() -> Value {
     editor::remove_null(&mut value);
     rules::apply(&mut value);
     editor::apply(&mut value);
+    variables::apply(&mut value);
     value
 }
 
