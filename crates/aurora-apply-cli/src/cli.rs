@@ -325,6 +325,24 @@ pub struct SpecPaths {
     /// `*.yaml`, `*.yml`, `*.toml`).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Values for the specs' variables.
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+/// Values for the `vars:` the spec files declare. Precedence, lowest first: a declaration's
+/// `default`, `AURORA_APPLY_VAR_NAME` in the environment, `--var-file` files in order, then
+/// `--var` in order.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VarArgs {
+    /// Set a variable, e.g. `--var replicas=3` (repeatable; wins over --var-file and the
+    /// environment). Lists and maps in YAML/JSON flow syntax: `--var 'zones=[a, b]'`.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variable values from a YAML, TOML or JSON mapping of names to values
+    /// (repeatable; later files win).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
 }
 
 /// The commands.

@@ -26,7 +26,7 @@ pub fn install() {
             std::process::exit(i32::from(crate::exit::Exit::Interrupted.as_u8()));
         }
         let _ = writeln!(
-            anstream::stderr(),
+            crate::redact::stderr(),
             "\ninterrupted: stopping (running updates keep running); Ctrl-C again exits at once"
         );
     });

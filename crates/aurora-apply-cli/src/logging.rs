@@ -64,13 +64,25 @@ pub fn directives(level: &str, rust_log: Option<&str>) -> String {
     format!("{chosen},{GUARDED}")
 }
 
+/// The log file, locked for each write (each record arrives as one masked line).
+struct SharedFile(std::sync::Arc<Mutex<std::fs::File>>);
+
+impl std::io::Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
+}
+
 /// Installs the subscriber. A log file that cannot be opened is an error for the caller to
 /// report (CI asked for an artifact; silently not writing it would hide that).
 pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>, color: bool) -> Result<(), String> {
     let rust_log = std::env::var("RUST_LOG").ok();
     let level = level(verbose, quiet);
     let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::redact::Redacting::new(std::io::stderr()))
         .with_ansi(color)
         .with_target(true)
         .with_filter(EnvFilter::new(directives(level, rust_log.as_deref())))
@@ -88,9 +100,10 @@ pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>, color: bool) -> R
             } else {
                 "debug"
             };
+            let file = std::sync::Arc::new(Mutex::new(file));
             Some(
                 tracing_subscriber::fmt::layer()
-                    .with_writer(Mutex::new(file))
+                    .with_writer(move || crate::redact::Redacting::new(SharedFile(file.clone())))
                     .with_ansi(false)
                     .with_filter(EnvFilter::new(directives(
                         at_least_debug,

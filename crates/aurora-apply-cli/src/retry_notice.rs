@@ -16,7 +16,7 @@ pub fn observer(json_events: bool) -> RetryObserver {
             let _ = writeln!(out, "{line}");
             let _ = out.flush();
         } else {
-            let _ = writeln!(anstream::stderr(), "{}", text(notice));
+            let _ = writeln!(crate::redact::stderr(), "{}", text(notice));
         }
     })
 }

@@ -20,12 +20,12 @@ use crate::exit::Exit;
 
 /// Prints an error line to stderr.
 pub fn error(message: impl std::fmt::Display) {
-    let _ = writeln!(anstream::stderr(), "error: {message}");
+    let _ = writeln!(crate::redact::stderr(), "error: {message}");
 }
 
 /// Prints a note to stderr.
 pub fn note(message: impl std::fmt::Display) {
-    let _ = writeln!(anstream::stderr(), "{message}");
+    let _ = writeln!(crate::redact::stderr(), "{message}");
 }
 
 /// The exit code of an engine failure.
@@ -45,6 +45,8 @@ pub fn engine_exit(e: &EngineError) -> Exit {
 pub struct Desired {
     loaded: Vec<aurora_spec::LoadedJob>,
     adopt: bool,
+    /// The variables the specs used, as the plan records them.
+    variables: Vec<aurora_apply::plan::PlanVariable>,
 }
 
 impl Desired {
@@ -99,11 +101,28 @@ fn desired_job(l: aurora_spec::LoadedJob, adopt: bool) -> DesiredJob {
 pub fn desired_jobs(
     global: &crate::cli::GlobalArgs,
     paths: &[PathBuf],
+    vars: &crate::cli::VarArgs,
     known_clusters: Option<Vec<String>>,
     adopt: bool,
 ) -> Result<Desired, Exit> {
-    let loaded = crate::commands::load_or_report(global, paths, known_clusters)?;
-    Ok(Desired { loaded, adopt })
+    let loaded = crate::commands::load_or_report(global, paths, vars, known_clusters)?;
+    let variables = loaded
+        .variables
+        .iter()
+        .map(|v| aurora_apply::plan::PlanVariable {
+            name: v.name.clone(),
+            var_type: v.ty.name().to_string(),
+            value: v.value.clone(),
+            sensitive: v.sensitive,
+            source: v.source.to_string(),
+            from: v.from.clone(),
+        })
+        .collect();
+    Ok(Desired {
+        loaded: loaded.jobs,
+        adopt,
+        variables,
+    })
 }
 
 /// Finds the clusters for these spec paths (or the explicit file).
@@ -130,10 +149,11 @@ pub fn prepare(
     global: &crate::cli::GlobalArgs,
     connect_args: &crate::cli::ConnectArgs,
     paths: &[PathBuf],
+    vars: &crate::cli::VarArgs,
     adopt: bool,
 ) -> Result<(Desired, Connections), Exit> {
     let connections = connect(connect_args, paths)?;
-    let desired = desired_jobs(global, paths, connections.known_names(), adopt)?;
+    let desired = desired_jobs(global, paths, vars, connections.known_names(), adopt)?;
     Ok((desired, connections))
 }
 
@@ -169,7 +189,10 @@ pub fn plan_all(
         changes.extend(planned.changes);
         placed.extend(jobs);
     }
-    Ok(assemble(changes, &placed, files, options, now_rfc3339()))
+    let mut plan = assemble(changes, &placed, files, options, now_rfc3339());
+    plan.variables = desired.variables.clone();
+    crate::redact::mask_plan_fields(&mut plan);
+    Ok(plan)
 }
 
 /// Now, RFC 3339 in UTC.
@@ -288,7 +311,7 @@ pub fn pass_rails(plan: &Plan, rails: &Rails) -> Result<bool, Exit> {
 /// Asks on the terminal; true only for the answer `yes` (as Terraform: anything else, end
 /// of input included, is no).
 pub fn ask(question: &str) -> bool {
-    let mut err = anstream::stderr();
+    let mut err = crate::redact::stderr();
     let _ = write!(err, "\n{question}");
     let _ = err.flush();
     let mut answer = String::new();

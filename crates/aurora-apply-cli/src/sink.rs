@@ -45,7 +45,7 @@ impl TextSink {
                 let _ = multi.println(text);
             }
             None => {
-                let _ = writeln!(anstream::stderr(), "{text}");
+                let _ = writeln!(crate::redact::stderr(), "{text}");
             }
         }
     }

@@ -19,8 +19,9 @@ use crate::key::ClusterJobKey;
 use crate::ranges::InstanceRange;
 
 /// Version of the plan document (plan files and `plan -o json`).
-/// 1.1 added `changes[].ownership` and `changes[].adopt`.
-pub const FORMAT_VERSION: &str = "1.2";
+/// 1.1 added `changes[].ownership` and `changes[].adopt`; 1.2 `scope.targets`; 1.3
+/// `variables`.
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// A whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +40,30 @@ pub struct Plan {
     pub summary: Summary,
     /// One entry per job in scope, no-ops included (renderers hide them).
     pub changes: Vec<JobChange>,
+    /// The spec variables the plan was made with (format 1.3); display only: the values are
+    /// already in `changes[].execution`, and `inputs.spec_hash` covers them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<PlanVariable>,
+}
+
+/// A variable the specs used, with its value and where the value came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanVariable {
+    /// The name.
+    pub name: String,
+    /// The declared type (`string`, `integer`, `size`, …).
+    #[serde(rename = "type")]
+    pub var_type: String,
+    /// The value; absent when `sensitive` (never written anywhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// Declared `sensitive: true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+    /// `command_line`, `environment`, `var_file` or `default`.
+    pub source: String,
+    /// Where exactly (`vars/prod.yaml:3:11`, `--var replicas=… on the command line`).
+    pub from: String,
 }
 
 /// What the plan was made from.

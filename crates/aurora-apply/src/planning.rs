@@ -387,6 +387,7 @@ pub fn assemble(
         },
         summary: Summary::of(&changes),
         changes,
+        variables: Vec::new(),
     }
 }
 

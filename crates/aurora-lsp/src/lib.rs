@@ -767,9 +767,12 @@ fn diagnostics(doc: &Doc, options: &Options) -> Vec<lsp::Diagnostic> {
             known_clusters: known,
             ..aurora_spec::Rules::default()
         },
+        ..Default::default()
     };
-    let Err(diags) = aurora_spec::load_sources(std::slice::from_ref(&source), &opts) else {
-        return out;
+    // Warnings (a variable nothing uses) are shown too, as warnings.
+    let diags = match aurora_spec::load_sources_with(std::slice::from_ref(&source), &opts) {
+        Ok(loaded) => loaded.warnings,
+        Err(diags) => diags,
     };
     for d in diags.sorted() {
         out.push(to_lsp(doc, &source, &d));
@@ -812,7 +815,11 @@ pub fn convert_diagnostic(
         .collect();
     lsp::Diagnostic {
         range,
-        severity: Some(lsp::DiagnosticSeverity::ERROR),
+        severity: Some(if d.is_error() {
+            lsp::DiagnosticSeverity::ERROR
+        } else {
+            lsp::DiagnosticSeverity::WARNING
+        }),
         code: Some(lsp::NumberOrString::String(d.code.as_str().to_string())),
         source: Some(SOURCE.into()),
         message,

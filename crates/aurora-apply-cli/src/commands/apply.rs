@@ -18,6 +18,9 @@ pub struct ApplyArgs {
     /// Spec files or directories, or one plan file saved by `plan --out`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Values for the specs' variables.
+    #[command(flatten)]
+    pub vars: crate::cli::VarArgs,
     /// Clusters.
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -84,11 +87,16 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             (plan, connections)
         }
         None => {
-            let (desired, mut connections) =
-                match session::prepare(global, &connect, &args.paths, args.engine.adopt) {
-                    Ok(prepared) => prepared,
-                    Err(code) => return code,
-                };
+            let (desired, mut connections) = match session::prepare(
+                global,
+                &connect,
+                &args.paths,
+                &args.vars,
+                args.engine.adopt,
+            ) {
+                Ok(prepared) => prepared,
+                Err(code) => return code,
+            };
             let files = args.paths.iter().map(|p| p.display().to_string()).collect();
             match session::plan_all(
                 &mut connections,

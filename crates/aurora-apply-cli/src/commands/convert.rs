@@ -45,7 +45,7 @@ pub fn exec(args: &ConvertArgs) -> Exit {
         ConvertFormat::Yaml => SpecFormat::Yaml,
         ConvertFormat::Toml => SpecFormat::Toml,
     };
-    let mut err = anstream::stderr();
+    let mut err = crate::redact::stderr();
     let outputs = match aurora_migrate::plan_outputs(&args.files, &args.out, format) {
         Ok(outputs) => outputs,
         Err(errors) => {
@@ -74,7 +74,7 @@ pub fn exec(args: &ConvertArgs) -> Exit {
             _ => Exit::Error,
         };
     }
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     let mut jobs = 0;
     for o in &outputs {
         jobs += o.jobs.len();

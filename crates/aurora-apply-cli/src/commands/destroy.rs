@@ -75,11 +75,16 @@ pub fn exec_destroy(global: &GlobalArgs, args: &DestroyArgs) -> Exit {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let desired =
-        match session::desired_jobs(global, &args.paths.paths, connections.known_names(), false) {
-            Ok(d) => d,
-            Err(code) => return code,
-        };
+    let desired = match session::desired_jobs(
+        global,
+        &args.paths.paths,
+        &args.paths.vars,
+        connections.known_names(),
+        false,
+    ) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let targets = args.target.targets();
     let keys: Vec<(String, JobKey)> = desired
         .jobs()

@@ -89,7 +89,7 @@ pub fn exec(args: &ImportArgs) -> Exit {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let mut err = anstream::stderr();
+    let mut err = crate::redact::stderr();
     if !failures.is_empty() {
         for f in &failures {
             let _ = writeln!(err, "error: {}: cannot be imported", f.key);
@@ -134,7 +134,7 @@ pub fn exec(args: &ImportArgs) -> Exit {
             Exit::Error
         };
     }
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     let mut lines = Vec::new();
     for job in &jobs {
         let how = match &job.outcome {

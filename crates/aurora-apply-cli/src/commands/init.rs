@@ -476,7 +476,7 @@ pub fn exec(args: &InitArgs) -> Exit {
         }
         written.push(path);
     }
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     let width = files
         .iter()
         .map(|f| shown(&args.dir, &f.rel).len())

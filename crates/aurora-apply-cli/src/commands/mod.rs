@@ -43,19 +43,34 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-/// Loads specs, printing diagnostics to stderr on failure. `known_clusters` (from the
-/// clusters.json files found) makes a job in an unknown cluster an error at its key.
+/// Loads specs, printing diagnostics to stderr on failure and warnings in any case.
+/// `known_clusters` (from the clusters.json files found) makes a job in an unknown cluster
+/// an error at its key. Sensitive variable values are registered for masking before anything
+/// is printed.
 pub fn load_or_report(
     global: &crate::cli::GlobalArgs,
     paths: &[std::path::PathBuf],
+    vars: &crate::cli::VarArgs,
     known_clusters: Option<Vec<String>>,
-) -> Result<Vec<aurora_spec::LoadedJob>, Exit> {
-    match aurora_spec::load_paths(paths, &load_options(known_clusters)) {
-        Ok(jobs) => Ok(jobs),
+) -> Result<aurora_spec::Loaded, Exit> {
+    let color = crate::report::use_color(global.color);
+    let report = |diags: aurora_spec::Diagnostics| {
+        let mut err = crate::redact::stderr();
+        crate::report::write_diagnostics(&mut err, diags, color)
+    };
+    let loaded = load_options(known_clusters, vars)
+        .and_then(|options| aurora_spec::load_paths_with(paths, &options));
+    match loaded {
+        Ok(mut loaded) => {
+            crate::redact::add_secrets(&loaded.sensitive);
+            let warnings = std::mem::take(&mut loaded.warnings);
+            if !warnings.is_empty() && report(warnings).is_err() {
+                return Err(Exit::Error);
+            }
+            Ok(loaded)
+        }
         Err(diags) => {
-            let color = crate::report::use_color(global.color);
-            let mut err = anstream::stderr();
-            if crate::report::write_diagnostics(&mut err, diags, color).is_err() {
+            if report(diags).is_err() {
                 return Err(Exit::Error);
             }
             Err(Exit::Invalid)
@@ -63,12 +78,41 @@ pub fn load_or_report(
     }
 }
 
-/// Load options that check cluster names against `known_clusters`, when given.
-pub fn load_options(known_clusters: Option<Vec<String>>) -> aurora_spec::LoadOptions {
-    aurora_spec::LoadOptions {
+/// Load options that check cluster names against `known_clusters`, when given, with the
+/// variable values of `vars` and of the environment (`AURORA_APPLY_VAR_*`); an unreadable
+/// `--var-file` is a diagnostic.
+pub fn load_options(
+    known_clusters: Option<Vec<String>>,
+    vars: &crate::cli::VarArgs,
+) -> Result<aurora_spec::LoadOptions, aurora_spec::Diagnostics> {
+    let mut problems = aurora_spec::Diagnostics::new();
+    let mut files = Vec::new();
+    for path in &vars.var_files {
+        match aurora_spec::read_source(path) {
+            Ok(f) => files.push(f),
+            Err(d) => problems.push(d),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let environment = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let name = k
+                .to_str()?
+                .strip_prefix(aurora_spec::load::vars::ENV_PREFIX)?;
+            Some((name.to_string(), v.to_str()?.to_string()))
+        })
+        .collect();
+    Ok(aurora_spec::LoadOptions {
         rules: aurora_spec::Rules {
             known_clusters,
             ..aurora_spec::Rules::default()
         },
-    }
+        variables: aurora_spec::load::vars::VariableInputs {
+            command_line: vars.vars.clone(),
+            files,
+            environment,
+        },
+    })
 }

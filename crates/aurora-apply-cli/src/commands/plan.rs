@@ -35,11 +35,16 @@ pub struct PlanArgs {
 
 /// Runs `plan`.
 pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
-    let (desired, mut connections) =
-        match session::prepare(global, &args.connect, &args.paths.paths, args.engine.adopt) {
-            Ok(prepared) => prepared,
-            Err(code) => return code,
-        };
+    let (desired, mut connections) = match session::prepare(
+        global,
+        &args.connect,
+        &args.paths.paths,
+        &args.paths.vars,
+        args.engine.adopt,
+    ) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
     // Planning reads: a sim:// cluster without state gets none written.
     connections.set_read_only(true);
     let files = args
@@ -62,7 +67,7 @@ pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
     if let Some(out) = &args.out {
         let written = serde_json::to_string_pretty(&plan)
             .map_err(std::io::Error::other)
-            .and_then(|text| std::fs::write(out, text + "\n"));
+            .and_then(|text| write_plan_file(out, &text, has_secrets(&plan)));
         if let Err(e) = written {
             session::error(format!("cannot write {}: {e}", out.display()));
             return Exit::Error;
@@ -78,16 +83,47 @@ pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
     }
 }
 
-/// Prints a plan in the chosen format on stdout.
+/// Whether the plan was made with sensitive variables: its `execution` structs carry their
+/// values.
+fn has_secrets(plan: &aurora_apply::plan::Plan) -> bool {
+    plan.variables.iter().any(|v| v.sensitive)
+}
+
+/// Writes a saved plan; one made with sensitive variables holds their values (it must be
+/// applicable), so it is readable by its owner only — as Terraform treats its plan files.
+fn write_plan_file(path: &std::path::Path, text: &str, secret: bool) -> std::io::Result<()> {
+    std::fs::write(path, format!("{text}\n"))?;
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    Ok(())
+}
+
+/// Prints a plan in the chosen format on stdout. A plan made with sensitive variables is
+/// printed without its `execution` structs (they hold the values in Thrift binary, which
+/// masking cannot see): such a plan is applied from `--out FILE`, not from printed JSON.
 pub fn show(
     plan: &aurora_apply::plan::Plan,
     format: PlanFormat,
     global: &GlobalArgs,
 ) -> std::io::Result<()> {
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     match format {
         PlanFormat::Json => {
-            let text = serde_json::to_string_pretty(plan).map_err(std::io::Error::other)?;
+            let text = if has_secrets(plan) {
+                let mut shown = plan.clone();
+                for change in &mut shown.changes {
+                    change.execution = aurora_apply::plan::Execution::default();
+                }
+                serde_json::to_string_pretty(&shown)
+            } else {
+                serde_json::to_string_pretty(plan)
+            }
+            .map_err(std::io::Error::other)?;
             writeln!(out, "{text}")
         }
         PlanFormat::Markdown => write!(out, "{}", crate::view::plan_markdown::render(plan)),

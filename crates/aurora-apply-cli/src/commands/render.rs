@@ -37,8 +37,8 @@ pub struct RenderArgs {
 
 /// Runs `render`.
 pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
-    let jobs = match super::load_or_report(global, &args.paths.paths, None) {
-        Ok(jobs) => jobs,
+    let jobs = match super::load_or_report(global, &args.paths.paths, &args.paths.vars, None) {
+        Ok(loaded) => loaded.jobs,
         Err(code) => return code,
     };
     let rendered: Vec<(&LoadedJob, Value)> = jobs
@@ -53,7 +53,7 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
             }
         })
         .collect();
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     let result = match args.output {
         OutputFormat::Json => {
             let all: Vec<&Value> = rendered.iter().map(|(_, v)| v).collect();

@@ -13,7 +13,7 @@ pub struct SchemaArgs {}
 
 /// Runs `schema`.
 pub fn exec(_args: &SchemaArgs) -> Exit {
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     match out.write_all(aurora_spec::schema::to_pretty_string().as_bytes()) {
         Ok(()) => Exit::Success,
         Err(_) => Exit::Error,

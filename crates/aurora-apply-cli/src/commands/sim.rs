@@ -272,7 +272,7 @@ mod imp {
                 }
             }
         }
-        let mut out = anstream::stdout();
+        let mut out = crate::redact::stdout();
         let written = match args.output {
             OutputFormat::Json => writeln!(out, "{}", Value::Array(rows)),
             OutputFormat::Text => rows.iter().try_for_each(|r| write!(out, "{}", text(r))),

@@ -48,11 +48,16 @@ pub struct StatusArgs {
 
 /// Runs `status`.
 pub fn exec(global: &GlobalArgs, args: &StatusArgs) -> Exit {
-    let (desired, mut connections) =
-        match session::prepare(global, &args.connect, &args.paths.paths, false) {
-            Ok(prepared) => prepared,
-            Err(code) => return code,
-        };
+    let (desired, mut connections) = match session::prepare(
+        global,
+        &args.connect,
+        &args.paths.paths,
+        &args.paths.vars,
+        false,
+    ) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
     // Status only reads: a sim:// cluster without state gets none written.
     connections.set_read_only(true);
     let code = if args.watch {
@@ -100,7 +105,7 @@ fn look(
 }
 
 fn show(global: &GlobalArgs, args: &StatusArgs, statuses: &[JobStatus]) -> Result<(), Exit> {
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     let written = match args.output {
         OutputFormat::Json => match serde_json::to_string(statuses) {
             Ok(text) => writeln!(out, "{text}"),

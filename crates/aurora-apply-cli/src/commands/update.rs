@@ -241,7 +241,7 @@ fn print_json(value: &impl serde::Serialize) -> Exit {
 }
 
 fn print_text(text: &str) -> Exit {
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     if out.write_all(text.as_bytes()).is_err() {
         return Exit::Error;
     }

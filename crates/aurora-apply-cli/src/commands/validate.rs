@@ -39,11 +39,11 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
     if args.output == OutputFormat::Json {
         return exec_json(args, known);
     }
-    match super::load_or_report(global, &args.paths.paths, known) {
+    match super::load_or_report(global, &args.paths.paths, &args.paths.vars, known) {
         Err(code) => code,
-        Ok(jobs) => {
-            let mut out = anstream::stdout();
-            match writeln!(out, "{} job(s) valid", jobs.len()) {
+        Ok(loaded) => {
+            let mut out = crate::redact::stdout();
+            match writeln!(out, "{} job(s) valid", loaded.jobs.len()) {
                 Ok(()) => Exit::Success,
                 Err(_) => Exit::Error,
             }
@@ -52,19 +52,21 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
 }
 
 fn exec_json(args: &ValidateArgs, known_clusters: Option<Vec<String>>) -> Exit {
-    let (doc, code) = match aurora_spec::load_paths(
-        &args.paths.paths,
-        &super::load_options(known_clusters),
-    ) {
-        Ok(jobs) => (
+    let loaded = super::load_options(known_clusters, &args.paths.vars)
+        .and_then(|options| aurora_spec::load_paths_with(&args.paths.paths, &options));
+    if let Ok(loaded) = &loaded {
+        crate::redact::add_secrets(&loaded.sensitive);
+    }
+    let (doc, code) = match loaded {
+        Ok(loaded) => (
             serde_json::json!({
                 "valid": true,
-                "jobs": jobs.iter().map(|j| serde_json::json!({
+                "jobs": loaded.jobs.iter().map(|j| serde_json::json!({
                     "key": j.job.key.to_string(),
                     "file": j.job.origin.file.name.to_string(),
                     "location": j.job.origin.location(),
                 })).collect::<Vec<_>>(),
-                "diagnostics": [],
+                "diagnostics": loaded.warnings.sorted().iter().map(aurora_spec::Diagnostic::to_json).collect::<Vec<_>>(),
             }),
             Exit::Success,
         ),
@@ -77,7 +79,7 @@ fn exec_json(args: &ValidateArgs, known_clusters: Option<Vec<String>>) -> Exit {
             Exit::Invalid,
         ),
     };
-    let mut out = anstream::stdout();
+    let mut out = crate::redact::stdout();
     match serde_json::to_string_pretty(&doc)
         .map_err(std::io::Error::other)
         .and_then(|s| writeln!(out, "{s}"))

@@ -237,3 +237,29 @@ pub fn rows_text(rows: &[Vec<String>], indent: usize) -> String {
     }
     out
 }
+
+/// `Variables: replicas = 8 (--var), token = (sensitive) (environment)`: the values a plan
+/// was made with, when its specs use variables.
+pub fn variables_line(plan: &aurora_apply::plan::Plan) -> Option<String> {
+    if plan.variables.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = plan
+        .variables
+        .iter()
+        .map(|v| {
+            let value = match (&v.value, v.sensitive) {
+                (_, true) | (None, _) => aurora_spec::load::vars::MASK.to_string(),
+                (Some(value), false) => value.to_string(),
+            };
+            let from = match v.source.as_str() {
+                "command_line" => "--var".to_string(),
+                "environment" => format!("{}{}", aurora_spec::load::vars::ENV_PREFIX, v.name),
+                "default" => "default".to_string(),
+                _ => v.from.clone(),
+            };
+            format!("{} = {value} ({from})", v.name)
+        })
+        .collect();
+    Some(format!("Variables: {}", shown.join(", ")))
+}

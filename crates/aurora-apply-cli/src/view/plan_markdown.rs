@@ -15,6 +15,9 @@ pub fn render(plan: &Plan) -> String {
         "### aurora-apply plan\n\n**{}**",
         verdict(&plan.summary, plan.changes.len())
     );
+    if let Some(line) = super::variables_line(plan) {
+        let _ = writeln!(out, "\n{line}");
+    }
     if !plan.summary.has_changes() {
         return out;
     }

@@ -37,6 +37,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         );
     }
     let _ = writeln!(out, "{}", verdict(&plan.summary, plan.changes.len()));
+    if let Some(line) = super::variables_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
     if !plan.summary.has_changes() {
         return out;
     }
@@ -137,6 +140,7 @@ mod tests {
             scope: PlanScope::default(),
             summary: Summary::of(&changes),
             changes,
+            variables: Vec::new(),
         }
     }
 
@@ -231,6 +235,7 @@ mod tests {
             scope: PlanScope::default(),
             summary: Summary::of(&changes),
             changes,
+            variables: Vec::new(),
         };
         insta::assert_snapshot!(super::render(&plan, false), @r"
         Plan: 1 to create, 1 to update, 1 to kill, 1 unchanged; instances: 4 added, 1 restarted, 2 killed.

@@ -67,6 +67,11 @@ impl World {
 
     /// Runs the binary in the world's directory, with no terminal and fast polling.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(&[], args)
+    }
+
+    /// [`World::run`] with environment variables set.
+    pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
         let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary built");
         cmd.current_dir(self.dir.path())
             .env("NO_COLOR", "1")
@@ -75,6 +80,7 @@ impl World {
                 self.dir.path().join("no-such-config-root"),
             )
             .env("HOME", self.dir.path())
+            .envs(env.iter().copied())
             .args(args);
         let needs_poll = args.first() == Some(&"apply");
         if needs_poll {

@@ -18,3 +18,4 @@ mod targeting;
 mod targets_in_specs;
 mod terminal;
 mod tls;
+mod variables;
