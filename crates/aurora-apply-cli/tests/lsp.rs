@@ -1,8 +1,10 @@
 //! `aurora-apply lsp` driven over stdio as an editor drives it: framed JSON-RPC messages
 //! (Content-Length headers) on the real binary's stdin/stdout. The diagnostics are compared
 //! with what `aurora-apply validate -o json` says about the same file, field by field, so the
-//! server cannot drift from the command line. One more test runs a real editor: Neovim's
-//! built-in LSP client, headless (Debian's `neovim`; `scripts/test` installs it).
+//! server cannot drift from the command line. Two more tests run real editors headless:
+//! Neovim's built-in LSP client (Debian's `neovim`) and Emacs with eglot (Debian's
+//! `emacs-nox`, `elpa-eglot`, `elpa-yaml-mode`), configured as docs/editors.md says;
+//! `scripts/test` installs them.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -244,7 +246,8 @@ fn an_editor_session_over_stdio() {
     let mut server = Server::start(dir.path());
     let init = server.request(
         "initialize",
-        json!({"processId": null, "rootUri": crate::uri(dir.path()), "capabilities": {}}),
+        json!({"processId": null, "rootUri": crate::uri(dir.path()),
+               "capabilities": {"textDocument": {"completion": {"completionItem": {"snippetSupport": true}}}}}),
     );
     let caps = &init["capabilities"];
     assert_eq!(caps["textDocumentSync"], 1, "full sync: {caps}");
@@ -365,7 +368,7 @@ fn an_editor_session_over_stdio() {
         json!({"textDocument": {"uri": uri}, "position": pos_of(&with_blank, "ports[http]", 6)}),
     ));
     assert_eq!(ports, vec!["http".to_string(), "admin".to_string()]);
-    // Variants come as snippets: the choice and its mapping.
+    // Variants come as snippets (this client said it expands them): the choice and its mapping.
     let completion = server.request(
         "textDocument/completion",
         json!({"textDocument": {"uri": uri}, "position": blank}),
@@ -591,4 +594,124 @@ fn neovim_shows_the_diagnostics_and_a_completion_list() {
     for k in ["resources", "task"] {
         assert!(!labels.contains(&k), "{k} offered again: {labels:?}");
     }
+}
+
+/// Waits for an editor run headless, at most `secs`; its stderr and exit status.
+fn wait_for_editor(mut child: Child, secs: u64, what: &str) -> (std::process::ExitStatus, String) {
+    let (tx, rx) = channel();
+    let mut stderr = child.stderr.take().expect("stderr");
+    let pid = child.id();
+    std::thread::spawn(move || {
+        let mut err = String::new();
+        let _ = stderr.read_to_string(&mut err);
+        let _ = tx.send((child.wait(), err));
+    });
+    let (status, err) = rx
+        .recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("{what} (pid {pid}) did not finish within {secs} s"));
+    (status.expect("wait for the editor"), err)
+}
+
+/// The first fenced block of `lang` under the `## heading` of docs/editors.md.
+fn docs_block(heading: &str, lang: &str) -> String {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/editors.md");
+    let text = std::fs::read_to_string(&docs).expect("docs/editors.md");
+    let section = text
+        .split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/editors.md has no `## {heading}`"));
+    let fence = format!("```{lang}\n");
+    let start = section
+        .find(&fence)
+        .unwrap_or_else(|| panic!("no ```{lang} block under `## {heading}`"))
+        + fence.len();
+    let len = section[start..].find("```").expect("closing fence");
+    section[start..start + len].to_string()
+}
+
+/// A real editor: Emacs with eglot, in batch mode, configured with the Emacs block of
+/// docs/editors.md as written, finds `aurora-apply` on PATH, shows the diagnostics through
+/// flymake and offers the completion list (tests/emacs_lsp.el). Needs Debian's `emacs-nox`,
+/// `elpa-eglot` and `elpa-yaml-mode` (`scripts/test` installs them); without them it fails.
+#[test]
+fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
+    let dir = workspace();
+    let spec = dir.path().join("hello.aurora-apply.yaml");
+    std::fs::write(&spec, BROKEN).expect("write spec");
+    let expected = validate(dir.path(), &spec);
+    let config = dir.path().join("editors-md.el");
+    std::fs::write(&config, docs_block("Emacs", "elisp")).expect("write config");
+    let out = dir.path().join("emacs.out");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/emacs_lsp.el");
+    let (line, col) = lsp_pos(BROKEN, BROKEN.find("    kind: service").expect("kind") + 4);
+    let bin_dir = Path::new(BIN).parent().expect("the binary's folder");
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir.to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("PATH");
+    let child = Command::new("emacs")
+        .current_dir(dir.path())
+        .arg("--batch")
+        .arg("-l")
+        .arg(&script)
+        .env("PATH", path)
+        .env("CONFIG", &config)
+        .env("SPEC", &spec)
+        .env("OUT", &out)
+        .env("LINE", line.to_string())
+        .env("COL", col.to_string())
+        .env("AURORA_CONFIG_ROOT", dir.path().join("no-aurora-config"))
+        .env("HOME", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "emacs could not be run ({e}): install Debian's emacs-nox, elpa-eglot and \
+                 elpa-yaml-mode (run scripts/test, which does)"
+            )
+        });
+    let (status, err) = wait_for_editor(child, 60, "emacs");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    eprintln!("emacs:\n{text}");
+    assert!(status.success(), "emacs: {status}\n{err}\n{text}");
+    assert!(text.ends_with("done\n"), "{text}\n{err}");
+    assert!(!text.contains("error:"), "{text}");
+    // The docs' set-up picked the spec's mode and eglot (the packages scripts/test installs).
+    assert!(text.starts_with("mode yaml-mode eglot "), "{text}");
+    let diags: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("diagnostic "))
+        .collect();
+    assert_eq!(diags.len(), expected.len(), "{text}");
+    for (got, v) in diags.iter().zip(&expected) {
+        let mut message = v["message"].as_str().expect("message").to_string();
+        if let Some(help) = v["help"].as_str() {
+            message.push_str(&format!("  help: {help}"));
+        }
+        // eglot's flymake text: `SOURCE [CODE]: MESSAGE`.
+        let want = format!(
+            "diagnostic {}:{} eglot-error aurora-apply [{}]: {message}",
+            v["line"],
+            v["column"],
+            v["code"].as_str().expect("code")
+        );
+        assert_eq!(*got, want);
+    }
+    let completion = text
+        .lines()
+        .find_map(|l| l.strip_prefix("completion "))
+        .expect("a completion list");
+    let labels: Vec<&str> = completion.split('|').collect();
+    // The candidates are what eglot inserts: `key: ` for keys, plain text for variants
+    // (eglot without yasnippet expands no snippets, so none is sent).
+    for k in ["instances: ", "kind: ", "update: ", r"container:\n  docker:\n    "] {
+        assert!(labels.contains(&k), "{k:?} in {labels:?}");
+    }
+    for k in ["resources: ", "task: "] {
+        assert!(!labels.contains(&k), "{k} offered again: {labels:?}");
+    }
+    assert!(!completion.contains("$0"), "a snippet sent to a client without snippets: {completion}");
 }
