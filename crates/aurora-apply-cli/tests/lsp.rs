@@ -6,16 +6,20 @@
 //! `emacs-nox`, `elpa-eglot`, `elpa-yaml-mode`), configured as docs/editors.md says;
 //! `scripts/test` installs them.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "support/lsp_client.rs"]
+mod lsp_client;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use lsp_client::Client;
 
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aurora-apply");
-const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Two errors: a misspelt key (`cpus`) and a cluster no clusters.json names (`east`).
 const BROKEN: &str = r#"apiVersion: aurora-apply/v1
@@ -65,120 +69,15 @@ fn validate(dir: &Path, file: &Path) -> Vec<Value> {
     doc["diagnostics"].as_array().cloned().unwrap_or_default()
 }
 
-struct Server {
-    child: Child,
-    stdin: ChildStdin,
-    messages: Receiver<Value>,
-    next_id: i64,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .current_dir(dir)
-            .arg("lsp")
-            .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
-            .env("HOME", dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start aurora-apply lsp");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, messages) = channel();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            loop {
-                let mut len = None;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(n) = line.strip_prefix("Content-Length: ") {
-                        len = n.parse::<usize>().ok();
-                    }
-                }
-                let mut body = vec![0; len.expect("Content-Length header")];
-                if r.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let msg: Value = serde_json::from_slice(&body).expect("a JSON-RPC message");
-                if tx.send(msg).is_err() {
-                    return;
-                }
-            }
-        });
-        Server {
-            child,
-            stdin,
-            messages,
-            next_id: 1,
-        }
-    }
-
-    fn send(&mut self, msg: Value) {
-        let body = serde_json::to_string(&msg).expect("json");
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
-        self.stdin.flush().expect("flush");
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
-    }
-
-    /// The first message `want` accepts, other messages skipped; fails at the deadline.
-    fn wait_for(&self, what: &str, mut want: impl FnMut(&Value) -> bool) -> Value {
-        let end = Instant::now() + DEADLINE;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.messages.recv_timeout(left) {
-                Ok(m) if want(&m) => return m,
-                Ok(_) => {}
-                Err(e) => panic!("no {what} within {DEADLINE:?}: {e}"),
-            }
-        }
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        let resp = self.wait_for(method, |m| {
-            m["id"] == json!(id) && m.get("method").is_none()
-        });
-        assert!(resp.get("error").is_none(), "{method}: {resp}");
-        resp["result"].clone()
-    }
-
-    fn diagnostics(&self, uri: &str, version: i64) -> Vec<Value> {
-        let m = self.wait_for("publishDiagnostics", |m| {
-            m["method"] == "textDocument/publishDiagnostics"
-                && m["params"]["uri"] == uri
-                && m["params"]["version"] == version
-        });
-        m["params"]["diagnostics"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn exit_code(mut self) -> Option<i32> {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(self.child.wait());
-        });
-        let status = rx
-            .recv_timeout(DEADLINE)
-            .expect("the server exits")
-            .expect("wait");
-        status.code()
-    }
+/// `aurora-apply lsp` started in `dir`, as an editor starts it.
+fn start_server(dir: &Path) -> Client {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .arg("lsp")
+        .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
+        .env("HOME", dir);
+    Client::start(command)
 }
 
 /// 0-based (line, UTF-16 column) of a byte offset.
@@ -243,7 +142,7 @@ fn an_editor_session_over_stdio() {
     let expected = validate(dir.path(), &spec);
     assert_eq!(expected.len(), 2, "the spec has two errors: {expected:#?}");
 
-    let mut server = Server::start(dir.path());
+    let mut server = start_server(dir.path());
     let init = server.request(
         "initialize",
         json!({"processId": null, "rootUri": crate::uri(dir.path()),
@@ -452,7 +351,7 @@ executor = { name = "AuroraExecutor", data_file = "payload.json" }
     std::fs::write(&json_file, json_text).expect("write");
     let json_expected = validate(dir.path(), &json_file);
 
-    let mut server = Server::start(dir.path());
+    let mut server = start_server(dir.path());
     server.request("initialize", json!({"processId": null, "capabilities": {}}));
     server.notify("initialized", json!({}));
     let uri = uri(&toml);
@@ -645,10 +544,9 @@ fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/emacs_lsp.el");
     let (line, col) = lsp_pos(BROKEN, BROKEN.find("    kind: service").expect("kind") + 4);
     let bin_dir = Path::new(BIN).parent().expect("the binary's folder");
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir.to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
     .expect("PATH");
     let child = Command::new("emacs")
         .current_dir(dir.path())
@@ -707,11 +605,19 @@ fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
     let labels: Vec<&str> = completion.split('|').collect();
     // The candidates are what eglot inserts: `key: ` for keys, plain text for variants
     // (eglot without yasnippet expands no snippets, so none is sent).
-    for k in ["instances: ", "kind: ", "update: ", r"container:\n  docker:\n    "] {
+    for k in [
+        "instances: ",
+        "kind: ",
+        "update: ",
+        r"container:\n  docker:\n    ",
+    ] {
         assert!(labels.contains(&k), "{k:?} in {labels:?}");
     }
     for k in ["resources: ", "task: "] {
         assert!(!labels.contains(&k), "{k} offered again: {labels:?}");
     }
-    assert!(!completion.contains("$0"), "a snippet sent to a client without snippets: {completion}");
+    assert!(
+        !completion.contains("$0"),
+        "a snippet sent to a client without snippets: {completion}"
+    );
 }
