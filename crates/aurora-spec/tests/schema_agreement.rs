@@ -531,7 +531,10 @@ fn hover_keeps_the_fields_own_text() {
             .as_str()
             .is_some_and(|d| d.contains("Default 45s"))
     );
-    assert_eq!(watch["allOf"][0]["$ref"], "#/definitions/Duration");
+    // The field's own text first in `allOf` (editors show the first description that
+    // matched), then the type.
+    assert_eq!(watch["allOf"][0]["description"], watch["description"]);
+    assert_eq!(watch["allOf"][1]["$ref"], "#/definitions/Duration");
     assert!(watch["markdownDescription"].is_string());
     for (name, def) in schema["definitions"].as_object().expect("defs") {
         assert!(def["title"].is_string(), "{name} has no title");
