@@ -528,39 +528,31 @@ fn docs_block(heading: &str, lang: &str) -> String {
     section[start..start + len].to_string()
 }
 
-/// A real editor: Emacs with eglot, in batch mode, configured with the Emacs block of
-/// docs/editors.md as written, finds `aurora-apply` on PATH, shows the diagnostics through
-/// flymake and offers the completion list (tests/emacs_lsp.el). Needs Debian's `emacs-nox`,
-/// `elpa-eglot` and `elpa-yaml-mode` (`scripts/test` installs them); without them it fails.
-#[test]
-fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
-    let dir = workspace();
-    let spec = dir.path().join("hello.aurora-apply.yaml");
-    std::fs::write(&spec, BROKEN).expect("write spec");
-    let expected = validate(dir.path(), &spec);
-    let config = dir.path().join("editors-md.el");
+/// Runs tests/emacs_lsp.el in `emacs --batch` on `spec` in `dir`, with the Emacs block of
+/// docs/editors.md as the configuration and `aurora-apply` on PATH; what it wrote.
+fn run_emacs(dir: &Path, spec: &Path, line: i64, col: i64) -> String {
+    let config = dir.join("editors-md.el");
     std::fs::write(&config, docs_block("Emacs", "elisp")).expect("write config");
-    let out = dir.path().join("emacs.out");
+    let out = dir.join("emacs.out");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/emacs_lsp.el");
-    let (line, col) = lsp_pos(BROKEN, BROKEN.find("    kind: service").expect("kind") + 4);
     let bin_dir = Path::new(BIN).parent().expect("the binary's folder");
     let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))
     .expect("PATH");
     let child = Command::new("emacs")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .arg("--batch")
         .arg("-l")
         .arg(&script)
         .env("PATH", path)
         .env("CONFIG", &config)
-        .env("SPEC", &spec)
+        .env("SPEC", spec)
         .env("OUT", &out)
         .env("LINE", line.to_string())
         .env("COL", col.to_string())
-        .env("AURORA_CONFIG_ROOT", dir.path().join("no-aurora-config"))
-        .env("HOME", dir.path())
+        .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
+        .env("HOME", dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -577,19 +569,22 @@ fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
     assert!(status.success(), "emacs: {status}\n{err}\n{text}");
     assert!(text.ends_with("done\n"), "{text}\n{err}");
     assert!(!text.contains("error:"), "{text}");
-    // The docs' set-up picked the spec's mode and eglot (the packages scripts/test installs).
-    assert!(text.starts_with("mode yaml-mode eglot "), "{text}");
+    text
+}
+
+/// Each `diagnostic` line of an Emacs run is validate's diagnostic as flymake shows eglot's:
+/// `SOURCE [CODE]: MESSAGE`, at validate's line and column.
+fn assert_emacs_diagnostics(text: &str, expected: &[Value]) {
     let diags: Vec<&str> = text
         .lines()
         .filter(|l| l.starts_with("diagnostic "))
         .collect();
     assert_eq!(diags.len(), expected.len(), "{text}");
-    for (got, v) in diags.iter().zip(&expected) {
+    for (got, v) in diags.iter().zip(expected) {
         let mut message = v["message"].as_str().expect("message").to_string();
         if let Some(help) = v["help"].as_str() {
             message.push_str(&format!("  help: {help}"));
         }
-        // eglot's flymake text: `SOURCE [CODE]: MESSAGE`.
         let want = format!(
             "diagnostic {}:{} eglot-error aurora-apply [{}]: {message}",
             v["line"],
@@ -598,11 +593,32 @@ fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
         );
         assert_eq!(*got, want);
     }
-    let completion = text
-        .lines()
+}
+
+fn emacs_completion(text: &str) -> Vec<&str> {
+    text.lines()
         .find_map(|l| l.strip_prefix("completion "))
-        .expect("a completion list");
-    let labels: Vec<&str> = completion.split('|').collect();
+        .expect("a completion list")
+        .split('|')
+        .collect()
+}
+
+/// A real editor: Emacs with eglot, in batch mode, configured with the Emacs block of
+/// docs/editors.md as written, finds `aurora-apply` on PATH, shows the diagnostics through
+/// flymake and offers the completion list (tests/emacs_lsp.el). Needs Debian's `emacs-nox`,
+/// `elpa-eglot` and `elpa-yaml-mode` (`scripts/test` installs them); without them it fails.
+#[test]
+fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
+    let dir = workspace();
+    let spec = dir.path().join("hello.aurora-apply.yaml");
+    std::fs::write(&spec, BROKEN).expect("write spec");
+    let expected = validate(dir.path(), &spec);
+    let (line, col) = lsp_pos(BROKEN, BROKEN.find("    kind: service").expect("kind") + 4);
+    let text = run_emacs(dir.path(), &spec, line, col);
+    // The docs' set-up picked the spec's mode (elpa-yaml-mode's).
+    assert!(text.starts_with("mode yaml-mode eglot "), "{text}");
+    assert_emacs_diagnostics(&text, &expected);
+    let labels = emacs_completion(&text);
     // The candidates are what eglot inserts: `key: ` for keys, plain text for variants
     // (eglot without yasnippet expands no snippets, so none is sent).
     for k in [
@@ -617,7 +633,27 @@ fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
         assert!(!labels.contains(&k), "{k} offered again: {labels:?}");
     }
     assert!(
-        !completion.contains("$0"),
-        "a snippet sent to a client without snippets: {completion}"
+        !labels.iter().any(|l| l.contains("$0")),
+        "a snippet sent to a client without snippets: {labels:?}"
     );
+}
+
+/// TOML specs in Emacs 28: the built-in `conf-toml-mode` (Debian 12 has no TOML mode package)
+/// is in the docs' list, so the same set-up serves them.
+#[test]
+fn emacs_eglot_serves_toml_specs_in_conf_toml_mode() {
+    let dir = workspace();
+    let text = "apiVersion = \"aurora-apply/v1\"\n\n[[jobs]]\nkey = \"west/www-data/prod/web\"\n\nkind = \"service\"\nresources = { cpus = 1, ram = \"128MiB\", disk = \"128MiB\" }\ntask = { processes = [{ name = \"web\", cmdline = \"serve\" }] }\n";
+    let spec = dir.path().join("web.aurora-apply.toml");
+    std::fs::write(&spec, text).expect("write spec");
+    let expected = validate(dir.path(), &spec);
+    assert_eq!(expected.len(), 1, "{expected:#?}");
+    // On the blank line inside the job: a job's keys, TOML-style.
+    let out = run_emacs(dir.path(), &spec, 4, 0);
+    assert!(out.starts_with("mode conf-toml-mode eglot "), "{out}");
+    assert_emacs_diagnostics(&out, &expected);
+    let labels = emacs_completion(&out);
+    for k in ["instances = ", "update = "] {
+        assert!(labels.contains(&k), "{k:?} in {labels:?}");
+    }
 }
