@@ -1,19 +1,25 @@
 //! `aurora-apply lsp` driven over stdio as an editor drives it: framed JSON-RPC messages
 //! (Content-Length headers) on the real binary's stdin/stdout. The diagnostics are compared
 //! with what `aurora-apply validate -o json` says about the same file, field by field, so the
-//! server cannot drift from the command line. One more test runs a real editor: Neovim's
-//! built-in LSP client, headless (Debian's `neovim`; `scripts/test` installs it).
+//! server cannot drift from the command line. Two more tests run real editors headless:
+//! Neovim's built-in LSP client (Debian's `neovim`) and Emacs with eglot (Debian's
+//! `emacs-nox`, `elpa-eglot`, `elpa-yaml-mode`), configured as docs/editors.md says;
+//! `scripts/test` installs them.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "support/lsp_client.rs"]
+mod lsp_client;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use lsp_client::Client;
 
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aurora-apply");
-const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Two errors: a misspelt key (`cpus`) and a cluster no clusters.json names (`east`).
 const BROKEN: &str = r#"apiVersion: aurora-apply/v1
@@ -63,120 +69,15 @@ fn validate(dir: &Path, file: &Path) -> Vec<Value> {
     doc["diagnostics"].as_array().cloned().unwrap_or_default()
 }
 
-struct Server {
-    child: Child,
-    stdin: ChildStdin,
-    messages: Receiver<Value>,
-    next_id: i64,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .current_dir(dir)
-            .arg("lsp")
-            .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
-            .env("HOME", dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start aurora-apply lsp");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, messages) = channel();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            loop {
-                let mut len = None;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(n) = line.strip_prefix("Content-Length: ") {
-                        len = n.parse::<usize>().ok();
-                    }
-                }
-                let mut body = vec![0; len.expect("Content-Length header")];
-                if r.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let msg: Value = serde_json::from_slice(&body).expect("a JSON-RPC message");
-                if tx.send(msg).is_err() {
-                    return;
-                }
-            }
-        });
-        Server {
-            child,
-            stdin,
-            messages,
-            next_id: 1,
-        }
-    }
-
-    fn send(&mut self, msg: Value) {
-        let body = serde_json::to_string(&msg).expect("json");
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
-        self.stdin.flush().expect("flush");
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
-    }
-
-    /// The first message `want` accepts, other messages skipped; fails at the deadline.
-    fn wait_for(&self, what: &str, mut want: impl FnMut(&Value) -> bool) -> Value {
-        let end = Instant::now() + DEADLINE;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.messages.recv_timeout(left) {
-                Ok(m) if want(&m) => return m,
-                Ok(_) => {}
-                Err(e) => panic!("no {what} within {DEADLINE:?}: {e}"),
-            }
-        }
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        let resp = self.wait_for(method, |m| {
-            m["id"] == json!(id) && m.get("method").is_none()
-        });
-        assert!(resp.get("error").is_none(), "{method}: {resp}");
-        resp["result"].clone()
-    }
-
-    fn diagnostics(&self, uri: &str, version: i64) -> Vec<Value> {
-        let m = self.wait_for("publishDiagnostics", |m| {
-            m["method"] == "textDocument/publishDiagnostics"
-                && m["params"]["uri"] == uri
-                && m["params"]["version"] == version
-        });
-        m["params"]["diagnostics"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn exit_code(mut self) -> Option<i32> {
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(self.child.wait());
-        });
-        let status = rx
-            .recv_timeout(DEADLINE)
-            .expect("the server exits")
-            .expect("wait");
-        status.code()
-    }
+/// `aurora-apply lsp` started in `dir`, as an editor starts it.
+fn start_server(dir: &Path) -> Client {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .arg("lsp")
+        .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
+        .env("HOME", dir);
+    Client::start(command)
 }
 
 /// 0-based (line, UTF-16 column) of a byte offset.
@@ -241,10 +142,11 @@ fn an_editor_session_over_stdio() {
     let expected = validate(dir.path(), &spec);
     assert_eq!(expected.len(), 2, "the spec has two errors: {expected:#?}");
 
-    let mut server = Server::start(dir.path());
+    let mut server = start_server(dir.path());
     let init = server.request(
         "initialize",
-        json!({"processId": null, "rootUri": crate::uri(dir.path()), "capabilities": {}}),
+        json!({"processId": null, "rootUri": crate::uri(dir.path()),
+               "capabilities": {"textDocument": {"completion": {"completionItem": {"snippetSupport": true}}}}}),
     );
     let caps = &init["capabilities"];
     assert_eq!(caps["textDocumentSync"], 1, "full sync: {caps}");
@@ -365,7 +267,7 @@ fn an_editor_session_over_stdio() {
         json!({"textDocument": {"uri": uri}, "position": pos_of(&with_blank, "ports[http]", 6)}),
     ));
     assert_eq!(ports, vec!["http".to_string(), "admin".to_string()]);
-    // Variants come as snippets: the choice and its mapping.
+    // Variants come as snippets (this client said it expands them): the choice and its mapping.
     let completion = server.request(
         "textDocument/completion",
         json!({"textDocument": {"uri": uri}, "position": blank}),
@@ -449,7 +351,7 @@ executor = { name = "AuroraExecutor", data_file = "payload.json" }
     std::fs::write(&json_file, json_text).expect("write");
     let json_expected = validate(dir.path(), &json_file);
 
-    let mut server = Server::start(dir.path());
+    let mut server = start_server(dir.path());
     server.request("initialize", json!({"processId": null, "capabilities": {}}));
     server.notify("initialized", json!({}));
     let uri = uri(&toml);
@@ -590,5 +492,168 @@ fn neovim_shows_the_diagnostics_and_a_completion_list() {
     }
     for k in ["resources", "task"] {
         assert!(!labels.contains(&k), "{k} offered again: {labels:?}");
+    }
+}
+
+/// Waits for an editor run headless, at most `secs`; its stderr and exit status.
+fn wait_for_editor(mut child: Child, secs: u64, what: &str) -> (std::process::ExitStatus, String) {
+    let (tx, rx) = channel();
+    let mut stderr = child.stderr.take().expect("stderr");
+    let pid = child.id();
+    std::thread::spawn(move || {
+        let mut err = String::new();
+        let _ = stderr.read_to_string(&mut err);
+        let _ = tx.send((child.wait(), err));
+    });
+    let (status, err) = rx
+        .recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("{what} (pid {pid}) did not finish within {secs} s"));
+    (status.expect("wait for the editor"), err)
+}
+
+/// The first fenced block of `lang` under the `## heading` of docs/editors.md.
+fn docs_block(heading: &str, lang: &str) -> String {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/editors.md");
+    let text = std::fs::read_to_string(&docs).expect("docs/editors.md");
+    let section = text
+        .split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/editors.md has no `## {heading}`"));
+    let fence = format!("```{lang}\n");
+    let start = section
+        .find(&fence)
+        .unwrap_or_else(|| panic!("no ```{lang} block under `## {heading}`"))
+        + fence.len();
+    let len = section[start..].find("```").expect("closing fence");
+    section[start..start + len].to_string()
+}
+
+/// Runs tests/emacs_lsp.el in `emacs --batch` on `spec` in `dir`, with the Emacs block of
+/// docs/editors.md as the configuration and `aurora-apply` on PATH; what it wrote.
+fn run_emacs(dir: &Path, spec: &Path, line: i64, col: i64) -> String {
+    let config = dir.join("editors-md.el");
+    std::fs::write(&config, docs_block("Emacs", "elisp")).expect("write config");
+    let out = dir.join("emacs.out");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/emacs_lsp.el");
+    let bin_dir = Path::new(BIN).parent().expect("the binary's folder");
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .expect("PATH");
+    let child = Command::new("emacs")
+        .current_dir(dir)
+        .arg("--batch")
+        .arg("-l")
+        .arg(&script)
+        .env("PATH", path)
+        .env("CONFIG", &config)
+        .env("SPEC", spec)
+        .env("OUT", &out)
+        .env("LINE", line.to_string())
+        .env("COL", col.to_string())
+        .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
+        .env("HOME", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "emacs could not be run ({e}): install Debian's emacs-nox, elpa-eglot and \
+                 elpa-yaml-mode (run scripts/test, which does)"
+            )
+        });
+    let (status, err) = wait_for_editor(child, 60, "emacs");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    eprintln!("emacs:\n{text}");
+    assert!(status.success(), "emacs: {status}\n{err}\n{text}");
+    assert!(text.ends_with("done\n"), "{text}\n{err}");
+    assert!(!text.contains("error:"), "{text}");
+    text
+}
+
+/// Each `diagnostic` line of an Emacs run is validate's diagnostic as flymake shows eglot's:
+/// `SOURCE [CODE]: MESSAGE`, at validate's line and column.
+fn assert_emacs_diagnostics(text: &str, expected: &[Value]) {
+    let diags: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("diagnostic "))
+        .collect();
+    assert_eq!(diags.len(), expected.len(), "{text}");
+    for (got, v) in diags.iter().zip(expected) {
+        let mut message = v["message"].as_str().expect("message").to_string();
+        if let Some(help) = v["help"].as_str() {
+            message.push_str(&format!("  help: {help}"));
+        }
+        let want = format!(
+            "diagnostic {}:{} eglot-error aurora-apply [{}]: {message}",
+            v["line"],
+            v["column"],
+            v["code"].as_str().expect("code")
+        );
+        assert_eq!(*got, want);
+    }
+}
+
+fn emacs_completion(text: &str) -> Vec<&str> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("completion "))
+        .expect("a completion list")
+        .split('|')
+        .collect()
+}
+
+/// A real editor: Emacs with eglot, in batch mode, configured with the Emacs block of
+/// docs/editors.md as written, finds `aurora-apply` on PATH, shows the diagnostics through
+/// flymake and offers the completion list (tests/emacs_lsp.el). Needs Debian's `emacs-nox`,
+/// `elpa-eglot` and `elpa-yaml-mode` (`scripts/test` installs them); without them it fails.
+#[test]
+fn emacs_eglot_shows_the_diagnostics_and_a_completion_list() {
+    let dir = workspace();
+    let spec = dir.path().join("hello.aurora-apply.yaml");
+    std::fs::write(&spec, BROKEN).expect("write spec");
+    let expected = validate(dir.path(), &spec);
+    let (line, col) = lsp_pos(BROKEN, BROKEN.find("    kind: service").expect("kind") + 4);
+    let text = run_emacs(dir.path(), &spec, line, col);
+    // The docs' set-up picked the spec's mode (elpa-yaml-mode's).
+    assert!(text.starts_with("mode yaml-mode eglot "), "{text}");
+    assert_emacs_diagnostics(&text, &expected);
+    let labels = emacs_completion(&text);
+    // The candidates are what eglot inserts: `key: ` for keys, plain text for variants
+    // (eglot without yasnippet expands no snippets, so none is sent).
+    for k in [
+        "instances: ",
+        "kind: ",
+        "update: ",
+        r"container:\n  docker:\n    ",
+    ] {
+        assert!(labels.contains(&k), "{k:?} in {labels:?}");
+    }
+    for k in ["resources: ", "task: "] {
+        assert!(!labels.contains(&k), "{k} offered again: {labels:?}");
+    }
+    assert!(
+        !labels.iter().any(|l| l.contains("$0")),
+        "a snippet sent to a client without snippets: {labels:?}"
+    );
+}
+
+/// TOML specs in Emacs 28: the built-in `conf-toml-mode` (Debian 12 has no TOML mode package)
+/// is in the docs' list, so the same set-up serves them.
+#[test]
+fn emacs_eglot_serves_toml_specs_in_conf_toml_mode() {
+    let dir = workspace();
+    let text = "apiVersion = \"aurora-apply/v1\"\n\n[[jobs]]\nkey = \"west/www-data/prod/web\"\n\nkind = \"service\"\nresources = { cpus = 1, ram = \"128MiB\", disk = \"128MiB\" }\ntask = { processes = [{ name = \"web\", cmdline = \"serve\" }] }\n";
+    let spec = dir.path().join("web.aurora-apply.toml");
+    std::fs::write(&spec, text).expect("write spec");
+    let expected = validate(dir.path(), &spec);
+    assert_eq!(expected.len(), 1, "{expected:#?}");
+    // On the blank line inside the job: a job's keys, TOML-style.
+    let out = run_emacs(dir.path(), &spec, 4, 0);
+    assert!(out.starts_with("mode conf-toml-mode eglot "), "{out}");
+    assert_emacs_diagnostics(&out, &expected);
+    let labels = emacs_completion(&out);
+    for k in ["instances = ", "update = "] {
+        assert!(labels.contains(&k), "{k:?} in {labels:?}");
     }
 }

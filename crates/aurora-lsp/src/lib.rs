@@ -98,7 +98,13 @@ pub fn capabilities() -> lsp::ServerCapabilities {
 /// Serves one connection: initialize, then requests and notifications until shutdown/exit.
 pub fn serve(connection: &Connection, options: Options) -> Result<(), Error> {
     let caps = serde_json::to_value(capabilities())?;
-    let (id, _params) = connection.initialize_start()?;
+    let (id, params) = connection.initialize_start()?;
+    // Snippets only for clients that say they expand them (eglot without yasnippet,
+    // Neovim 0.7 do not: they would insert `$0` literally).
+    let snippets = params
+        .pointer("/capabilities/textDocument/completion/completionItem/snippetSupport")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
     connection.initialize_finish(
         id,
         json!({
@@ -112,6 +118,7 @@ pub fn serve(connection: &Connection, options: Options) -> Result<(), Error> {
         docs: HashMap::new(),
         dirty: Vec::new(),
         schema: schema::Schema::new(),
+        snippets,
     };
     loop {
         let msg = if server.dirty.is_empty() {
@@ -165,6 +172,8 @@ struct Server<'a> {
     docs: HashMap<String, Doc>,
     dirty: Vec<String>,
     schema: schema::Schema,
+    /// The client expands snippets (`$0`); otherwise completions insert plain text.
+    snippets: bool,
 }
 
 fn format_of(uri: &str) -> Format {
@@ -558,15 +567,21 @@ impl Server<'_> {
                     }
                     let mut key_path = path.clone();
                     key_path.push(Seg::Key(key.clone()));
-                    // Variants (`container: docker`): the choice and its mapping, as a snippet.
+                    // Variants (`container: docker`): the choice and its mapping, as a snippet
+                    // (the cursor ends inside the mapping) or as plain text.
                     if yaml {
                         for (variant, about) in self.schema.variants(&key_path) {
+                            let (end, format) = if self.snippets {
+                                ("$0", lsp::InsertTextFormat::SNIPPET)
+                            } else {
+                                ("", lsp::InsertTextFormat::PLAIN_TEXT)
+                            };
                             items.push(lsp::CompletionItem {
                                 label: format!("{key}: {variant}"),
                                 kind: Some(lsp::CompletionItemKind::SNIPPET),
                                 documentation: about.map(lsp::Documentation::String),
-                                insert_text: Some(format!("{key}:\n  {variant}:\n    $0")),
-                                insert_text_format: Some(lsp::InsertTextFormat::SNIPPET),
+                                insert_text: Some(format!("{key}:\n  {variant}:\n    {end}")),
+                                insert_text_format: Some(format),
                                 filter_text: Some(key.clone()),
                                 ..lsp::CompletionItem::default()
                             });

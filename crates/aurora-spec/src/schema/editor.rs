@@ -108,6 +108,18 @@ fn property(p: &mut Map<String, Value>) {
     {
         p.insert("allOf".into(), json!([{ "$ref": r }]));
     }
+    // yaml-language-server (and vscode-json-languageservice) shows on hover the first
+    // description among the schemas that matched, and a property's `allOf` entries match
+    // before the property itself: the referenced type's text ("A duration…") would win over
+    // the field's own ("… Default 45s."). The field's text goes first in `allOf` too.
+    if let (Some(Value::String(d)), Some(Value::Array(all))) =
+        (p.get("description").cloned(), p.get_mut("allOf"))
+        && !all
+            .first()
+            .is_some_and(|f| f.get("$ref").is_none() && f.get("description").is_some())
+    {
+        all.insert(0, json!({ "description": d }));
+    }
     if p.contains_key("default") {
         return;
     }

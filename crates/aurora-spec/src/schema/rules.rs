@@ -275,6 +275,20 @@ fn scalars(root: &mut Value) {
     prop(root, "ExecutorSpec", "name").insert("minLength".into(), json!(1));
 }
 
+/// `field` may not be given when `condition` holds, with `validate`'s words for it.
+///
+/// Written as `if`/`then` with `field: false` rather than `not`: yaml-language-server (1.25)
+/// reports a failed `not` as "Matches a schema that is not allowed." over the whole object and
+/// ignores any custom message there, while a property refused by `false` is reported at the
+/// key with the `errorMessage` of the schema that refuses it (`baseValidator.js`). The verdict
+/// is the same as `not: {required: [..condition, field]}`.
+fn forbid(condition: Value, field: &str, message: &str) -> Value {
+    json!({
+        "if": condition,
+        "then": {"properties": {field: false}, "errorMessage": message}
+    })
+}
+
 /// Which keys go together within one object.
 fn shapes(root: &mut Value) {
     let c = def(root, "ConstraintSpec");
@@ -282,18 +296,43 @@ fn shapes(root: &mut Value) {
         "oneOf".into(),
         json!([{"required": ["values"]}, {"required": ["limit"]}]),
     );
-    c.insert("not".into(), json!({"required": ["limit", "negated"]}));
+    push_all_of(
+        c,
+        forbid(
+            json!({"required": ["limit"]}),
+            "negated",
+            "`negated` only applies to `values`",
+        ),
+    );
     // A dedicated constraint is a value constraint with exactly one value.
     let constraints = prop(root, "JobSpec", "constraints");
     constraints.insert(
         "properties".into(),
         json!({"dedicated": {"required": ["values"], "properties": {"values": {"maxItems": 1}}}}),
     );
-    def(root, "ExecutorSpec").insert("not".into(), json!({"required": ["data", "data_file"]}));
-    def(root, "HealthCheck").insert("not".into(), json!({"required": ["http", "shell"]}));
-    def(root, "TaskSpec").insert(
-        "not".into(),
-        json!({"required": ["sequential", "order"], "properties": {"sequential": {"const": true}}}),
+    push_all_of(
+        def(root, "ExecutorSpec"),
+        forbid(
+            json!({"required": ["data"]}),
+            "data_file",
+            "give `data` or `data_file`, not both",
+        ),
+    );
+    push_all_of(
+        def(root, "HealthCheck"),
+        forbid(
+            json!({"required": ["http"]}),
+            "shell",
+            "give `http` or `shell`, not both",
+        ),
+    );
+    push_all_of(
+        def(root, "TaskSpec"),
+        forbid(
+            json!({"required": ["sequential"], "properties": {"sequential": {"const": true}}}),
+            "order",
+            "`sequential: true` already orders the processes; remove `order`",
+        ),
     );
 }
 
@@ -320,14 +359,34 @@ fn defaults_and_jobs(root: &mut Value) {
         job,
         unless_a_target_sets(
             "kind",
-            json!({"if": kind_is(json!({"const": "cron"})), "then": {"not": {"required": ["update"]}}}),
+            forbid(
+                kind_is(json!({"const": "cron"})),
+                "update",
+                "cron jobs are not rolled out with updates; remove `update`",
+            ),
         ),
     );
     push_all_of(
         job,
         unless_a_target_sets(
             "kind",
-            json!({"if": kind_is(json!({"enum": ["service", "adhoc"]})), "then": {"not": {"required": ["cron"]}}}),
+            forbid(
+                kind_is(json!({"const": "adhoc"})),
+                "cron",
+                "`cron` is only for `kind: cron`",
+            ),
+        ),
+    );
+    // The scheduler's own words; `validate` adds the schedule after a colon.
+    push_all_of(
+        job,
+        unless_a_target_sets(
+            "kind",
+            forbid(
+                kind_is(json!({"const": "service"})),
+                "cron",
+                "A service task may not be run on a cron schedule",
+            ),
         ),
     );
     // `task` builds the Thermos payload; executor `data`/`data_file` is another payload.
@@ -335,7 +394,11 @@ fn defaults_and_jobs(root: &mut Value) {
         job,
         unless_a_target_sets(
             "executor",
-            json!({"not": {"required": ["task", "executor"], "properties": {"executor": {"anyOf": [{"required": ["data"]}, {"required": ["data_file"]}]}}}}),
+            forbid(
+                json!({"required": ["executor"], "properties": {"executor": {"anyOf": [{"required": ["data"]}, {"required": ["data_file"]}]}}}),
+                "task",
+                "`task` builds the Thermos payload; it cannot be combined with executor `data`/`data_file`",
+            ),
         ),
     );
     // A target: a job's fields without `key` and `targets`.
