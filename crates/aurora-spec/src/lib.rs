@@ -52,6 +52,7 @@ pub mod diagnostics;
 pub mod job;
 pub mod load;
 pub mod model;
+pub mod project;
 pub mod render;
 pub mod schema;
 pub mod source;

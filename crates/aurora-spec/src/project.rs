@@ -1,0 +1,486 @@
+//! The project file: settings of a whole directory of specs, read beside them.
+//!
+//! A directory given on the command line may hold one `aurora-apply.yaml` (or `.yml`, or
+//! `aurora-apply.toml`). It is not a spec: the directory walk never reads it as one
+//! ([`crate::collect_paths`]), and a subdirectory holding its own project file is a project
+//! of its own, which the walk does not enter ([`nested_projects`] names them so the CLI can
+//! say so). Today it declares the staged multi-cluster rollout:
+//!
+//! ```yaml
+//! apiVersion: aurora-apply/v1
+//! rollout:
+//!   stages: [[canary], [east, west]]
+//!   soak: 10m
+//! ```
+//!
+//! In: the file's text (parsed with the same located tree as specs) and, when known, the
+//! cluster names of clusters.json. Out: a [`Project`], or every problem as located
+//! [`Diagnostics`]. What the stages mean at apply time is the engine's business
+//! (`aurora_apply::rollout`); this module only reads and checks them.
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::diagnostics::{Code, Diagnostic, Diagnostics, did_you_mean};
+use crate::load::de;
+use crate::load::node::{Node, Value};
+use crate::model::ApiVersion;
+use crate::source::{SourceFile, Span};
+use crate::units::Duration;
+
+/// The names a project file may have, in the order they are looked for. Two of them in one
+/// directory is an error: which one wins would be a guess.
+pub const PROJECT_FILE_NAMES: [&str; 3] =
+    ["aurora-apply.yaml", "aurora-apply.yml", "aurora-apply.toml"];
+
+/// The project schema's `$id`.
+pub const PROJECT_SCHEMA_ID: &str =
+    "https://aurora-apply.github.io/schema/aurora-apply.project.v1.json";
+
+/// The project file as written (serde + schemars only; meaning comes from [`load`]).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "aurora-apply project file (format v1)", example = example_project())]
+pub struct ProjectFile {
+    /// The format version. Must be `aurora-apply/v1`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: ApiVersion,
+    /// How `apply` rolls changes out across clusters. Without it, every cluster is changed
+    /// in one go.
+    #[serde(default)]
+    pub rollout: Option<RolloutSpec>,
+}
+
+/// A staged rollout: clusters changed stage by stage, with a soak time between stages.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutSpec {
+    /// Stages in order, each a list of cluster names (from clusters.json) changed together.
+    /// A stage starts only when every update of the stage before ended healthy and the soak
+    /// time passed. Clusters of the specs named in no stage run in a final, implicit stage.
+    pub stages: Vec<Vec<String>>,
+    /// How long to wait after a stage's updates ended healthy before the next stage starts
+    /// (`10m`, `30s`, `1h 30m`). Default `0s`.
+    #[serde(default)]
+    pub soak: Option<Duration>,
+}
+
+fn example_project() -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": crate::model::API_VERSION_V1,
+        "rollout": {"stages": [["canary"], ["east", "west"]], "soak": "10m"}
+    })
+}
+
+/// A checked project file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Project {
+    /// The file, as its path was given (for messages and the plan).
+    pub file: String,
+    /// The rollout, when the file declares one.
+    pub rollout: Option<Rollout>,
+}
+
+/// A checked rollout: non-empty stages, each cluster in one stage only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rollout {
+    /// The stages in order, each its clusters as written.
+    pub stages: Vec<Vec<String>>,
+    /// The wait after a healthy stage.
+    pub soak: std::time::Duration,
+}
+
+/// The project file of `dir`, if it has one. Two project files in one directory are an
+/// error naming both.
+pub fn find_in_dir(dir: &Path) -> Result<Option<PathBuf>, Diagnostic> {
+    let found: Vec<PathBuf> = PROJECT_FILE_NAMES
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|p| p.is_file())
+        .collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        [first, second, ..] => Err(Diagnostic::new(
+            Code::SpecRule,
+            format!(
+                "{} and {} are both project files; keep one",
+                first.display(),
+                second.display()
+            ),
+        )),
+    }
+}
+
+/// Whether `path` is named like a project file.
+pub fn is_project_file_name(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| PROJECT_FILE_NAMES.contains(&n))
+}
+
+/// Whether `dir` holds a project file (of any of the names).
+pub fn has_project_file(dir: &Path) -> bool {
+    PROJECT_FILE_NAMES.iter().any(|n| dir.join(n).is_file())
+}
+
+/// The subdirectories below the directories of `paths` that are projects of their own (they
+/// hold a project file), which the spec walk does not enter. Sorted; hidden entries are
+/// skipped as the walk skips them.
+pub fn nested_projects<P: AsRef<Path>>(paths: &[P]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        if p.is_dir() {
+            find_nested(p, &mut out, 0);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn find_nested(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    // As deep as the spec walk goes; link loops end there too.
+    if depth > 32 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        if has_project_file(&d) {
+            out.push(d);
+        } else {
+            find_nested(&d, out, depth + 1);
+        }
+    }
+}
+
+/// Reads and checks a project file. `known_clusters` (the names of clusters.json, when it
+/// was found) makes a stage naming another cluster an error.
+pub fn load_path(path: &Path, known_clusters: Option<&[String]>) -> Result<Project, Diagnostics> {
+    let file = crate::load::read_source(path).map_err(Diagnostics::from)?;
+    load(&file, known_clusters)
+}
+
+/// Checks a project file's text: every problem, located.
+pub fn load(file: &SourceFile, known_clusters: Option<&[String]>) -> Result<Project, Diagnostics> {
+    let root = crate::load::parse::parse(file).map_err(Diagnostics::from)?;
+    let mut diags = Diagnostics::new();
+    if !matches!(root.value, Value::Map(_)) {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!(
+                    "expected a mapping with `apiVersion` and `rollout`, found {}",
+                    root.value.kind()
+                ),
+            )
+            .at(file, root.span),
+        );
+        return Err(diags);
+    }
+    if root.get("apiVersion").is_none() {
+        diags.push(
+            Diagnostic::new(Code::ApiVersion, "missing `apiVersion`")
+                .at(file, Span::new(0, 0))
+                .with_help(format!(
+                    "add `apiVersion: {}`",
+                    crate::model::API_VERSION_V1
+                )),
+        );
+        return Err(diags);
+    }
+    let parsed: ProjectFile = match de::from_node(&root, "") {
+        Ok(p) => p,
+        Err(e) => {
+            let code = if e.path.as_deref() == Some("apiVersion") {
+                Code::ApiVersion
+            } else {
+                e.code
+            };
+            let mut d = Diagnostic::new(code, e.message)
+                .with_path(e.path.unwrap_or_default())
+                .at(file, e.span.unwrap_or(root.span));
+            d.help = e.help;
+            diags.push(d);
+            return Err(diags);
+        }
+    };
+    let rollout = parsed.rollout.map(|r| {
+        check_stages(file, &root, &r.stages, known_clusters, &mut diags);
+        Rollout {
+            stages: r.stages,
+            soak: r.soak.map(|d| d.0).unwrap_or_default(),
+        }
+    });
+    diags.into_result(Project {
+        file: file.name.to_string(),
+        rollout,
+    })
+}
+
+/// The stage rules: at least one stage, none empty, no cluster twice, every cluster known.
+fn check_stages(
+    file: &SourceFile,
+    root: &Node,
+    stages: &[Vec<String>],
+    known: Option<&[String]>,
+    diags: &mut Diagnostics,
+) {
+    let span_of = |path: &str| root.at_path(path).map_or(root.span, |n| n.span);
+    if stages.is_empty() {
+        diags.push(
+            Diagnostic::new(Code::SpecRule, "`rollout.stages` lists no stage")
+                .with_path("rollout.stages")
+                .at(file, span_of("rollout.stages"))
+                .with_help(
+                    "list the stages, e.g. `stages: [[canary], [east, west]]`, or remove `rollout`",
+                ),
+        );
+    }
+    let mut seen: Vec<(&str, String)> = Vec::new();
+    for (i, stage) in stages.iter().enumerate() {
+        let stage_path = format!("rollout.stages[{i}]");
+        if stage.is_empty() {
+            diags.push(
+                Diagnostic::new(Code::SpecRule, format!("stage {} lists no cluster", i + 1))
+                    .with_path(stage_path.clone())
+                    .at(file, span_of(&stage_path))
+                    .with_help("name at least one cluster, or remove the stage"),
+            );
+        }
+        for (j, cluster) in stage.iter().enumerate() {
+            let path = format!("{stage_path}[{j}]");
+            let span = span_of(&path);
+            if cluster.trim().is_empty() {
+                diags.push(
+                    Diagnostic::new(Code::InvalidValue, "a cluster name cannot be empty")
+                        .with_path(path)
+                        .at(file, span),
+                );
+                continue;
+            }
+            if let Some((_, first)) = seen.iter().find(|(c, _)| *c == cluster.as_str()) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::SpecRule,
+                        format!("cluster `{cluster}` is listed in more than one place; a cluster belongs to one stage"),
+                    )
+                    .with_path(path)
+                    .at(file, span)
+                    .with_related("first listed here", file, span_of(first)),
+                );
+                continue;
+            }
+            seen.push((cluster.as_str(), path.clone()));
+            if let Some(known) = known
+                && !known.iter().any(|k| k == cluster)
+            {
+                let help = did_you_mean(cluster, known.iter().map(String::as_str)).map_or_else(
+                    || format!("clusters.json defines: {}", known.join(", ")),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                diags.push(
+                    Diagnostic::new(
+                        Code::UnknownCluster,
+                        format!("cluster `{cluster}` is not in clusters.json"),
+                    )
+                    .with_path(path)
+                    .at(file, span)
+                    .with_help(help),
+                );
+            }
+        }
+    }
+}
+
+/// The JSON Schema of the project file (draft-07, as the spec schema).
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut value = generator.into_root_schema_for::<ProjectFile>().to_value();
+    crate::schema::editor::remove_null(&mut value);
+    if let serde_json::Value::Object(m) = &mut value {
+        m.insert("$id".into(), PROJECT_SCHEMA_ID.into());
+    }
+    // What serde's types cannot say: stages and each stage are non-empty, names unique
+    // within a stage (across stages is checked by the loader, with both places named).
+    if let Some(stages) = value.pointer_mut("/definitions/RolloutSpec/properties/stages")
+        && let serde_json::Value::Object(m) = stages
+    {
+        m.insert("minItems".into(), 1.into());
+        if let Some(serde_json::Value::Object(items)) = m.get_mut("items") {
+            items.insert("minItems".into(), 1.into());
+            items.insert("uniqueItems".into(), true.into());
+            if let Some(serde_json::Value::Object(names)) = items.get_mut("items") {
+                names.insert("minLength".into(), 1.into());
+            }
+        }
+    }
+    value
+}
+
+/// The project schema as pretty JSON with a trailing newline (the committed file's content,
+/// `schema/aurora-apply.project.v1.json`).
+pub fn schema_pretty_string() -> String {
+    let mut s = serde_json::to_string_pretty(&json_schema()).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Format;
+
+    fn check(text: &str, known: Option<&[String]>) -> Result<Project, Vec<Diagnostic>> {
+        let file = SourceFile::new("aurora-apply.yaml", text, Format::Yaml);
+        load(&file, known).map_err(Diagnostics::sorted)
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn stages_and_soak_are_read() {
+        let known = names(&["canary", "east", "west"]);
+        let p = check(
+            "apiVersion: aurora-apply/v1\nrollout:\n  stages: [[canary], [east, west]]\n  soak: 10m\n",
+            Some(&known),
+        )
+        .expect("valid");
+        let r = p.rollout.expect("rollout");
+        assert_eq!(r.stages, vec![names(&["canary"]), names(&["east", "west"])]);
+        assert_eq!(r.soak, std::time::Duration::from_secs(600));
+        let p = check("apiVersion: aurora-apply/v1\n", None).expect("valid");
+        assert_eq!(p.rollout, None);
+        let p = check(
+            "apiVersion: aurora-apply/v1\nrollout: { stages: [[a]] }\n",
+            None,
+        )
+        .expect("soak defaults to 0s");
+        assert_eq!(p.rollout.map(|r| r.soak), Some(std::time::Duration::ZERO));
+    }
+
+    #[test]
+    fn toml_reads_the_same() {
+        let file = SourceFile::new(
+            "aurora-apply.toml",
+            "apiVersion = \"aurora-apply/v1\"\n[rollout]\nstages = [[\"canary\"], [\"east\"]]\nsoak = \"30s\"\n",
+            Format::Toml,
+        );
+        let p = load(&file, None).expect("valid");
+        assert_eq!(
+            p.rollout.map(|r| r.stages.len()),
+            Some(2),
+            "two stages from TOML"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_located() {
+        let known = names(&["canary", "east", "west"]);
+        let errs = check(
+            "apiVersion: aurora-apply/v1\nrollout:\n  stages: [[canary], [], [east, canary], [wes]]\n",
+            Some(&known),
+        )
+        .expect_err("invalid");
+        let msgs: Vec<(String, Option<(usize, usize)>)> = errs
+            .iter()
+            .map(|d| (d.message.clone(), d.line_col()))
+            .collect();
+        assert!(
+            msgs.iter()
+                .any(|(m, at)| m == "stage 2 lists no cluster" && *at == Some((3, 22))),
+            "{msgs:?}"
+        );
+        let dup = errs
+            .iter()
+            .find(|d| {
+                d.message
+                    .contains("`canary` is listed in more than one place")
+            })
+            .expect("duplicate");
+        assert_eq!(dup.line_col(), Some((3, 33)));
+        assert_eq!(dup.related.len(), 1);
+        let unknown = errs
+            .iter()
+            .find(|d| d.code == Code::UnknownCluster)
+            .expect("unknown cluster");
+        assert_eq!(unknown.help.as_deref(), Some("did you mean `west`?"));
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_say_what_was_meant() {
+        let errs = check("apiVersion: aurora-apply/v1\nrolout: {}\n", None).expect_err("typo");
+        assert_eq!(errs[0].code, Code::UnknownField);
+        assert_eq!(errs[0].help.as_deref(), Some("did you mean `rollout`?"));
+        assert_eq!(errs[0].line_col(), Some((2, 1)));
+        let errs = check(
+            "apiVersion: aurora-apply/v1\nrollout:\n  stages: [canary]\n",
+            None,
+        )
+        .expect_err("a stage is a list");
+        assert_eq!(errs[0].code, Code::InvalidValue, "{errs:?}");
+        assert_eq!(errs[0].line_col(), Some((3, 12)));
+        let errs = check(
+            "apiVersion: aurora-apply/v1\nrollout:\n  stages: [[a]]\n  soak: soon\n",
+            None,
+        )
+        .expect_err("bad duration");
+        assert_eq!(errs[0].line_col(), Some((4, 9)), "{errs:?}");
+        let errs = check("apiVersion: aurora-apply/v2\n", None).expect_err("version");
+        assert_eq!(errs[0].code, Code::ApiVersion);
+        let errs = check("rollout: {stages: [[a]]}\n", None).expect_err("no version");
+        assert_eq!(errs[0].code, Code::ApiVersion);
+        let errs = check("apiVersion: aurora-apply/v1\nrollout: {stages: []}\n", None)
+            .expect_err("no stages");
+        assert!(errs[0].message.contains("lists no stage"), "{errs:?}");
+        assert!(check("[1, 2]\n", None).is_err());
+    }
+
+    #[test]
+    fn nested_projects_are_found_and_not_entered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sub = dir.path().join("multi");
+        let deeper = sub.join("deeper");
+        std::fs::create_dir_all(&deeper).expect("mkdir");
+        std::fs::write(
+            sub.join("aurora-apply.yaml"),
+            "apiVersion: aurora-apply/v1\n",
+        )
+        .expect("write");
+        std::fs::write(deeper.join("aurora-apply.toml"), "").expect("write");
+        assert_eq!(nested_projects(&[dir.path()]), vec![sub.clone()]);
+        std::fs::write(sub.join("aurora-apply.yml"), "").expect("write");
+        assert!(find_in_dir(&sub).is_err(), "two project files");
+        assert!(find_in_dir(dir.path()).expect("none").is_none());
+    }
+
+    #[test]
+    fn the_schema_requires_non_empty_stages() {
+        let schema = json_schema();
+        let v = jsonschema::validator_for(&schema).expect("compiles");
+        assert!(v.is_valid(&example_project()));
+        assert!(!v.is_valid(&serde_json::json!({
+            "apiVersion": "aurora-apply/v1", "rollout": {"stages": [[]]}
+        })));
+        assert!(!v.is_valid(&serde_json::json!({
+            "apiVersion": "aurora-apply/v1", "rollout": {"stages": [["a"]], "soke": "1s"}
+        })));
+    }
+}
