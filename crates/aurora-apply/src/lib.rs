@@ -27,6 +27,7 @@ pub mod planning;
 pub mod rails;
 pub mod ranges;
 pub mod restart;
+pub mod rollout;
 pub mod starting;
 pub mod status;
 pub mod target;

@@ -19,8 +19,10 @@ use crate::key::ClusterJobKey;
 use crate::ranges::InstanceRange;
 
 /// Version of the plan document (plan files and `plan -o json`).
-/// 1.1 added `changes[].ownership` and `changes[].adopt`.
-pub const FORMAT_VERSION: &str = "1.2";
+/// 1.1 added `changes[].ownership` and `changes[].adopt`; 1.2 `scope.targets`; 1.3 the
+/// staged `rollout` (stages of clusters from the project file, the soak time) and
+/// `scope.stage` (`--stage N`).
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// A whole plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +41,10 @@ pub struct Plan {
     pub summary: Summary,
     /// One entry per job in scope, no-ops included (renderers hide them).
     pub changes: Vec<JobChange>,
+    /// The staged rollout of the project file, when there is one (format 1.3): drives the
+    /// order in which apply executes the clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::rollout::Rollout>,
 }
 
 /// What the plan was made from.
@@ -61,6 +67,10 @@ pub struct PlanScope {
     /// planned, and only they could be pruned (format 1.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// `--stage N` (1-based): when present the plan is partial — only the clusters of that
+    /// stage of `rollout` were planned (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<usize>,
 }
 
 /// The kind of a job.

@@ -384,9 +384,11 @@ pub fn assemble(
             prune: options.prune,
             roles,
             targets: options.targets.texts(),
+            stage: None,
         },
         summary: Summary::of(&changes),
         changes,
+        rollout: None,
     }
 }
 

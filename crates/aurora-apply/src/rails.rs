@@ -163,6 +163,7 @@ mod tests {
             scope: PlanScope::default(),
             summary: Summary::of(&changes),
             changes,
+            rollout: None,
         }
     }
 

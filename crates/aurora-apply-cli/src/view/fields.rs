@@ -92,6 +92,7 @@ mod tests {
             scope: PlanScope::default(),
             summary: Summary::of(&changes),
             changes,
+            rollout: None,
         };
         let text = crate::view::plan_text::render(&plan, false);
         let from_plan: Vec<&str> = text

@@ -137,6 +137,7 @@ mod tests {
             scope: PlanScope::default(),
             summary: Summary::of(&changes),
             changes,
+            rollout: None,
         }
     }
 
@@ -231,6 +232,7 @@ mod tests {
             scope: PlanScope::default(),
             summary: Summary::of(&changes),
             changes,
+            rollout: None,
         };
         insta::assert_snapshot!(super::render(&plan, false), @r"
         Plan: 1 to create, 1 to update, 1 to kill, 1 unchanged; instances: 4 added, 1 restarted, 2 killed.
