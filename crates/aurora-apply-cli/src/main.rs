@@ -10,6 +10,7 @@ mod exit;
 mod interrupt;
 mod local_sim;
 mod logging;
+mod project;
 mod report;
 mod retry_notice;
 mod session;

@@ -169,6 +169,53 @@ fn find_nested(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     }
 }
 
+/// The project of a run: the project file of the directories among `paths` (files given by
+/// name bring none), read and checked. Directories with different project files cannot be
+/// one run: that is an error naming both, as is a directory with two project files.
+pub fn for_paths<P: AsRef<Path>>(
+    paths: &[P],
+    known_clusters: Option<&[String]>,
+) -> Result<Option<Project>, Diagnostics> {
+    let mut found: Option<(PathBuf, PathBuf)> = None;
+    let mut diags = Diagnostics::new();
+    for dir in paths.iter().map(AsRef::as_ref).filter(|p| p.is_dir()) {
+        let file = match find_in_dir(dir) {
+            Ok(Some(f)) => f,
+            Ok(None) => continue,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let real = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+        match &found {
+            None => found = Some((file, real)),
+            Some((first, first_real)) if *first_real != real => diags.push(
+                Diagnostic::new(
+                    Code::SpecRule,
+                    format!(
+                        "{} and {} are project files of two different projects; run each on its own",
+                        first.display(),
+                        file.display()
+                    ),
+                )
+                .with_help(format!(
+                    "e.g. `aurora-apply {}`",
+                    first.parent().unwrap_or(first).display()
+                )),
+            ),
+            Some(_) => {}
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    match found {
+        None => Ok(None),
+        Some((file, _)) => load_path(&file, known_clusters).map(Some),
+    }
+}
+
 /// Reads and checks a project file. `known_clusters` (the names of clusters.json, when it
 /// was found) makes a stage naming another cluster an error.
 pub fn load_path(path: &Path, known_clusters: Option<&[String]>) -> Result<Project, Diagnostics> {
@@ -469,6 +516,35 @@ mod tests {
         std::fs::write(sub.join("aurora-apply.yml"), "").expect("write");
         assert!(find_in_dir(&sub).is_err(), "two project files");
         assert!(find_in_dir(dir.path()).expect("none").is_none());
+    }
+
+    #[test]
+    fn one_run_has_one_project() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b, plain) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("c"),
+        );
+        for d in [&a, &b, &plain] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        let text = "apiVersion: aurora-apply/v1\nrollout: { stages: [[x]] }\n";
+        std::fs::write(a.join("aurora-apply.yaml"), text).expect("write");
+        std::fs::write(
+            b.join("aurora-apply.toml"),
+            "apiVersion = \"aurora-apply/v1\"\n",
+        )
+        .expect("write");
+        let project = for_paths(&[&a, &plain, &a], None).expect("one project");
+        assert!(project.is_some_and(|p| p.rollout.is_some()));
+        assert_eq!(for_paths(&[&plain], None).expect("none"), None);
+        let errs = for_paths(&[&a, &b], None).expect_err("two projects");
+        assert!(
+            errs.iter()
+                .any(|d| d.message.contains("two different projects")),
+            "{errs:?}"
+        );
     }
 
     #[test]

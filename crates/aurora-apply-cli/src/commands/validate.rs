@@ -39,7 +39,14 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
     if args.output == OutputFormat::Json {
         return exec_json(args, known);
     }
-    match super::load_or_report(global, &args.paths.paths, known) {
+    // The project file is checked too (its rollout's clusters against clusters.json).
+    let project = crate::project::load_or_report(global, &args.paths.paths, known.as_deref());
+    let loaded = super::load_or_report(global, &args.paths.paths, known);
+    let loaded = match (project, loaded) {
+        (Err(code), _) | (Ok(_), Err(code)) => Err(code),
+        (Ok(_), Ok(jobs)) => Ok(jobs),
+    };
+    match loaded {
         Err(code) => code,
         Ok(jobs) => {
             let mut out = anstream::stdout();
@@ -52,10 +59,17 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
 }
 
 fn exec_json(args: &ValidateArgs, known_clusters: Option<Vec<String>>) -> Exit {
-    let (doc, code) = match aurora_spec::load_paths(
-        &args.paths.paths,
-        &super::load_options(known_clusters),
-    ) {
+    let project = aurora_spec::project::for_paths(&args.paths.paths, known_clusters.as_deref());
+    let loaded = aurora_spec::load_paths(&args.paths.paths, &super::load_options(known_clusters));
+    let loaded = match (project, loaded) {
+        (Ok(_), loaded) => loaded,
+        (Err(mut diags), Err(more)) => {
+            diags.extend(more);
+            Err(diags)
+        }
+        (Err(diags), Ok(_)) => Err(diags),
+    };
+    let (doc, code) = match loaded {
         Ok(jobs) => (
             serde_json::json!({
                 "valid": true,

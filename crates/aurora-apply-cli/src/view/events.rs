@@ -89,7 +89,7 @@ pub fn text_line(event: &Event) -> Option<String> {
         } => format!(
             "Stage {stage}/{stages}: {}",
             match outcome {
-                StageOutcome::Succeeded => "all updates ended healthy",
+                StageOutcome::Succeeded => "every job ended as specified",
                 StageOutcome::Unchanged => "nothing to change",
                 StageOutcome::Halted =>
                     "HALTED: a job did not end as specified; later stages are not run",
