@@ -55,7 +55,7 @@ fn a_targeted_plan_covers_only_matching_jobs_and_says_it_is_partial() {
         "the vagrant role was read"
     );
     assert_eq!(plan["scope"]["targets"], serde_json::json!([HELLO]));
-    assert_eq!(plan["format_version"], "1.2");
+    assert_eq!(plan["format_version"], "1.3");
     assert_eq!(changed_keys(&plan), [HELLO]);
 
     // Globs and several targets: their union.
