@@ -135,7 +135,8 @@ fn write_change(
 }
 
 /// The changed jobs grouped by rollout stage, each stage headed by its number, clusters and
-/// the soak that follows it (a `--stage N` plan shows that stage only).
+/// the soak that follows it — as apply runs it: only before a later stage with changes (a
+/// `--stage N` plan shows that stage only).
 fn write_stages(
     out: &mut String,
     plan: &Plan,
@@ -164,7 +165,11 @@ fn write_stages(
         }
         if !group.has_changes() {
             head.push_str(" — no changes");
-        } else if group.number < total && rollout.soak_ms > 0 {
+        } else if rollout.soak_ms > 0
+            && groups
+                .iter()
+                .any(|later| later.number > group.number && later.has_changes())
+        {
             let _ = write!(head, " — then soak {soak}");
         }
         let _ = writeln!(out, "{}", paint(&head, Style::new().bold(), color));

@@ -277,6 +277,20 @@ fn the_plan_shows_the_stages_and_records_the_rollout() {
         })
     );
     assert!(plan["scope"].get("stage").is_none(), "{}", plan["scope"]);
+
+    // Markdown: a stage column, jobs in stage order.
+    let out = w.run(&["plan", &project, "-o", "markdown"]);
+    expect_code(&out, 0);
+    let md = stdout(&out);
+    assert!(
+        md.contains("Staged rollout: 3 stage(s), soak 10m between stages."),
+        "{md}"
+    );
+    assert!(
+        position(&md, "| 1 | `+` | `canary/www-data/prod/greeter` |")
+            < position(&md, "| 3 | `+` | `west/www-data/prod/greeter` |"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -470,4 +484,121 @@ fn a_nested_project_is_noted_and_not_read() {
     let out = w.run(&["validate", specs]);
     expect_code(&out, 0);
     assert!(stderr(&out).contains(&note), "{}", stderr(&out));
+}
+
+#[test]
+fn apply_json_streams_the_stages() {
+    let w = Stages::new(THREE_STAGES);
+    let project = w.project();
+    let out = w.run(&["apply", &project, "--auto-approve", "-o", "json"]);
+    expect_code(&out, 0);
+    let events: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let stage_events: Vec<(String, u64)> = events
+        .iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("stage_")))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or_default().to_string(),
+                e["stage"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("stage_started", 1),
+        ("stage_complete", 1),
+        ("stage_soaking", 1),
+        ("stage_started", 2),
+        ("stage_complete", 2),
+        ("stage_soaking", 2),
+        ("stage_started", 3),
+        ("stage_complete", 3),
+    ]
+    .iter()
+    .map(|(t, n)| (t.to_string(), *n))
+    .collect();
+    assert_eq!(stage_events, expected);
+    let summary = events.last().expect("events");
+    assert_eq!(summary["type"], "apply_summary");
+    assert_eq!(
+        summary["stages"][0]["clusters"],
+        serde_json::json!(["canary"])
+    );
+    assert_eq!(summary["stages"][2]["outcome"], "succeeded");
+    assert_eq!(
+        summary["stages"][1]["jobs"][0]["job_key"],
+        "east/www-data/prod/greeter"
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_soak_ends_the_rollout_with_130_and_no_later_stage() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let w = Stages::new(
+        "apiVersion: aurora-apply/v1\nrollout:\n  stages: [[canary], [east], [west]]\n  soak: 1h\n",
+    );
+    let bin = assert_cmd::cargo::cargo_bin("aurora-apply");
+    let mut child = std::process::Command::new(bin)
+        .current_dir(w.dir.path())
+        .env("NO_COLOR", "1")
+        .env("AURORA_CONFIG_ROOT", w.path("none"))
+        .env("HOME", w.dir.path())
+        .args([&w.project(), "--auto-approve", "--poll-interval", "20ms"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Lines arrive on a channel, so every wait below has a deadline.
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = String::new();
+    while !seen.contains("soaking 1h") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("no soak within the deadline ({e}):\n{seen}");
+            }
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    // The soak ends at once: the process exits well before the deadline.
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("waits") {
+            break status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after Ctrl-C:\n{seen}");
+        }
+        std::thread::park_timeout(Duration::from_millis(20));
+    };
+    reader.join().expect("reader");
+    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert_eq!(code, Some(130), "{seen}{rest}");
+    assert!(rest.contains("Rollout interrupted"), "{rest}");
+    assert!(rest.contains("Stage 2/3: east — not run"), "{rest}");
+    for cluster in ["east", "west"] {
+        assert_eq!(w.writes(cluster), Vec::<String>::new(), "{cluster}");
+    }
 }
