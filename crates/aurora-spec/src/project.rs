@@ -519,6 +519,37 @@ mod tests {
     }
 
     #[test]
+    fn the_spec_walk_skips_project_files_and_nested_projects() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let nested = root.join("nested");
+        let plain = root.join("plain");
+        for d in [&nested, &plain] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        for f in [
+            root.join("aurora-apply.yaml"),
+            root.join("a.yaml"),
+            nested.join("aurora-apply.toml"),
+            nested.join("b.yaml"),
+            plain.join("c.yaml"),
+        ] {
+            std::fs::write(f, "").expect("write");
+        }
+        let (files, diags) = crate::collect_paths(&[root]);
+        assert!(diags.is_empty());
+        assert_eq!(files, vec![root.join("a.yaml"), plain.join("c.yaml")]);
+        let (files, diags) = crate::collect_paths(&[root.join("aurora-apply.yaml")]);
+        assert!(files.is_empty());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("is a project file, not a spec")),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
     fn one_run_has_one_project() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (a, b, plain) = (
