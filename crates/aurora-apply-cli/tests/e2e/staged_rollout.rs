@@ -602,3 +602,27 @@ fn ctrl_c_during_a_soak_ends_the_rollout_with_130_and_no_later_stage() {
         assert_eq!(w.writes(cluster), Vec::<String>::new(), "{cluster}");
     }
 }
+
+#[test]
+fn the_worked_example_validates_and_plans_in_stages() {
+    // specs/multi-cluster as committed: its own clusters.json (three sim:// clusters), its
+    // project file and one service placed in all three by `targets:`.
+    let w = crate::harness::World::seed();
+    let example = w.specs().join("multi-cluster");
+    let example = example.to_str().expect("utf-8");
+    let out = w.run(&["validate", example]);
+    expect_code(&out, 0);
+    assert_eq!(stdout(&out), "3 job(s) valid\n");
+    // Planning reads only: a sim:// cluster without state is not started.
+    let out = w.run(&["plan", example]);
+    expect_code(&out, 0);
+    let text = stdout(&out);
+    let order = [
+        position(&text, "Stage 1/3: canary — then soak 5s"),
+        position(&text, "+   canary/www-data/prod/greeter"),
+        position(&text, "Stage 2/3: east — then soak 5s"),
+        position(&text, "Stage 3/3: west\n"),
+        position(&text, "+   west/www-data/prod/greeter"),
+    ];
+    assert!(order.windows(2).all(|p| p[0] < p[1]), "{text}");
+}
