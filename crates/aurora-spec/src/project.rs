@@ -251,33 +251,134 @@ pub fn load(file: &SourceFile, known_clusters: Option<&[String]>) -> Result<Proj
         );
         return Err(diags);
     }
-    let parsed: ProjectFile = match de::from_node(&root, "") {
-        Ok(p) => p,
-        Err(e) => {
-            let code = if e.path.as_deref() == Some("apiVersion") {
-                Code::ApiVersion
-            } else {
-                e.code
-            };
-            let mut d = Diagnostic::new(code, e.message)
-                .with_path(e.path.unwrap_or_default())
-                .at(file, e.span.unwrap_or(root.span));
-            d.help = e.help;
-            diags.push(d);
-            return Err(diags);
+    // Field by field, so every problem of the file is reported at once, as for specs.
+    check_keys(file, &root, "", &["apiVersion", "rollout"], &mut diags);
+    if let Some(node) = root.get("apiVersion")
+        && let Err(e) = de::from_node::<ApiVersion>(node, "apiVersion")
+    {
+        push_de(file, &mut diags, e, node.span, Some(Code::ApiVersion));
+    }
+    let rollout = match root.get("rollout") {
+        None => None,
+        Some(node) if !matches!(node.value, Value::Map(_)) => {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!(
+                        "expected a mapping with `stages` and `soak`, found {}",
+                        node.value.kind()
+                    ),
+                )
+                .with_path("rollout")
+                .at(file, node.span),
+            );
+            None
         }
+        Some(node) => read_rollout(file, &root, node, known_clusters, &mut diags),
     };
-    let rollout = parsed.rollout.map(|r| {
-        check_stages(file, &root, &r.stages, known_clusters, &mut diags);
-        Rollout {
-            stages: r.stages,
-            soak: r.soak.map(|d| d.0).unwrap_or_default(),
-        }
-    });
     diags.into_result(Project {
         file: file.name.to_string(),
         rollout,
     })
+}
+
+/// `rollout`'s keys, its stages (then their rules) and its soak; `None` when any is wrong.
+fn read_rollout(
+    file: &SourceFile,
+    root: &Node,
+    node: &Node,
+    known_clusters: Option<&[String]>,
+    diags: &mut Diagnostics,
+) -> Option<Rollout> {
+    check_keys(file, node, "rollout.", &["stages", "soak"], diags);
+    let stages = match node.get("stages") {
+        None => {
+            diags.push(
+                Diagnostic::new(Code::MissingField, "missing required key `stages`")
+                    .with_path("rollout")
+                    .at(file, node.span)
+                    .with_help("list the stages, e.g. `stages: [[canary], [east, west]]`"),
+            );
+            None
+        }
+        Some(n) => match de::from_node::<Vec<Vec<String>>>(n, "rollout.stages") {
+            Ok(stages) => {
+                check_stages(file, root, &stages, known_clusters, diags);
+                Some(stages)
+            }
+            Err(e) => {
+                push_de(file, diags, e, n.span, None);
+                None
+            }
+        },
+    };
+    let soak = match node.get("soak") {
+        None => Some(std::time::Duration::ZERO),
+        Some(n) => match de::from_node::<Duration>(n, "rollout.soak") {
+            Ok(d) => Some(d.0),
+            Err(e) => {
+                push_de(file, diags, e, n.span, None);
+                None
+            }
+        },
+    };
+    Some(Rollout {
+        stages: stages?,
+        soak: soak?,
+    })
+}
+
+/// Unknown keys of the mapping `node` (its document path `prefix`), each with a "did you
+/// mean" when one of `known` is close.
+fn check_keys(
+    file: &SourceFile,
+    node: &Node,
+    prefix: &str,
+    known: &[&str],
+    diags: &mut Diagnostics,
+) {
+    let Value::Map(entries) = &node.value else {
+        return;
+    };
+    for (key, _) in entries {
+        if known.contains(&key.name.as_str()) {
+            continue;
+        }
+        let help = did_you_mean(&key.name, known.iter().copied()).map_or_else(
+            || {
+                format!(
+                    "expected one of {}",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            |s| format!("did you mean `{s}`?"),
+        );
+        diags.push(
+            Diagnostic::new(Code::UnknownField, format!("unknown key `{}`", key.name))
+                .with_path(format!("{prefix}{}", key.name))
+                .at(file, key.span)
+                .with_help(help),
+        );
+    }
+}
+
+/// A deserialization error as a located diagnostic (`code` overrides its own).
+fn push_de(
+    file: &SourceFile,
+    diags: &mut Diagnostics,
+    e: de::DeError,
+    fallback: Span,
+    code: Option<Code>,
+) {
+    let mut d = Diagnostic::new(code.unwrap_or(e.code), e.message)
+        .with_path(e.path.unwrap_or_default())
+        .at(file, e.span.unwrap_or(fallback));
+    d.help = e.help;
+    diags.push(d);
 }
 
 /// The stage rules: at least one stage, none empty, no cluster twice, every cluster known.
@@ -490,6 +591,25 @@ mod tests {
         )
         .expect_err("bad duration");
         assert_eq!(errs[0].line_col(), Some((4, 9)), "{errs:?}");
+        // Several problems of different kinds, all in one run.
+        let errs = check(
+            "apiVersion: aurora-apply/v1\nrollout:\n  stages: [[a], []]\n  sok: 1m\nextra: 1\n",
+            None,
+        )
+        .expect_err("three problems");
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        let errs = check(
+            "apiVersion: aurora-apply/v1\nrollout:\n  stages: [canary]\n  soak: soon\n",
+            None,
+        )
+        .expect_err("two problems");
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        let errs = check("apiVersion: aurora-apply/v1\nrollout: {soak: 1m}\n", None)
+            .expect_err("no stages");
+        assert_eq!(errs[0].code, Code::MissingField);
+        let errs =
+            check("apiVersion: aurora-apply/v1\nrollout: [a]\n", None).expect_err("not a mapping");
+        assert_eq!(errs[0].line_col(), Some((2, 10)));
         let errs = check("apiVersion: aurora-apply/v2\n", None).expect_err("version");
         assert_eq!(errs[0].code, Code::ApiVersion);
         let errs = check("rollout: {stages: [[a]]}\n", None).expect_err("no version");
