@@ -160,6 +160,10 @@ pub struct EngineArgs {
     /// Limiting the run to some jobs.
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Only stage N (1-based) of the project file's rollout: its clusters are planned and
+    /// changed, no other; the plan says it is partial.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub stage: Option<u16>,
 }
 
 /// `--target`: the jobs a run is limited to.

@@ -10,6 +10,7 @@ mod exit;
 mod interrupt;
 mod local_sim;
 mod logging;
+mod project;
 mod redact;
 mod report;
 mod retry_notice;

@@ -47,6 +47,8 @@ pub struct Desired {
     adopt: bool,
     /// The variables the specs used, as the plan records them.
     variables: Vec<aurora_apply::plan::PlanVariable>,
+    /// The project file of the spec directories, when there is one (its rollout stages).
+    pub project: Option<aurora_spec::project::Project>,
 }
 
 impl Desired {
@@ -105,6 +107,7 @@ pub fn desired_jobs(
     known_clusters: Option<Vec<String>>,
     adopt: bool,
 ) -> Result<Desired, Exit> {
+    let project = crate::project::load_or_report(global, paths, known_clusters.as_deref())?;
     let loaded = crate::commands::load_or_report(global, paths, vars, known_clusters)?;
     let variables = loaded
         .variables
@@ -122,6 +125,7 @@ pub fn desired_jobs(
         loaded: loaded.jobs,
         adopt,
         variables,
+        project,
     })
 }
 
@@ -157,12 +161,15 @@ pub fn prepare(
     Ok((desired, connections))
 }
 
-/// Plans every cluster of `desired`, each with its jobs placed on its own tiers.
+/// Plans every cluster of `desired`, each with its jobs placed on its own tiers. With a
+/// project rollout the plan records its stages; `stage` (`--stage N`) limits the plan to the
+/// clusters of that stage and marks it partial.
 pub fn plan_all(
     connections: &mut Connections,
     desired: &Desired,
     files: Vec<String>,
     options: &PlanOptions,
+    stage: Option<usize>,
 ) -> Result<Plan, Exit> {
     let mut changes = Vec::new();
     let mut placed = Vec::new();
@@ -175,6 +182,11 @@ pub fn plan_all(
         if !clusters.contains(&scope.cluster) {
             clusters.push(scope.cluster.clone());
         }
+    }
+    let rollout = rollout_of(desired, &clusters, stage)?;
+    if let (Some(rollout), Some(n)) = (&rollout, stage) {
+        let wanted = rollout.clusters_of(n).unwrap_or_default();
+        clusters.retain(|c| wanted.contains(c));
     }
     let fail = |e: EngineError| {
         error(&e);
@@ -190,9 +202,46 @@ pub fn plan_all(
         placed.extend(jobs);
     }
     let mut plan = assemble(changes, &placed, files, options, now_rfc3339());
+    plan.scope.stage = stage;
+    plan.rollout = rollout;
     plan.variables = desired.variables.clone();
     crate::redact::mask_plan_fields(&mut plan);
     Ok(plan)
+}
+
+/// The rollout of the project over `clusters` (the implicit last stage included), and a
+/// check of `--stage N` against it (exit 3: no stages, or no such stage).
+fn rollout_of(
+    desired: &Desired,
+    clusters: &[String],
+    stage: Option<usize>,
+) -> Result<Option<aurora_apply::rollout::Rollout>, Exit> {
+    let declared = desired
+        .project
+        .as_ref()
+        .and_then(|p| p.rollout.as_ref().map(|r| (p.file.clone(), r)));
+    let rollout = declared.map(|(file, r)| {
+        aurora_apply::rollout::Rollout::new(Some(file), &r.stages, r.soak, clusters)
+    });
+    match (stage, &rollout) {
+        (None, _) => {}
+        (Some(_), None) => {
+            error(
+                "--stage needs rollout stages: give the directory whose project file (aurora-apply.yaml) declares `rollout.stages`",
+            );
+            return Err(Exit::Invalid);
+        }
+        (Some(n), Some(r)) if n == 0 || n > r.stages.len() => {
+            error(format!(
+                "--stage {n}: the rollout has {} stage(s) (1 to {})",
+                r.stages.len(),
+                r.stages.len()
+            ));
+            return Err(Exit::Invalid);
+        }
+        (Some(_), Some(_)) => {}
+    }
+    Ok(rollout)
 }
 
 /// Now, RFC 3339 in UTC.
@@ -340,13 +389,35 @@ pub struct RunOptions {
     pub lock_timeout: Duration,
 }
 
-/// Executes every cluster's changes of `plan` and returns each job's result.
+/// What an execution did: every job's result and, for a staged rollout, the stages.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// Every job's result (a staged rollout's jobs in stages not run: skipped).
+    pub results: Vec<JobResult>,
+    /// The stages, when the plan records a rollout.
+    pub rollout: Option<aurora_apply::rollout::RolloutReport>,
+}
+
+impl Executed {
+    /// The exit code: the jobs' outcomes ([`apply_exit`]), or 130 when Ctrl-C ended a soak.
+    pub fn exit(&self) -> Exit {
+        if self.rollout.as_ref().is_some_and(|r| r.interrupted) {
+            Exit::Interrupted
+        } else {
+            apply_exit(&self.results)
+        }
+    }
+}
+
+/// Executes every cluster's changes of `plan` and returns each job's result. A plan with a
+/// rollout runs stage by stage ([`aurora_apply::rollout::run`]); otherwise one cluster after
+/// the other.
 pub fn run(
     connections: &mut Connections,
     plan: &Plan,
     options: &RunOptions,
     sink: &dyn EventSink,
-) -> Result<Vec<JobResult>, Exit> {
+) -> Result<Executed, Exit> {
     let interrupted = crate::interrupt::flag();
     let execute_options = ExecuteOptions {
         parallelism: options.parallelism,
@@ -369,6 +440,9 @@ pub fn run(
     sink.event(&Event::PlanSummary {
         summary: plan.summary.clone(),
     });
+    if let Some(rollout) = &plan.rollout {
+        return run_stages(connections, plan, rollout, &execute_options, sink);
+    }
     let mut results = Vec::new();
     for (cluster, changes) in plan.by_cluster() {
         if changes.iter().all(JobChange::is_noop) {
@@ -377,7 +451,56 @@ pub fn run(
         let client = client_for(connections, &cluster)?;
         results.extend(execute(&client, &changes, &execute_options, sink));
     }
-    Ok(results)
+    Ok(Executed {
+        results,
+        rollout: None,
+    })
+}
+
+/// The staged execution: the clients of every cluster with changes are made first (an
+/// unreachable cluster configuration stops the run before anything is sent), then the
+/// engine walks the stages, one thread per cluster of a stage.
+fn run_stages(
+    connections: &mut Connections,
+    plan: &Plan,
+    rollout: &aurora_apply::rollout::Rollout,
+    execute_options: &ExecuteOptions,
+    sink: &dyn EventSink,
+) -> Result<Executed, Exit> {
+    let mut clients = std::collections::BTreeMap::new();
+    for (cluster, changes) in plan.by_cluster() {
+        if !changes.iter().all(JobChange::is_noop) {
+            let client = client_for(connections, &cluster)?;
+            clients.insert(cluster, client);
+        }
+    }
+    let options = aurora_apply::rollout::RolloutOptions {
+        clock: execute_options.clock.clone(),
+        interrupted: execute_options.interrupted.clone(),
+        only: plan.scope.stage,
+    };
+    let report = aurora_apply::rollout::run(
+        rollout,
+        &plan.changes,
+        &options,
+        sink,
+        |cluster, changes| match clients.get(cluster) {
+            Some(client) => execute(client, changes, execute_options, sink),
+            None => changes
+                .iter()
+                .map(|c| JobResult {
+                    job_key: c.job_key.clone(),
+                    outcome: Outcome::Error,
+                    message: format!("no client for cluster {cluster}"),
+                    update_id: None,
+                })
+                .collect(),
+        },
+    );
+    Ok(Executed {
+        results: report.results(),
+        rollout: Some(report),
+    })
 }
 
 /// The commit checked out where the specs live (`git rev-parse HEAD`), if they are in a git

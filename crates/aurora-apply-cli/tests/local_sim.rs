@@ -376,3 +376,68 @@ fn a_live_but_silent_emulator_is_an_error_not_replaced() {
     expect_code(&out, 0);
     assert!(stdout(&out).contains("in sync"), "{}", stdout(&out));
 }
+
+/// Stops the emulators of a project directory when dropped (even when the test fails).
+struct StopSims<'a>(&'a World, std::path::PathBuf);
+
+impl Drop for StopSims<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .cmd_in(self.0.dir.path())
+            .args(["sim", "stop"])
+            .arg(&self.1)
+            .timeout(Duration::from_secs(60))
+            .output();
+    }
+}
+
+/// The worked example `specs/multi-cluster` (issue 13, part 4) as a user runs it: three
+/// `sim://` clusters started on demand, its project file's three stages with their soak.
+#[test]
+fn the_worked_multi_cluster_example_rolls_out_stage_by_stage() {
+    let w = World::new("1m", 200);
+    let example = w.path("specs/multi-cluster");
+    // The committed clusters.json, faster and with a short idle exit for the test.
+    let clusters: Vec<serde_json::Value> = ["canary", "east", "west"]
+        .iter()
+        .map(|name| {
+            serde_json::json!({
+                "name": name,
+                "scheduler_uri": format!("sim://.aurora-sim/{name}"),
+                "sim_idle_exit": "1m",
+                "sim_flags": ["--quota=www-data=4,8192,16384", "--time-scale=200"],
+            })
+        })
+        .collect();
+    std::fs::write(
+        example.join("clusters.json"),
+        serde_json::Value::from(clusters).to_string(),
+    )
+    .expect("clusters.json");
+    let _stop = StopSims(&w, example.clone());
+    let example = example.to_str().expect("utf-8");
+
+    let out = w.apply(&[example]);
+    expect_code(&out, 0);
+    let err = stderr(&out);
+    let at = |needle: &str| {
+        err.find(needle)
+            .unwrap_or_else(|| panic!("`{needle}` not in:\n{err}"))
+    };
+    assert!(at("Stage 1/3 (canary): starting") < at("Stage 1: healthy; soaking 5s"));
+    assert!(at("Stage 1: healthy; soaking 5s") < at("Stage 2/3 (east): starting"));
+    assert!(at("Stage 2/3 (east): starting") < at("Stage 3/3 (west): starting"));
+    assert!(err.contains("Apply finished: 3 of 3 job(s) as specified (exit 0)."));
+    // In sync: the next plan has nothing to do.
+    expect_code(&w.run(&["plan", example, "--detailed-exitcode"]), 0);
+    // The repository's first command still works beside it, and names the nested project.
+    let specs = w.path("specs");
+    let out = w.run(&["validate", specs.to_str().expect("utf-8")]);
+    expect_code(&out, 0);
+    assert!(
+        stderr(&out).contains("multi-cluster has its own project file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -151,6 +151,32 @@ pub enum Event {
     },
     /// The scheduler answers the polls again.
     SchedulerReachable {},
+    /// A stage of a staged rollout starts: its clusters' changes are sent at once.
+    StageStarted {
+        /// 1-based.
+        stage: usize,
+        /// How many stages the rollout has.
+        stages: usize,
+        /// Its clusters.
+        clusters: Vec<String>,
+    },
+    /// A stage ended healthy; the soak time passes before the next stage.
+    StageSoaking {
+        /// 1-based.
+        stage: usize,
+        /// The soak time, in milliseconds.
+        soak_ms: u64,
+    },
+    /// A stage ended: `succeeded`, `unchanged` (nothing to do, no soak) or `halted` (a job
+    /// did not end as specified; no later stage runs).
+    StageComplete {
+        /// 1-based.
+        stage: usize,
+        /// How many stages the rollout has.
+        stages: usize,
+        /// How it ended.
+        outcome: crate::rollout::StageOutcome,
+    },
     /// A job is done.
     JobComplete {
         /// `cluster/role/env/name`.

@@ -2,7 +2,8 @@
 //!
 //! Stages, each its own module: [`normalize`] (the scheduler's populate rules, locally),
 //! [`compare`] (what differs, in spec terms), [`plan`] (the plan as data), and the stages
-//! that talk to the scheduler through `aurora_api`'s client. No terminal I/O and no process
+//! that talk to the scheduler through `aurora_api`'s client; [`rollout`] walks a plan's
+//! stages cluster group by cluster group (halt, soak). No terminal I/O and no process
 //! exit here: the CLI renders plans and events and picks exit codes.
 
 pub mod clock;
@@ -27,6 +28,7 @@ pub mod planning;
 pub mod rails;
 pub mod ranges;
 pub mod restart;
+pub mod rollout;
 pub mod starting;
 pub mod status;
 pub mod target;

@@ -19,8 +19,9 @@ use crate::key::ClusterJobKey;
 use crate::ranges::InstanceRange;
 
 /// Version of the plan document (plan files and `plan -o json`).
-/// 1.1 added `changes[].ownership` and `changes[].adopt`; 1.2 `scope.targets`; 1.3
-/// `variables`.
+/// 1.1 added `changes[].ownership` and `changes[].adopt`; 1.2 `scope.targets`; 1.3 the
+/// staged `rollout` (stages of clusters from the project file, the soak time),
+/// `scope.stage` (`--stage N`) and `variables`.
 pub const FORMAT_VERSION: &str = "1.3";
 
 /// A whole plan.
@@ -40,6 +41,10 @@ pub struct Plan {
     pub summary: Summary,
     /// One entry per job in scope, no-ops included (renderers hide them).
     pub changes: Vec<JobChange>,
+    /// The staged rollout of the project file, when there is one (format 1.3): drives the
+    /// order in which apply executes the clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::rollout::Rollout>,
     /// The spec variables the plan was made with (format 1.3); display only: the values are
     /// already in `changes[].execution`, and `inputs.spec_hash` covers them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -86,6 +91,10 @@ pub struct PlanScope {
     /// planned, and only they could be pruned (format 1.2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// `--stage N` (1-based): when present the plan is partial — only the clusters of that
+    /// stage of `rollout` were planned (format 1.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<usize>,
 }
 
 /// The kind of a job.

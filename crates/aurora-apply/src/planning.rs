@@ -384,10 +384,12 @@ pub fn assemble(
             prune: options.prune,
             roles,
             targets: options.targets.texts(),
+            stage: None,
         },
         summary: Summary::of(&changes),
         changes,
         variables: Vec::new(),
+        rollout: None,
     }
 }
 

@@ -164,6 +164,7 @@ mod tests {
             summary: Summary::of(&changes),
             changes,
             variables: Vec::new(),
+            rollout: None,
         }
     }
 

@@ -784,10 +784,21 @@ fn diagnostics(doc: &Doc, options: &Options) -> Vec<lsp::Diagnostic> {
         },
         ..Default::default()
     };
-    // Warnings (a variable nothing uses) are shown too, as warnings.
-    let diags = match aurora_spec::load_sources_with(std::slice::from_ref(&source), &opts) {
-        Ok(loaded) => loaded.warnings,
-        Err(diags) => diags,
+    // A project file (aurora-apply.yaml) is not a spec: it gets the project file's checks.
+    // A spec's warnings (a variable nothing uses) are shown too, as warnings.
+    let project = doc
+        .path()
+        .is_some_and(|p| aurora_spec::project::is_project_file_name(&p));
+    let diags = if project {
+        match aurora_spec::project::load(&source, opts.rules.known_clusters.as_deref()) {
+            Ok(_) => return out,
+            Err(diags) => diags,
+        }
+    } else {
+        match aurora_spec::load_sources_with(std::slice::from_ref(&source), &opts) {
+            Ok(loaded) => loaded.warnings,
+            Err(diags) => diags,
+        }
     };
     for d in diags.sorted() {
         out.push(to_lsp(doc, &source, &d));
@@ -967,6 +978,28 @@ mod tests {
             "textDocument/didChange",
             json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
         )
+    }
+
+    /// A project file gets the project file's checks, not a spec's.
+    #[test]
+    fn a_project_file_is_checked_as_one() {
+        let doc = |text: &str| Doc {
+            uri: "file:///nonexistent/p/aurora-apply.yaml"
+                .parse()
+                .expect("uri"),
+            version: 1,
+            text: text.to_string(),
+            last_tree: None,
+        };
+        let valid = doc("apiVersion: aurora-apply/v1\nrollout: { stages: [[a]], soak: 1m }\n");
+        assert!(diagnostics(&valid, &Options::default()).is_empty());
+        let typo = doc("apiVersion: aurora-apply/v1\nrolout: {}\n");
+        let found = diagnostics(&typo, &Options::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].message.contains("did you mean `rollout`?"),
+            "{found:?}"
+        );
     }
 
     /// Changes queued faster than they are checked: only the latest text is checked.

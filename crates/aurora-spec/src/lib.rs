@@ -6,7 +6,8 @@
 //! merges `defaults:` and expands each job's `targets:` into jobs; [`model`] holds the
 //! serde/schemars/garde types of format v1; [`validate`] applies the scheduler's rules with
 //! the scheduler's reasons; [`thermos`] builds the canonical Thermos payload; [`convert`]
-//! produces `JobConfiguration` and `JobUpdateRequest`. Problems
+//! produces `JobConfiguration` and `JobUpdateRequest`; [`project`] reads a directory's project
+//! file (`aurora-apply.yaml`: staged rollout), which is never a spec. Problems
 //! come back as [`Diagnostics`]: every one of the run, each with file, span and path.
 //!
 //! For the engine and the CLI, the surface is small:
@@ -52,6 +53,7 @@ pub mod diagnostics;
 pub mod job;
 pub mod load;
 pub mod model;
+pub mod project;
 pub mod render;
 pub mod schema;
 pub mod source;

@@ -29,7 +29,9 @@ fn spec_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for p in entries {
         if p.is_dir() {
             spec_files(&p, out);
-        } else if matches!(Format::from_path(&p), Some(Format::Yaml | Format::Toml)) {
+        } else if matches!(Format::from_path(&p), Some(Format::Yaml | Format::Toml))
+            && !aurora_spec::project::is_project_file_name(&p)
+        {
             out.push(p);
         }
     }
@@ -47,6 +49,37 @@ fn committed_schema_is_fresh() {
         committed == fresh,
         "schema/aurora-apply.v1.json is stale: run `UPDATE_SCHEMA=1 cargo test -p aurora-spec --test schema`"
     );
+}
+
+#[test]
+fn committed_project_schema_is_fresh() {
+    let path = root().join("schema/aurora-apply.project.v1.json");
+    let fresh = aurora_spec::project::schema_pretty_string();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &fresh).expect("write schema");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "schema/aurora-apply.project.v1.json is stale: run `UPDATE_SCHEMA=1 cargo test -p aurora-spec --test schema`"
+    );
+}
+
+#[test]
+fn every_example_project_file_validates_against_the_project_schema() {
+    let v = jsonschema::validator_for(&aurora_spec::project::json_schema()).expect("compiles");
+    let dirs = aurora_spec::project::nested_projects(&[root().join("specs")]);
+    assert!(!dirs.is_empty(), "specs/multi-cluster is a project");
+    for dir in dirs {
+        let path = aurora_spec::project::find_in_dir(&dir)
+            .expect("one project file")
+            .expect("a project file");
+        let doc = parse(&read_source(&path).expect("read"))
+            .expect("parse")
+            .to_json();
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+    }
 }
 
 #[test]

@@ -71,6 +71,12 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
             session::error(e);
             return Exit::Invalid;
         }
+        Some(Ok(_)) if args.engine.stage.is_some() => {
+            session::error(
+                "--stage is given when planning (`plan --stage N --out FILE`); a saved plan runs the stages it records",
+            );
+            return Exit::Invalid;
+        }
         Some(Ok(plan)) => {
             // Clusters as when the plan was made: the spec paths it records, then the plan
             // file's own directory.
@@ -103,6 +109,7 @@ pub fn exec(global: &GlobalArgs, args: &ApplyArgs) -> Exit {
                 &desired,
                 files,
                 &args.engine.plan_options(),
+                args.engine.stage.map(usize::from),
             ) {
                 Ok(plan) => (plan, connections),
                 Err(code) => {
@@ -212,17 +219,21 @@ pub fn apply_plan(
             return e.exit();
         }
     };
-    let results = match session::run(connections, plan, &how.run, sink.as_ref()) {
+    let executed = match session::run(connections, plan, &how.run, sink.as_ref()) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let results = &executed.results;
     if !locks.all_held() {
         session::error(
             "the lock of a role was lost during the run (its ZooKeeper session ended): another run may have changed the same jobs meanwhile; plan again to see",
         );
     }
-    let code = session::apply_exit(&results);
+    let code = executed.exit();
     if !json {
+        if let Some(report) = &executed.rollout {
+            session::note(crate::view::rollout_text::render(report));
+        }
         let done = results.iter().filter(|r| r.outcome.is_success()).count();
         session::note(format!(
             "\nApply finished: {done} of {} job(s) as specified (exit {}).",
@@ -256,6 +267,10 @@ pub fn apply_plan(
                 "job_key": r.job_key, "outcome": r.outcome, "message": r.message, "update_id": r.update_id,
             })).collect::<Vec<_>>(),
         });
+        let mut line = line;
+        if let (Some(report), Some(object)) = (&executed.rollout, line.as_object_mut()) {
+            object.insert("stages".into(), crate::view::rollout_text::json(report));
+        }
         println!("{line}");
     }
     code

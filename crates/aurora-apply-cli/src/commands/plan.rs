@@ -58,6 +58,7 @@ pub fn exec(global: &GlobalArgs, args: &PlanArgs) -> Exit {
         &desired,
         files,
         &args.engine.plan_options(),
+        args.engine.stage.map(usize::from),
     );
     connections.close();
     let plan = match plan {

@@ -1,5 +1,6 @@
-//! `aurora-apply schema`: the JSON Schema of the spec format (the committed
-//! `schema/aurora-apply.v1.json` is this output).
+//! `aurora-apply schema [--project]`: the JSON Schema of the spec format (the committed
+//! `schema/aurora-apply.v1.json` is this output), or with `--project` that of the project
+//! file `aurora-apply.yaml` (`schema/aurora-apply.project.v1.json`).
 
 use std::io::Write;
 
@@ -9,12 +10,22 @@ use crate::exit::Exit;
 
 /// Arguments of `schema`.
 #[derive(Debug, Args)]
-pub struct SchemaArgs {}
+pub struct SchemaArgs {
+    /// The schema of the project file (aurora-apply.yaml: rollout stages) instead of the
+    /// spec files'.
+    #[arg(long)]
+    pub project: bool,
+}
 
 /// Runs `schema`.
-pub fn exec(_args: &SchemaArgs) -> Exit {
+pub fn exec(args: &SchemaArgs) -> Exit {
+    let text = if args.project {
+        aurora_spec::project::schema_pretty_string()
+    } else {
+        aurora_spec::schema::to_pretty_string()
+    };
     let mut out = crate::redact::stdout();
-    match out.write_all(aurora_spec::schema::to_pretty_string().as_bytes()) {
+    match out.write_all(text.as_bytes()) {
         Ok(()) => Exit::Success,
         Err(_) => Exit::Error,
     }

@@ -91,7 +91,7 @@ fn look(
         targets: args.target.targets(),
         ..aurora_apply::planning::PlanOptions::default()
     };
-    let plan = session::plan_all(connections, desired, Vec::new(), &options)?;
+    let plan = session::plan_all(connections, desired, Vec::new(), &options, None)?;
     let mut statuses = Vec::new();
     for (cluster, changes) in plan.by_cluster() {
         let client = session::client_for(connections, &cluster)?;

@@ -39,7 +39,14 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
     if args.output == OutputFormat::Json {
         return exec_json(args, known);
     }
-    match super::load_or_report(global, &args.paths.paths, &args.paths.vars, known) {
+    // The project file is checked too (its rollout's clusters against clusters.json).
+    let project = crate::project::load_or_report(global, &args.paths.paths, known.as_deref());
+    let loaded = super::load_or_report(global, &args.paths.paths, &args.paths.vars, known);
+    let loaded = match (project, loaded) {
+        (Err(code), _) | (Ok(_), Err(code)) => Err(code),
+        (Ok(_), Ok(loaded)) => Ok(loaded),
+    };
+    match loaded {
         Err(code) => code,
         Ok(loaded) => {
             let mut out = crate::redact::stdout();
@@ -52,11 +59,20 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
 }
 
 fn exec_json(args: &ValidateArgs, known_clusters: Option<Vec<String>>) -> Exit {
+    let project = aurora_spec::project::for_paths(&args.paths.paths, known_clusters.as_deref());
     let loaded = super::load_options(known_clusters, &args.paths.vars)
         .and_then(|options| aurora_spec::load_paths_with(&args.paths.paths, &options));
     if let Ok(loaded) = &loaded {
         crate::redact::add_secrets(&loaded.sensitive);
     }
+    let loaded = match (project, loaded) {
+        (Ok(_), loaded) => loaded,
+        (Err(mut diags), Err(more)) => {
+            diags.extend(more);
+            Err(diags)
+        }
+        (Err(diags), Ok(_)) => Err(diags),
+    };
     let (doc, code) = match loaded {
         Ok(loaded) => (
             serde_json::json!({

@@ -2,6 +2,7 @@
 
 use aurora_apply::events::{Event, Outcome};
 use aurora_apply::plan::Action;
+use aurora_apply::rollout::StageOutcome;
 use serde_json::{Map, Value};
 
 /// One line of text for an event, or `None` for events not shown as text.
@@ -72,6 +73,29 @@ pub fn text_line(event: &Event) -> Option<String> {
             task_id,
             reason,
         } => format!("{job_key}: task {task_id} pending: {reason}"),
+        Event::StageStarted {
+            stage,
+            stages,
+            clusters,
+        } => format!("Stage {stage}/{stages} ({}): starting", clusters.join(", ")),
+        Event::StageSoaking { stage, soak_ms } => format!(
+            "Stage {stage}: healthy; soaking {} before the next stage",
+            humantime::format_duration(std::time::Duration::from_millis(*soak_ms))
+        ),
+        Event::StageComplete {
+            stage,
+            stages,
+            outcome,
+        } => format!(
+            "Stage {stage}/{stages}: {}",
+            match outcome {
+                StageOutcome::Succeeded => "every job ended as specified",
+                StageOutcome::Unchanged => "nothing to change",
+                StageOutcome::Halted =>
+                    "HALTED: a job did not end as specified; later stages are not run",
+                StageOutcome::NotRun => "not run",
+            }
+        ),
         Event::JobComplete {
             job_key,
             outcome,
@@ -110,6 +134,10 @@ pub fn outcome_word(outcome: Outcome) -> &'static str {
 pub fn json_line(event: &Event, timestamp: &str) -> String {
     let level = match event {
         Event::JobComplete { outcome, .. } if !outcome.is_success() => "error",
+        Event::StageComplete {
+            outcome: StageOutcome::Halted,
+            ..
+        } => "error",
         Event::PendingReason { .. } | Event::SchedulerUnreachable { .. } => "warn",
         _ => "info",
     };

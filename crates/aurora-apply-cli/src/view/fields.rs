@@ -93,6 +93,7 @@ mod tests {
             summary: Summary::of(&changes),
             changes,
             variables: Vec::new(),
+            rollout: None,
         };
         let text = crate::view::plan_text::render(&plan, false);
         let from_plan: Vec<&str> = text

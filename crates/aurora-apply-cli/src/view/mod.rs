@@ -7,6 +7,7 @@ pub mod fields;
 pub mod plan_markdown;
 pub mod plan_text;
 pub mod restart_text;
+pub mod rollout_text;
 pub mod status_text;
 pub mod time;
 pub mod updates_text;

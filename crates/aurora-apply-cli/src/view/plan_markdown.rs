@@ -21,8 +21,34 @@ pub fn render(plan: &Plan) -> String {
     if !plan.summary.has_changes() {
         return out;
     }
-    out.push_str("\n| | job | change |\n| --- | --- | --- |\n");
-    for change in plan.changes.iter().filter(|c| !c.is_noop()) {
+    // With a rollout, the jobs in stage order and a stage column, as apply runs them.
+    let mut changed: Vec<&aurora_apply::plan::JobChange> =
+        plan.changes.iter().filter(|c| !c.is_noop()).collect();
+    let stage_of = |c: &aurora_apply::plan::JobChange| {
+        plan.rollout
+            .as_ref()
+            .and_then(|r| r.stage_of(&c.job_key.cluster))
+    };
+    if let Some(rollout) = &plan.rollout {
+        let _ = writeln!(
+            out,
+            "\nStaged rollout: {} stage(s), soak {} between stages.",
+            rollout.stages.len(),
+            humantime::format_duration(rollout.soak())
+        );
+        changed.sort_by_key(|c| stage_of(c).unwrap_or(usize::MAX));
+        out.push_str("\n| stage | | job | change |\n| --- | --- | --- | --- |\n");
+    } else {
+        out.push_str("\n| | job | change |\n| --- | --- | --- |\n");
+    }
+    for change in changed {
+        if plan.rollout.is_some() {
+            let _ = write!(
+                out,
+                "| {} ",
+                stage_of(change).map_or_else(|| "-".to_string(), |n| n.to_string())
+            );
+        }
         let mut what = headline(change);
         if let Some(why) = reason(change) {
             let _ = write!(what, " ({why})");

@@ -29,6 +29,14 @@ fn keyed(change: &aurora_apply::plan::JobChange) -> String {
 /// Renders `plan`; `color` adds ANSI colours (decoration only: symbols carry the meaning).
 pub fn render(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
+    if let (Some(n), Some(rollout)) = (plan.scope.stage, &plan.rollout) {
+        let _ = writeln!(
+            out,
+            "Partial plan: only stage {n}/{} of the rollout ({}; --stage {n}).",
+            rollout.stages.len(),
+            rollout.clusters_of(n).unwrap_or_default().join(", ")
+        );
+    }
     if !plan.scope.targets.is_empty() {
         let _ = writeln!(
             out,
@@ -53,47 +61,12 @@ pub fn render(plan: &Plan, color: bool) -> String {
         .max()
         .unwrap_or(0)
         .max(45);
-    for change in plan.changes.iter().filter(|c| !c.is_noop()) {
-        let sym = symbol(change);
-        let style = match sym {
-            "+" => AnsiColor::Green.on_default(),
-            "-" | "-/+" => AnsiColor::Red.on_default(),
-            _ => AnsiColor::Yellow.on_default(),
-        };
-        // Padding is by visible width: the colour codes around the symbol take no column.
-        let mut line = format!(
-            "{}{}{:<key_width$} {}",
-            paint(sym, style, color),
-            " ".repeat(4usize.saturating_sub(sym.chars().count())),
-            keyed(change),
-            headline(change)
-        );
-        if let Some(why) = reason(change) {
-            let _ = write!(line, "   # {why}");
-        }
-        if change.protected && change.destructive {
-            line.push_str("   # PROTECTED: will be refused");
-        }
-        if let Some(note) = super::ownership_note(change) {
-            let _ = write!(line, "   # {note}");
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-        for line in super::fields::field_lines(change, 6) {
-            let _ = writeln!(out, "{line}");
-        }
-        if let Some(update) = &change.active_update {
-            let _ = writeln!(
-                out,
-                "      ! update {} is {} (started by {}){}",
-                update.id,
-                update.status,
-                update.user,
-                if update.ours {
-                    ""
-                } else {
-                    ": not ours, apply will refuse (exit 4)"
-                }
-            );
+    match &plan.rollout {
+        Some(rollout) => write_stages(&mut out, plan, rollout, key_width, color),
+        None => {
+            for change in plan.changes.iter().filter(|c| !c.is_noop()) {
+                write_change(&mut out, change, key_width, color);
+            }
         }
     }
     let destructive: Vec<_> = plan.changes.iter().filter(|c| c.destructive).collect();
@@ -112,6 +85,106 @@ pub fn render(plan: &Plan, color: bool) -> String {
         );
     }
     out
+}
+
+/// One changed job: its line, its fields and its active update.
+fn write_change(
+    out: &mut String,
+    change: &aurora_apply::plan::JobChange,
+    key_width: usize,
+    color: bool,
+) {
+    let sym = symbol(change);
+    let style = match sym {
+        "+" => AnsiColor::Green.on_default(),
+        "-" | "-/+" => AnsiColor::Red.on_default(),
+        _ => AnsiColor::Yellow.on_default(),
+    };
+    // Padding is by visible width: the colour codes around the symbol take no column.
+    let mut line = format!(
+        "{}{}{:<key_width$} {}",
+        paint(sym, style, color),
+        " ".repeat(4usize.saturating_sub(sym.chars().count())),
+        keyed(change),
+        headline(change)
+    );
+    if let Some(why) = reason(change) {
+        let _ = write!(line, "   # {why}");
+    }
+    if change.protected && change.destructive {
+        line.push_str("   # PROTECTED: will be refused");
+    }
+    if let Some(note) = super::ownership_note(change) {
+        let _ = write!(line, "   # {note}");
+    }
+    let _ = writeln!(out, "{}", line.trim_end());
+    for line in super::fields::field_lines(change, 6) {
+        let _ = writeln!(out, "{line}");
+    }
+    if let Some(update) = &change.active_update {
+        let _ = writeln!(
+            out,
+            "      ! update {} is {} (started by {}){}",
+            update.id,
+            update.status,
+            update.user,
+            if update.ours {
+                ""
+            } else {
+                ": not ours, apply will refuse (exit 4)"
+            }
+        );
+    }
+}
+
+/// The changed jobs grouped by rollout stage, each stage headed by its number, clusters and
+/// the soak that follows it — as apply runs it: only before a later stage with changes (a
+/// `--stage N` plan shows that stage only).
+fn write_stages(
+    out: &mut String,
+    plan: &Plan,
+    rollout: &aurora_apply::rollout::Rollout,
+    key_width: usize,
+    color: bool,
+) {
+    let groups = rollout.group(&plan.changes);
+    let total = groups.len();
+    let soak = humantime::format_duration(rollout.soak()).to_string();
+    for (i, group) in groups
+        .iter()
+        .filter(|g| plan.scope.stage.is_none_or(|n| n == g.number))
+        .enumerate()
+    {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut head = format!(
+            "Stage {}/{total}: {}",
+            group.number,
+            group.stage.clusters.join(", ")
+        );
+        if group.stage.implicit {
+            head.push_str(" (implicit: clusters no stage names)");
+        }
+        if !group.has_changes() {
+            head.push_str(" — no changes");
+        } else if rollout.soak_ms > 0
+            && groups
+                .iter()
+                .any(|later| later.number > group.number && later.has_changes())
+        {
+            let _ = write!(head, " — then soak {soak}");
+        }
+        let _ = writeln!(out, "{}", paint(&head, Style::new().bold(), color));
+        for change in group
+            .clusters
+            .iter()
+            .flat_map(|(_, changes)| changes)
+            .filter(|c| !c.is_noop())
+        {
+            write_change(out, change, key_width, color);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +214,7 @@ mod tests {
             summary: Summary::of(&changes),
             changes,
             variables: Vec::new(),
+            rollout: None,
         }
     }
 
@@ -236,6 +310,7 @@ mod tests {
             summary: Summary::of(&changes),
             changes,
             variables: Vec::new(),
+            rollout: None,
         };
         insta::assert_snapshot!(super::render(&plan, false), @r"
         Plan: 1 to create, 1 to update, 1 to kill, 1 unchanged; instances: 4 added, 1 restarted, 2 killed.

@@ -14,6 +14,7 @@ mod ownership;
 mod pty;
 mod safety;
 mod seed;
+mod staged_rollout;
 mod targeting;
 mod targets_in_specs;
 mod terminal;

@@ -104,7 +104,11 @@ const MAX_DIR_DEPTH: usize = 32;
 
 /// The spec files named by `paths`: files as given (YAML, TOML or JSON), directories searched
 /// recursively for `*.yaml`, `*.yml` and `*.toml` (not `*.json`: folders of specs often hold
-/// JSON payload files), sorted so runs are reproducible. Symbolic links are followed, but
+/// JSON payload files), sorted so runs are reproducible. A directory's project file
+/// (`aurora-apply.yaml`, see [`crate::project`]) is not a spec and is not listed, and a
+/// subdirectory with a project file of its own is a separate project the walk does not enter
+/// ([`crate::project::nested_projects`] names them, so callers can say so). A project file
+/// given by name is refused with a diagnostic saying to give its directory. Symbolic links are followed, but
 /// each real directory is searched once and each real file is listed once, so link loops
 /// (`self -> .`) and a file reached by two paths cause neither endless walks nor false
 /// "defined twice" errors.
@@ -127,6 +131,14 @@ pub fn collect_paths<P: AsRef<Path>>(paths: &[P]) -> (Vec<PathBuf>, Diagnostics)
                     ),
                 ));
             }
+        } else if p.exists() && crate::project::is_project_file_name(p) {
+            diags.push(Diagnostic::new(
+                Code::SpecRule,
+                format!(
+                    "{} is a project file, not a spec: give its directory instead",
+                    p.display()
+                ),
+            ));
         } else if p.exists() {
             if seen.first_file(p) {
                 out.push(p.to_path_buf());
@@ -197,8 +209,12 @@ fn walk(
             continue;
         }
         if p.is_dir() {
-            walk(&p, out, diags, seen, depth + 1);
+            // A project of its own: run on its own, never merged into this one.
+            if !crate::project::has_project_file(&p) {
+                walk(&p, out, diags, seen, depth + 1);
+            }
         } else if matches!(Format::from_path(&p), Some(Format::Yaml | Format::Toml))
+            && !crate::project::is_project_file_name(&p)
             && seen.first_file(&p)
         {
             out.push(p);
