@@ -5,7 +5,7 @@
 //! no values, accepts the reference and still checks every literal value as before.
 //!
 //! How each kind of field is widened is chosen so editors report errors where they did (see
-//! [`widen`]). Conditions (`if`, `not`) are left alone: a reference must neither trigger nor
+//! `widen`). Conditions (`if`, `not`) are left alone: a reference must neither trigger nor
 //! escape a rule it does not name.
 
 use serde_json::{Map, Value, json};
