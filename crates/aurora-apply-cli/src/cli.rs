@@ -123,8 +123,8 @@ pub enum PlanFormat {
 /// How the live state is read.
 #[derive(Debug, Args, Clone)]
 pub struct ReadArgs {
-    /// Roles read in parallel.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    /// Read calls in flight at once per cluster (observing and confirming a plan).
+    #[arg(long, default_value_t = aurora_apply::observe::DEFAULT_PARALLELISM, value_name = "N")]
     pub parallelism: usize,
 }
 

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod plan;
 pub mod planner;
 pub mod planning;
+pub mod pool;
 pub mod rails;
 pub mod ranges;
 pub mod restart;

@@ -5,8 +5,6 @@
 //! `getTierConfigs` once per cluster. The number of calls grows with the number of roles,
 //! not jobs, and roles are read in parallel (bounded). Nothing is written.
 
-use std::sync::Mutex;
-
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, ConstACTIVESTATES, JobUpdateQuery, TaskQuery};
 
@@ -14,12 +12,18 @@ use crate::error::EngineError;
 use crate::live::LiveState;
 use crate::normalize::Tiers;
 
+/// Read calls in flight at once by default. Aurora's scheduler serves the Thrift API from
+/// Jetty's thread pool (hundreds of threads by default) and these are reads of its in-memory
+/// store; 16 keeps one client well below what its web UI's polling of many users causes, while
+/// a 1,000-job cluster of 10 roles is read in one round trip and 50 confirmations in four.
+pub const DEFAULT_PARALLELISM: usize = 16;
+
 /// How to read.
 #[derive(Debug, Clone)]
 pub struct ObserveOptions {
     /// Tasks per `getTasksStatus` page.
     pub page_size: i32,
-    /// Roles read at the same time.
+    /// Read calls in flight at once (and confirmations, in planning): `--parallelism`.
     pub parallelism: usize,
 }
 
@@ -27,7 +31,7 @@ impl Default for ObserveOptions {
     fn default() -> Self {
         ObserveOptions {
             page_size: 1000,
-            parallelism: 4,
+            parallelism: DEFAULT_PARALLELISM,
         }
     }
 }
@@ -75,6 +79,12 @@ pub fn read_tiers(client: &Client, cluster: &str) -> Result<Tiers, EngineError> 
 
 /// Reads `roles` of a cluster whose tiers the caller already has (the CLI reads them first
 /// to place the desired jobs as Aurora's client would); `calls` counts the role reads only.
+///
+/// The three reads of every role are independent, so all of them — every role's
+/// `getJobs`, `getJobUpdateSummaries` and first `getTasksStatus` page — go out at once,
+/// bounded by `options.parallelism` calls in flight: one round trip of latency for the whole
+/// cluster instead of three per role. Only a role whose first task page was full reads more
+/// pages, one after the other.
 pub fn observe_with_tiers(
     client: &Client,
     cluster: &str,
@@ -82,90 +92,123 @@ pub fn observe_with_tiers(
     tiers: Tiers,
     options: &ObserveOptions,
 ) -> Result<Observed, EngineError> {
-    let next = Mutex::new(roles.iter());
-    let results = Mutex::new(Vec::new());
-    let workers = options.parallelism.clamp(1, roles.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let role = match next.lock() {
-                        Ok(mut it) => it.next(),
-                        Err(_) => None,
-                    };
-                    let Some(role) = role else { break };
-                    let result =
-                        observe_role(client, role, options.page_size.max(1)).map_err(|e| {
-                            EngineError::api(format!("reading role {role} on {cluster}"), e)
-                        });
-                    if let Ok(mut r) = results.lock() {
-                        r.push(result);
-                    }
-                }
-            });
-        }
+    let page_size = options.page_size.max(1);
+    let reads: Vec<(&str, Read)> = roles
+        .iter()
+        .flat_map(|role| {
+            [Read::Jobs, Read::Updates, Read::Tasks(0)].map(|read| (role.as_str(), read))
+        })
+        .collect();
+    let answers = crate::pool::parallel_map(&reads, options.parallelism, |(role, read)| {
+        read_one(client, role, *read, page_size)
+            .map_err(|e| EngineError::api(format!("reading role {role} on {cluster}"), e))
     });
-
     let mut live = LiveState::default();
     let mut calls = 0;
-    for result in results.into_inner().unwrap_or_default() {
-        let (role_state, role_calls) = result?;
-        calls += role_calls;
-        live.jobs.extend(role_state.jobs);
+    let mut more_pages = Vec::new();
+    for ((role, _), answer) in reads.iter().zip(answers) {
+        calls += 1;
+        match answer? {
+            Answer::Jobs(jobs) => live.add_jobs(jobs),
+            Answer::Updates(updates) => live.add_updates(updates),
+            Answer::Tasks(tasks) => {
+                let n = i32::try_from(tasks.len()).unwrap_or(i32::MAX);
+                live.add_tasks(tasks);
+                if n >= page_size {
+                    more_pages.push((*role, n));
+                }
+            }
+        }
+    }
+    // Roles with more tasks than a page: the rest, role by role in parallel.
+    let rest = crate::pool::parallel_map(&more_pages, options.parallelism, |(role, first)| {
+        let mut tasks = Vec::new();
+        let mut calls = 0;
+        let mut offset = *first;
+        while let Answer::Tasks(page) = read_one(client, role, Read::Tasks(offset), page_size)
+            .map_err(|e| EngineError::api(format!("reading role {role} on {cluster}"), e))?
+        {
+            calls += 1;
+            let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
+            tasks.extend(page);
+            if n < page_size {
+                break;
+            }
+            offset = offset.saturating_add(n);
+        }
+        Ok::<_, EngineError>((tasks, calls))
+    });
+    for result in rest {
+        let (tasks, n) = result?;
+        calls += n;
+        live.add_tasks(tasks);
     }
     Ok(Observed { live, tiers, calls })
 }
 
-fn observe_role(
+/// One read of a role.
+#[derive(Clone, Copy, Debug)]
+enum Read {
+    /// `getJobs`: cron templates (and every service synthesised from its tasks).
+    Jobs,
+    /// `getJobUpdateSummaries` of the active updates.
+    Updates,
+    /// One `getTasksStatus` page of the active tasks, from this offset.
+    Tasks(i32),
+}
+
+/// What a read returned.
+enum Answer {
+    Jobs(Vec<aurora_api::types::JobConfiguration>),
+    Updates(Vec<aurora_api::types::JobUpdateSummary>),
+    Tasks(Vec<aurora_api::types::ScheduledTask>),
+}
+
+fn read_one(
     client: &Client,
     role: &str,
+    read: Read,
     page_size: i32,
-) -> Result<(LiveState, usize), aurora_api::ApiError> {
-    let mut state = LiveState::default();
-    let mut calls = 0;
-    // Cron templates and updates first: getJobs also returns every service synthesised from
-    // its tasks, which is dropped at once; reading it before the tasks lets the tasks reuse
-    // that memory instead of growing the heap around it.
-    let jobs = client
-        .get_jobs(Some(role))?
-        .value
-        .configs
-        .unwrap_or_default();
-    calls += 1;
-    state.add_jobs(jobs);
-    let query = JobUpdateQuery {
-        role: Some(role.to_string()),
-        update_statuses: Some(ConstACTIVEJOBUPDATESTATES::const_value()),
-        ..JobUpdateQuery::default()
-    };
-    let updates = client
-        .get_job_update_summaries(&query)?
-        .value
-        .update_summaries
-        .unwrap_or_default();
-    calls += 1;
-    state.add_updates(updates);
-    let mut offset = 0;
-    loop {
-        let query = TaskQuery {
-            role: Some(role.to_string()),
-            statuses: Some(ConstACTIVESTATES::const_value()),
-            offset: Some(offset),
-            limit: Some(page_size),
-            ..TaskQuery::default()
-        };
-        let tasks = client
-            .get_tasks_status(&query)?
-            .value
-            .tasks
-            .unwrap_or_default();
-        calls += 1;
-        let n = i32::try_from(tasks.len()).unwrap_or(i32::MAX);
-        state.add_tasks(tasks);
-        if n < page_size {
-            break;
+) -> Result<Answer, aurora_api::ApiError> {
+    Ok(match read {
+        Read::Jobs => Answer::Jobs(
+            client
+                .get_jobs(Some(role))?
+                .value
+                .configs
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        ),
+        Read::Updates => {
+            let query = JobUpdateQuery {
+                role: Some(role.to_string()),
+                update_statuses: Some(ConstACTIVEJOBUPDATESTATES::const_value()),
+                ..JobUpdateQuery::default()
+            };
+            Answer::Updates(
+                client
+                    .get_job_update_summaries(&query)?
+                    .value
+                    .update_summaries
+                    .unwrap_or_default(),
+            )
         }
-        offset = offset.saturating_add(n);
-    }
-    Ok((state, calls))
+        Read::Tasks(offset) => {
+            let query = TaskQuery {
+                role: Some(role.to_string()),
+                statuses: Some(ConstACTIVESTATES::const_value()),
+                offset: Some(offset),
+                limit: Some(page_size),
+                ..TaskQuery::default()
+            };
+            Answer::Tasks(
+                client
+                    .get_tasks_status(&query)?
+                    .value
+                    .tasks
+                    .unwrap_or_default(),
+            )
+        }
+    })
 }

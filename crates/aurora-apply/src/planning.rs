@@ -161,7 +161,7 @@ pub fn plan_cluster_with_tiers(
         .collect();
     // Confirmations are independent round trips: run them with the same bounded parallelism
     // as observing, so 50 changed jobs cost about 50 / parallelism call latencies.
-    let confirmed = parallel_map(
+    let confirmed = crate::pool::parallel_map(
         &drafts,
         options.observe.parallelism,
         |(job, live, draft)| confirm(client, job, *live, draft.clone(), &observed.tiers),
@@ -183,35 +183,6 @@ pub fn plan_cluster_with_tiers(
     }
     changes.sort_by(|a, b| a.job_key.cmp(&b.job_key));
     Ok(ClusterPlan { changes, calls })
-}
-
-/// `f` over `items` on at most `workers` threads, results in input order.
-fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    workers: usize,
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<R>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..workers.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(item) = items.get(i) else { break };
-                    let r = f(item);
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(r);
-                    }
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .filter_map(|m| m.into_inner().ok().flatten())
-        .collect()
 }
 
 fn group_ranges(groups: Option<&BTreeSet<ConfigGroup>>) -> Vec<InstanceRange> {
