@@ -64,8 +64,8 @@ pub mod validate;
 pub use diagnostics::{Code, Diagnostic, Diagnostics};
 pub use job::{Job, JobKey, Origin};
 pub use load::{
-    LoadOptions, Loaded, LoadedJob, collect_paths, load_file, load_paths, load_paths_with,
-    load_sources, load_sources_with, read_source,
+    Checked, LoadOptions, Loaded, LoadedJob, check_paths, check_sources, collect_paths, load_file,
+    load_paths, load_paths_with, load_sources, load_sources_with, read_source,
 };
 pub use source::{Format, SourceFile, Span};
 pub use validate::Rules;

@@ -53,21 +53,31 @@ pub fn load_or_report(
     vars: &crate::cli::VarArgs,
     known_clusters: Option<Vec<String>>,
 ) -> Result<aurora_spec::Loaded, Exit> {
+    check_or_report(global, paths, vars, known_clusters).map(aurora_spec::Checked::converted)
+}
+
+/// [`load_or_report`] without converting the jobs to what is sent (for `validate`).
+pub fn check_or_report(
+    global: &crate::cli::GlobalArgs,
+    paths: &[std::path::PathBuf],
+    vars: &crate::cli::VarArgs,
+    known_clusters: Option<Vec<String>>,
+) -> Result<aurora_spec::Checked, Exit> {
     let color = crate::report::use_color(global.color);
     let report = |diags: aurora_spec::Diagnostics| {
         let mut err = crate::redact::stderr();
         crate::report::write_diagnostics(&mut err, diags, color)
     };
-    let loaded = load_options(known_clusters, vars)
-        .and_then(|options| aurora_spec::load_paths_with(paths, &options));
-    match loaded {
-        Ok(mut loaded) => {
-            crate::redact::add_secrets(&loaded.sensitive);
-            let warnings = std::mem::take(&mut loaded.warnings);
+    let checked = load_options(known_clusters, vars)
+        .and_then(|options| aurora_spec::check_paths(paths, &options));
+    match checked {
+        Ok(mut checked) => {
+            crate::redact::add_secrets(&checked.sensitive);
+            let warnings = std::mem::take(&mut checked.warnings);
             if !warnings.is_empty() && report(warnings).is_err() {
                 return Err(Exit::Error);
             }
-            Ok(loaded)
+            Ok(checked)
         }
         Err(diags) => {
             if report(diags).is_err() {

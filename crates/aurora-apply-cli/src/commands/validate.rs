@@ -41,7 +41,7 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
     }
     // The project file is checked too (its rollout's clusters against clusters.json).
     let project = crate::project::load_or_report(global, &args.paths.paths, known.as_deref());
-    let loaded = super::load_or_report(global, &args.paths.paths, &args.paths.vars, known);
+    let loaded = super::check_or_report(global, &args.paths.paths, &args.paths.vars, known);
     let loaded = match (project, loaded) {
         (Err(code), _) | (Ok(_), Err(code)) => Err(code),
         (Ok(_), Ok(loaded)) => Ok(loaded),
@@ -61,7 +61,7 @@ pub fn exec(global: &GlobalArgs, args: &ValidateArgs) -> Exit {
 fn exec_json(args: &ValidateArgs, known_clusters: Option<Vec<String>>) -> Exit {
     let project = aurora_spec::project::for_paths(&args.paths.paths, known_clusters.as_deref());
     let loaded = super::load_options(known_clusters, &args.paths.vars)
-        .and_then(|options| aurora_spec::load_paths_with(&args.paths.paths, &options));
+        .and_then(|options| aurora_spec::check_paths(&args.paths.paths, &options));
     if let Ok(loaded) = &loaded {
         crate::redact::add_secrets(&loaded.sensitive);
     }
@@ -78,9 +78,9 @@ fn exec_json(args: &ValidateArgs, known_clusters: Option<Vec<String>>) -> Exit {
             serde_json::json!({
                 "valid": true,
                 "jobs": loaded.jobs.iter().map(|j| serde_json::json!({
-                    "key": j.job.key.to_string(),
-                    "file": j.job.origin.file.name.to_string(),
-                    "location": j.job.origin.location(),
+                    "key": j.key.to_string(),
+                    "file": j.origin.file.name.to_string(),
+                    "location": j.origin.location(),
                 })).collect::<Vec<_>>(),
                 "diagnostics": loaded.warnings.sorted().iter().map(aurora_spec::Diagnostic::to_json).collect::<Vec<_>>(),
             }),

@@ -319,6 +319,15 @@ pub fn load_paths_with<P: AsRef<Path>>(
     paths: &[P],
     options: &LoadOptions,
 ) -> Result<Loaded, Diagnostics> {
+    check_paths(paths, options).map(Checked::converted)
+}
+
+/// Checks every spec under `paths` without converting the jobs to Thrift: what `validate`
+/// needs, in the time and memory of the checks alone.
+pub fn check_paths<P: AsRef<Path>>(
+    paths: &[P],
+    options: &LoadOptions,
+) -> Result<Checked, Diagnostics> {
     let (files, mut diags) = collect_paths(paths);
     let mut sources = Vec::new();
     for f in files {
@@ -327,10 +336,10 @@ pub fn load_paths_with<P: AsRef<Path>>(
             Err(d) => diags.push(d),
         }
     }
-    match load_sources_with(&sources, options) {
-        Ok(loaded) if !diags.has_errors() => Ok(loaded),
-        Ok(loaded) => {
-            diags.extend(loaded.warnings);
+    match check_sources(&sources, options) {
+        Ok(checked) if !diags.has_errors() => Ok(checked),
+        Ok(checked) => {
+            diags.extend(checked.warnings);
             Err(diags)
         }
         Err(more) => {
@@ -354,9 +363,76 @@ pub fn load_sources_with(
     sources: &[SourceFile],
     options: &LoadOptions,
 ) -> Result<Loaded, Diagnostics> {
+    check_sources(sources, options).map(Checked::converted)
+}
+
+/// Everything a run checked, before the jobs are converted to what is sent.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Every job, valid.
+    pub jobs: Vec<Job>,
+    /// Problems that do not stop the run.
+    pub warnings: Diagnostics,
+    /// The variables referenced (for plans).
+    pub variables: Vec<vars::UsedVariable>,
+    /// The texts of sensitive values.
+    pub sensitive: Vec<String>,
+}
+
+impl Checked {
+    /// The jobs converted to their Thrift structs, on all cores.
+    pub fn converted(self) -> Loaded {
+        Loaded {
+            jobs: convert_parallel(self.jobs),
+            warnings: self.warnings,
+            variables: self.variables,
+            sensitive: self.sensitive,
+        }
+    }
+}
+
+/// [`LoadedJob::from_job`] for every job, in order, on all available cores.
+fn convert_parallel(jobs: Vec<Job>) -> Vec<LoadedJob> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if threads <= 1 || jobs.len() < 64 {
+        return jobs.into_iter().map(LoadedJob::from_job).collect();
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    let mut parts: Vec<Vec<Job>> = Vec::new();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        parts.push(jobs.by_ref().take(chunk).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(LoadedJob::from_job)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            // Conversion of a valid job does not panic; if it did, the bug shows as a panic
+            // of the run rather than as jobs silently left out.
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// Checks in-memory sources (duplicate job keys across them included) without converting.
+pub fn check_sources(
+    sources: &[SourceFile],
+    options: &LoadOptions,
+) -> Result<Checked, Diagnostics> {
     let mut diags = Diagnostics::new();
     let supplied = vars::Supplied::read(&options.variables, &mut diags);
-    let mut jobs: Vec<LoadedJob> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
     let mut declared: BTreeMap<String, vars::Declared> = BTreeMap::new();
     let mut variables: BTreeMap<String, vars::UsedVariable> = BTreeMap::new();
     let mut sensitive: Vec<String> = Vec::new();
@@ -398,7 +474,7 @@ pub fn load_sources_with(
     let names: std::collections::BTreeSet<String> = declared.keys().cloned().collect();
     supplied.check_declared(&names, &mut diags);
     let mut seen: BTreeMap<String, &Job> = BTreeMap::new();
-    for job in jobs.iter().map(|j| &j.job) {
+    for job in &jobs {
         let key = job.key.to_string();
         match seen.get(&key) {
             Some(first) => diags.push(
@@ -430,7 +506,7 @@ pub fn load_sources_with(
     if diags.has_errors() {
         return Err(diags);
     }
-    Ok(Loaded {
+    Ok(Checked {
         jobs,
         warnings: diags.warnings(),
         variables: variables.into_values().collect(),
@@ -441,21 +517,17 @@ pub fn load_sources_with(
 /// What loading one file found.
 #[derive(Default)]
 struct FileLoad {
-    jobs: Vec<LoadedJob>,
+    jobs: Vec<Job>,
     diags: Diagnostics,
     declared: Vec<vars::Declared>,
     used: Vec<vars::UsedVariable>,
     sensitive: Vec<String>,
 }
 
-/// One file's jobs, converted (conversion runs in the file's worker, so it is parallel too).
-fn load_and_convert(
-    file: &SourceFile,
-    options: &LoadOptions,
-    supplied: &vars::Supplied,
-) -> FileLoad {
+/// One file's jobs, checked.
+fn load_one(file: &SourceFile, options: &LoadOptions, supplied: &vars::Supplied) -> FileLoad {
     let (jobs, mut found) = load_file_in(file, options, supplied);
-    found.jobs = jobs.into_iter().map(LoadedJob::from_job).collect();
+    found.jobs = jobs;
     found
 }
 
@@ -491,7 +563,7 @@ fn load_files_parallel(
     if threads <= 1 || sources.len() < 8 {
         return sources
             .iter()
-            .map(|s| load_and_convert(s, options, supplied))
+            .map(|s| load_one(s, options, supplied))
             .collect();
     }
     let chunk = sources.len().div_ceil(threads);
@@ -501,7 +573,7 @@ fn load_files_parallel(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|s| load_and_convert(s, options, supplied))
+                        .map(|s| load_one(s, options, supplied))
                         .collect::<Vec<_>>()
                 })
             })
