@@ -136,6 +136,13 @@ pub fn stdout() -> Redacting<anstream::Stdout> {
     Redacting::new(anstream::stdout())
 }
 
+/// Standard output for machine-readable text (JSON): masked, without the colour-stripping
+/// pass `anstream` makes over every byte when stdout is not a terminal (the text holds no
+/// colour).
+pub fn plain_stdout() -> Redacting<std::io::Stdout> {
+    Redacting::new(std::io::stdout())
+}
+
 /// Standard error, masked (colour handling as `anstream::stderr`).
 pub fn stderr() -> Redacting<anstream::Stderr> {
     Redacting::new(anstream::stderr())
