@@ -80,7 +80,8 @@ pub fn mask_plan_fields(plan: &mut aurora_apply::plan::Plan) {
 }
 
 /// A writer that masks secrets line by line (a secret is never split across two writes of
-/// one line: lines are buffered until their newline, a flush or the end).
+/// one line: lines are buffered until their newline, a flush or the end) and writes each
+/// line to its stream in one call.
 pub struct Redacting<W: Write> {
     inner: W,
     line: Vec<u8>,
@@ -97,6 +98,9 @@ impl<W: Write> Redacting<W> {
 
     fn emit(&mut self, upto: usize) -> io::Result<()> {
         let chunk: Vec<u8> = self.line.drain(..upto).collect();
+        if !active() {
+            return self.inner.write_all(&chunk);
+        }
         match std::str::from_utf8(&chunk) {
             Ok(text) => self.inner.write_all(mask(text).as_bytes()),
             Err(_) => self.inner.write_all(&chunk),
@@ -106,9 +110,9 @@ impl<W: Write> Redacting<W> {
 
 impl<W: Write> Write for Redacting<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.line.is_empty() && !active() {
-            return self.inner.write(buf);
-        }
+        // Always whole lines, even with no secret registered: a line reaches the stream in
+        // one write, so lines that threads print at once (retry notices, job events) never
+        // interleave mid-line.
         self.line.extend_from_slice(buf);
         if let Some(last) = self.line.iter().rposition(|b| *b == b'\n') {
             self.emit(last + 1)?;
@@ -151,6 +155,42 @@ pub fn stderr() -> Redacting<anstream::Stderr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_from_threads_never_interleave() {
+        use std::sync::{Arc, Mutex};
+        /// Records each write call separately, as a stream shared by threads sees them.
+        #[derive(Clone, Default)]
+        struct Calls(Arc<Mutex<Vec<Vec<u8>>>>);
+        impl Write for Calls {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.lock().expect("lock").push(buf.to_vec());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let calls = Calls::default();
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let calls = calls.clone();
+                scope.spawn(move || {
+                    for i in 0..50 {
+                        let mut out = Redacting::new(calls.clone());
+                        writeln!(out, "thread {t}: {}, line {i}", "x".repeat(i)).expect("write");
+                    }
+                });
+            }
+        });
+        let calls = calls.0.lock().expect("lock");
+        assert_eq!(calls.len(), 200, "one write per line");
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.ends_with(b"\n") && c.starts_with(b"thread "))
+        );
+    }
 
     #[test]
     fn secrets_are_masked_across_writes_and_in_json_forms() {
