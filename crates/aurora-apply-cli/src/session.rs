@@ -12,7 +12,7 @@ use aurora_apply::error::EngineError;
 use aurora_apply::events::{Event, EventSink, Outcome};
 use aurora_apply::execute::{ExecuteOptions, JobResult, OnFailure, Provenance, execute};
 use aurora_apply::plan::{JobChange, Plan};
-use aurora_apply::planning::{PlanOptions, assemble, plan_cluster_with_tiers, read_tiers};
+use aurora_apply::planning::{PlanOptions, assemble, plan_cluster_placing};
 use aurora_apply::rails::{Consent, Refusal};
 
 use crate::connect::Connections;
@@ -70,6 +70,15 @@ impl Desired {
             .iter()
             .filter(|l| l.job.key.cluster == cluster)
             .map(|l| desired_job(l.clone().with_tiers(tiers), self.adopt))
+            .collect()
+    }
+
+    /// The Thrift keys of the jobs of `cluster` (which roles to read).
+    fn keys_on(&self, cluster: &str) -> Vec<aurora_api::types::JobKey> {
+        self.loaded
+            .iter()
+            .filter(|l| l.job.key.cluster == cluster)
+            .filter_map(|l| l.config.key.clone())
             .collect()
     }
 
@@ -194,10 +203,16 @@ pub fn plan_all(
     };
     for cluster in clusters {
         let client = client_for(connections, &cluster)?;
-        let tiers = read_tiers(&client, &cluster).map_err(fail)?;
-        let jobs = desired.on_cluster(&cluster, &tiers);
-        let planned =
-            plan_cluster_with_tiers(&client, &cluster, &jobs, tiers, options).map_err(fail)?;
+        // The cluster's tiers are read in the same round trip as its roles, then place the
+        // jobs as Aurora's client would.
+        let (planned, jobs) = plan_cluster_placing(
+            &client,
+            &cluster,
+            &desired.keys_on(&cluster),
+            |tiers| desired.on_cluster(&cluster, tiers),
+            options,
+        )
+        .map_err(fail)?;
         changes.extend(planned.changes);
         placed.extend(jobs);
     }

@@ -56,17 +56,15 @@ pub fn roles_of<'a>(keys: impl IntoIterator<Item = &'a aurora_api::types::JobKey
         .collect()
 }
 
-/// Reads the tiers and `roles` of the cluster behind `client`. `cluster` names it in errors.
+/// Reads the tiers and `roles` of the cluster behind `client`, all in one round trip of
+/// latency. `cluster` names it in errors.
 pub fn observe(
     client: &Client,
     cluster: &str,
     roles: &[String],
     options: &ObserveOptions,
 ) -> Result<Observed, EngineError> {
-    let tiers = read_tiers(client, cluster)?;
-    let mut observed = observe_with_tiers(client, cluster, roles, tiers, options)?;
-    observed.calls += 1;
-    Ok(observed)
+    read_all(client, cluster, roles, None, options)
 }
 
 /// The cluster's tiers (`getTierConfigs`): one round trip.
@@ -92,16 +90,33 @@ pub fn observe_with_tiers(
     tiers: Tiers,
     options: &ObserveOptions,
 ) -> Result<Observed, EngineError> {
+    read_all(client, cluster, roles, Some(tiers), options)
+}
+
+/// Every read of `roles`, and of the tiers unless given, in one bounded wave.
+fn read_all(
+    client: &Client,
+    cluster: &str,
+    roles: &[String],
+    tiers: Option<Tiers>,
+    options: &ObserveOptions,
+) -> Result<Observed, EngineError> {
     let page_size = options.page_size.max(1);
-    let reads: Vec<(&str, Read)> = roles
+    let mut reads: Vec<(&str, Read)> = roles
         .iter()
         .flat_map(|role| {
             [Read::Jobs, Read::Updates, Read::Tasks(0)].map(|read| (role.as_str(), read))
         })
         .collect();
+    if tiers.is_none() {
+        reads.insert(0, ("", Read::Tiers));
+    }
+    let mut tiers = tiers;
     let answers = crate::pool::parallel_map(&reads, options.parallelism, |(role, read)| {
-        read_one(client, role, *read, page_size)
-            .map_err(|e| EngineError::api(format!("reading role {role} on {cluster}"), e))
+        read_one(client, role, *read, page_size).map_err(|e| match read {
+            Read::Tiers => EngineError::api(format!("reading tiers of {cluster}"), e),
+            _ => EngineError::api(format!("reading role {role} on {cluster}"), e),
+        })
     });
     let mut live = LiveState::default();
     let mut calls = 0;
@@ -109,6 +124,7 @@ pub fn observe_with_tiers(
     for ((role, _), answer) in reads.iter().zip(answers) {
         calls += 1;
         match answer? {
+            Answer::Tiers(t) => tiers = Some(Tiers::from_thrift(&t)),
             Answer::Jobs(jobs) => live.add_jobs(jobs),
             Answer::Updates(updates) => live.add_updates(updates),
             Answer::Tasks(tasks) => {
@@ -143,12 +159,19 @@ pub fn observe_with_tiers(
         calls += n;
         live.add_tasks(tasks);
     }
-    Ok(Observed { live, tiers, calls })
+    Ok(Observed {
+        live,
+        // Always read above when not given.
+        tiers: tiers.unwrap_or_else(|| Tiers::from_thrift(&Default::default())),
+        calls,
+    })
 }
 
-/// One read of a role.
+/// One read of a role (or of the cluster's tiers).
 #[derive(Clone, Copy, Debug)]
 enum Read {
+    /// `getTierConfigs`.
+    Tiers,
     /// `getJobs`: cron templates (and every service synthesised from its tasks).
     Jobs,
     /// `getJobUpdateSummaries` of the active updates.
@@ -159,6 +182,7 @@ enum Read {
 
 /// What a read returned.
 enum Answer {
+    Tiers(aurora_api::types::GetTierConfigResult),
     Jobs(Vec<aurora_api::types::JobConfiguration>),
     Updates(Vec<aurora_api::types::JobUpdateSummary>),
     Tasks(Vec<aurora_api::types::ScheduledTask>),
@@ -171,6 +195,7 @@ fn read_one(
     page_size: i32,
 ) -> Result<Answer, aurora_api::ApiError> {
     Ok(match read {
+        Read::Tiers => Answer::Tiers(client.get_tier_configs()?.value),
         Read::Jobs => Answer::Jobs(
             client
                 .get_jobs(Some(role))?

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use aurora_api::types::{ConfigGroup, ResponseCode, ScheduleStatus, TaskQuery};
+use aurora_api::types::{ConfigGroup, JobKey, ResponseCode, ScheduleStatus, TaskQuery};
 use aurora_api::{ApiError, Client};
 
 use crate::compare::same_task;
@@ -18,7 +18,7 @@ use crate::key::ClusterJobKey;
 use crate::live::LiveJob;
 use crate::normalize::{Tiers, task_config};
 pub use crate::observe::read_tiers;
-use crate::observe::{ObserveOptions, observe_with_tiers, roles_of};
+use crate::observe::{ObserveOptions, Observed, observe_with_tiers, roles_of};
 use crate::plan::{
     Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
@@ -70,11 +70,10 @@ impl Scope {
 fn roles_in_scope(
     client: &Client,
     cluster: &str,
-    desired: &[DesiredJob],
+    keys: &[JobKey],
     scope: &[Scope],
 ) -> Result<Vec<String>, EngineError> {
-    let keys: Vec<_> = desired.iter().map(DesiredJob::key).collect();
-    let mut roles: BTreeSet<String> = roles_of(&keys).into_iter().collect();
+    let mut roles: BTreeSet<String> = roles_of(keys).into_iter().collect();
     for entry in scope.iter().filter(|s| s.cluster == cluster) {
         match &entry.role {
             Some(role) => {
@@ -137,20 +136,62 @@ pub fn plan_cluster_with_tiers(
     tiers: Tiers,
     options: &PlanOptions,
 ) -> Result<ClusterPlan, EngineError> {
-    // With targets, the roles read are the specs' roles a target can reach (a job that left
-    // the specs is pruned only when its role is read), and only targeted jobs are planned.
-    let roles: Vec<String> = roles_in_scope(client, cluster, desired, &options.scope)?
+    let keys: Vec<_> = desired.iter().map(DesiredJob::key).collect();
+    let roles = roles_to_read(client, cluster, &keys, options)?;
+    let observed = observe_with_tiers(client, cluster, &roles, tiers, &options.observe)?;
+    plan_observed(client, cluster, desired, observed, 1, options)
+}
+
+/// Plans `cluster` reading its tiers in the same round trip as its roles: `place` turns the
+/// tiers into the desired jobs (a job's tier and `production` depend on the cluster's tiers,
+/// as in Aurora's client; its key does not, so `keys` — the desired jobs' keys — say which
+/// roles to read before the tiers are known). Returns the plan and the placed jobs.
+pub fn plan_cluster_placing(
+    client: &Client,
+    cluster: &str,
+    keys: &[JobKey],
+    place: impl FnOnce(&Tiers) -> Vec<DesiredJob>,
+    options: &PlanOptions,
+) -> Result<(ClusterPlan, Vec<DesiredJob>), EngineError> {
+    let roles = roles_to_read(client, cluster, keys, options)?;
+    let observed = crate::observe::observe(client, cluster, &roles, &options.observe)?;
+    let desired = place(&observed.tiers);
+    let plan = plan_observed(client, cluster, &desired, observed, 0, options)?;
+    Ok((plan, desired))
+}
+
+/// The roles to read: those of the desired jobs and of the scope a target can reach (a job
+/// that left the specs is pruned only when its role is read).
+fn roles_to_read(
+    client: &Client,
+    cluster: &str,
+    keys: &[JobKey],
+    options: &PlanOptions,
+) -> Result<Vec<String>, EngineError> {
+    Ok(roles_in_scope(client, cluster, keys, &options.scope)?
         .into_iter()
         .filter(|role| options.targets.may_match_role(cluster, role))
-        .collect();
+        .collect())
+}
+
+/// The plan from what was observed; `extra_calls` are round trips made before (a tiers read
+/// by the caller).
+fn plan_observed(
+    client: &Client,
+    cluster: &str,
+    desired: &[DesiredJob],
+    observed: Observed,
+    extra_calls: usize,
+    options: &PlanOptions,
+) -> Result<ClusterPlan, EngineError> {
+    // With targets, only targeted jobs are planned.
     let targeted: Vec<DesiredJob> = desired
         .iter()
         .filter(|d| options.targets.matches(&d.job_key()))
         .cloned()
         .collect();
     let desired = targeted.as_slice();
-    let observed = observe_with_tiers(client, cluster, &roles, tiers, &options.observe)?;
-    let mut calls = observed.calls + 1;
+    let mut calls = observed.calls + extra_calls;
     let described: BTreeSet<ClusterJobKey> = desired.iter().map(DesiredJob::job_key).collect();
     let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> = desired
         .iter()
