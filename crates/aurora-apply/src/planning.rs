@@ -193,13 +193,16 @@ fn plan_observed(
     let desired = targeted.as_slice();
     let mut calls = observed.calls + extra_calls;
     let described: BTreeSet<ClusterJobKey> = desired.iter().map(DesiredJob::job_key).collect();
-    let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> = desired
-        .iter()
-        .map(|job| {
+    // Comparing each job with what runs is CPU work (normalising both configs, reading both
+    // payloads): on every core.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let indexes: Vec<usize> = (0..desired.len()).collect();
+    let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> =
+        crate::pool::parallel_map(&indexes, cores, |&i| {
+            let job = &desired[i];
             let live = observed.live.get(&job.key());
             (job, live, plan_desired(job, live, &observed.tiers))
-        })
-        .collect();
+        });
     // Confirmations are independent round trips: run them with the same bounded parallelism
     // as observing, so 50 changed jobs cost about 50 / parallelism call latencies.
     let confirmed = crate::pool::parallel_map(
