@@ -61,3 +61,113 @@ fn one_job_with_two_targets_plans_two_creates_and_applies_them() {
     expect_code(&w.run(&["apply", spec, "--auto-approve"]), 0);
     expect_code(&w.run(&["plan", spec, "--detailed-exitcode"]), 0);
 }
+
+/// The jobs (`role/env/name` → instances) with active tasks in an emulator.
+fn active_jobs(sim: &aurora_sim::SimHandle) -> std::collections::BTreeMap<String, usize> {
+    let mut jobs = std::collections::BTreeMap::new();
+    for t in sim.state().tasks.values() {
+        let active = t.task.status.is_some_and(|s| {
+            !matches!(
+                s,
+                aurora_api::types::ScheduleStatus::FINISHED
+                    | aurora_api::types::ScheduleStatus::FAILED
+                    | aurora_api::types::ScheduleStatus::KILLED
+                    | aurora_api::types::ScheduleStatus::LOST
+            )
+        });
+        let key = t
+            .task
+            .assigned_task
+            .as_ref()
+            .and_then(|a| a.task.as_ref())
+            .and_then(|c| c.job.as_ref());
+        if let (true, Some(k)) = (active, key) {
+            let name = format!(
+                "{}/{}/{}",
+                k.role.clone().unwrap_or_default(),
+                k.environment.clone().unwrap_or_default(),
+                k.name.clone().unwrap_or_default()
+            );
+            *jobs.entry(name).or_insert(0) += 1;
+        }
+    }
+    jobs
+}
+
+#[test]
+fn one_job_expanded_to_three_targets_in_two_clusters_lands_in_each() {
+    let start = || {
+        let mut config = aurora_sim::SimConfig {
+            clock: aurora_sim::ClockMode::Scaled(200.0),
+            ..aurora_sim::SimConfig::default()
+        };
+        config.quotas.insert(
+            "www-data".into(),
+            aurora_sim::Resources::parse("16,32768,65536").expect("quota"),
+        );
+        aurora_sim::Sim::start(config).expect("emulator starts")
+    };
+    let (east, west) = (start(), start());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(&specs).expect("mkdir");
+    std::fs::write(
+        specs.join("clusters.json"),
+        serde_json::json!([
+            {"name": "east", "scheduler_uri": east.url()},
+            {"name": "west", "scheduler_uri": west.url()},
+        ])
+        .to_string(),
+    )
+    .expect("clusters.json");
+    std::fs::write(
+        specs.join("web.aurora-apply.yaml"),
+        "\
+apiVersion: aurora-apply/v1
+jobs:
+  - key: east/www-data/prod/web
+    kind: service
+    instances: 2
+    resources: { cpu: 0.25, ram: 64MiB, disk: 64MiB }
+    task: { processes: [ { name: web, cmdline: sleep 600 } ] }
+    targets:
+      - {}                               # east/www-data/prod/web, 2 instances
+      - { environment: devel, instances: 1 }   # east/www-data/devel/web
+      - { cluster: west, instances: 3 }  # west/www-data/prod/web
+",
+    )
+    .expect("spec");
+    let run = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary built");
+        cmd.current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("AURORA_CONFIG_ROOT", dir.path().join("no-such-config-root"))
+            .env("HOME", dir.path())
+            .args(args);
+        if args.first() == Some(&"apply") {
+            cmd.args(["--poll-interval", "20ms", "--timeout", "60s"]);
+        }
+        cmd.output().expect("runs")
+    };
+    let specs = specs.to_str().expect("utf-8");
+    let out = run(&["plan", specs]);
+    expect_code(&out, 0);
+    assert!(
+        stdout(&out).starts_with("Plan: 3 to create, 0 unchanged; instances: 6 added."),
+        "{}",
+        stdout(&out)
+    );
+    expect_code(&run(&["apply", specs, "--auto-approve"]), 0);
+    let want = |pairs: &[(&str, usize)]| {
+        pairs
+            .iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        active_jobs(&east),
+        want(&[("www-data/devel/web", 1), ("www-data/prod/web", 2)])
+    );
+    assert_eq!(active_jobs(&west), want(&[("www-data/prod/web", 3)]));
+    expect_code(&run(&["plan", specs, "--detailed-exitcode"]), 0);
+}
