@@ -193,23 +193,18 @@ fn plan_observed(
     let desired = targeted.as_slice();
     let mut calls = observed.calls + extra_calls;
     let described: BTreeSet<ClusterJobKey> = desired.iter().map(DesiredJob::job_key).collect();
-    // Comparing each job with what runs is CPU work (normalising both configs, reading both
-    // payloads): on every core.
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    // Each job is compared with what runs (CPU work: normalising both configs, reading both
+    // payloads) and, when it changes, confirmed at once (a round trip): the comparisons of
+    // some jobs overlap the confirmations of others, on every core and with at most
+    // `parallelism` calls in flight, so 50 changed jobs cost about 50 / parallelism latencies
+    // and no wave waits for the slowest comparison.
     let indexes: Vec<usize> = (0..desired.len()).collect();
-    let drafts: Vec<(&DesiredJob, Option<&LiveJob>, Draft)> =
-        crate::pool::parallel_map(&indexes, cores, |&i| {
-            let job = &desired[i];
-            let live = observed.live.get(&job.key());
-            (job, live, plan_desired(job, live, &observed.tiers))
-        });
-    // Confirmations are independent round trips: run them with the same bounded parallelism
-    // as observing, so 50 changed jobs cost about 50 / parallelism call latencies.
-    let confirmed = crate::pool::parallel_map(
-        &drafts,
-        options.observe.parallelism,
-        |(job, live, draft)| confirm(client, job, *live, draft.clone(), &observed.tiers),
-    );
+    let confirmed = crate::pool::parallel_map(&indexes, options.observe.parallelism, |&i| {
+        let job = &desired[i];
+        let live = observed.live.get(&job.key());
+        let draft = plan_desired(job, live, &observed.tiers);
+        confirm(client, job, live, draft, &observed.tiers)
+    });
     let mut changes = Vec::new();
     for result in confirmed {
         let (change, n) = result?;
