@@ -57,16 +57,7 @@ fn uri(path: &Path) -> String {
 
 /// `validate -o json FILE`'s diagnostics, run where the server runs.
 fn validate(dir: &Path, file: &Path) -> Vec<Value> {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .args(["validate", "-o", "json"])
-        .arg(file)
-        .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
-        .env("HOME", dir)
-        .output()
-        .expect("run validate");
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("validate's JSON");
-    doc["diagnostics"].as_array().cloned().unwrap_or_default()
+    lsp_client::validate_diagnostics(BIN, dir, file)
 }
 
 /// `aurora-apply lsp` started in `dir`, as an editor starts it.

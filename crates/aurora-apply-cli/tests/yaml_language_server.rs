@@ -94,19 +94,7 @@ fn labels(completion: &Value) -> Vec<String> {
 
 /// `validate`'s messages for `file`.
 fn validate_messages(dir: &Path, file: &Path) -> Vec<String> {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .args(["validate", "-o", "json"])
-        .arg(file)
-        .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
-        .env("HOME", dir)
-        .output()
-        .expect("run validate");
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("validate's JSON");
-    doc["diagnostics"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    lsp_client::validate_diagnostics(BIN, dir, file)
         .iter()
         .map(|d| d["message"].as_str().unwrap_or_default().to_string())
         .collect()

@@ -72,21 +72,7 @@ impl World {
 
     /// [`World::run`] with environment variables set.
     pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary built");
-        cmd.current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env(
-                "AURORA_CONFIG_ROOT",
-                self.dir.path().join("no-such-config-root"),
-            )
-            .env("HOME", self.dir.path())
-            .envs(env.iter().copied())
-            .args(args);
-        let needs_poll = args.first() == Some(&"apply");
-        if needs_poll {
-            cmd.args(["--poll-interval", "20ms", "--timeout", "60s"]);
-        }
-        cmd.output().expect("runs")
+        run_in(self.dir.path(), env, args)
     }
 
     /// Writes a file under the world's directory.
@@ -102,4 +88,50 @@ impl World {
             .filter_map(|c| c.method)
             .collect()
     }
+}
+
+/// Runs the binary in `dir` as a test does: no terminal, no colour, no Aurora configuration
+/// of the machine, `HOME` in `dir`, and fast polling for `apply`.
+pub fn run_in(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary built");
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("AURORA_CONFIG_ROOT", dir.join("no-such-config-root"))
+        .env("HOME", dir)
+        .envs(env.iter().copied())
+        .args(args);
+    if args.first() == Some(&"apply") {
+        cmd.args(["--poll-interval", "20ms", "--timeout", "60s"]);
+    }
+    cmd.output().expect("runs")
+}
+
+/// An emulator with a scaled clock and quota for `www-data`: one cluster of a
+/// multi-cluster world.
+pub fn start_sim() -> SimHandle {
+    let mut config = SimConfig {
+        clock: ClockMode::Scaled(200.0),
+        ..SimConfig::default()
+    };
+    config.quotas.insert(
+        "www-data".into(),
+        aurora_sim::Resources::parse("16,32768,65536").expect("quota"),
+    );
+    Sim::start(config).expect("emulator starts")
+}
+
+/// The lines of `reader` (a child's stdout or stderr) as they come, on a channel, so a test
+/// can wait for one with a deadline.
+pub fn lines_of(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

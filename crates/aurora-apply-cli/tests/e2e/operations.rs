@@ -2,8 +2,6 @@
 //! rolling restarts, `update list|info|wait`, and killing some instances of a job.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use aurora_api::types::{ConstACTIVESTATES, JobKey, TaskQuery};
@@ -535,16 +533,7 @@ fn status_watch_on_a_pipe_prints_a_block_per_look() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("starts");
-    let out = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = crate::harness::lines_of(child.stdout.take().expect("stdout"));
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = Vec::new();
     let headers = |seen: &[String]| {

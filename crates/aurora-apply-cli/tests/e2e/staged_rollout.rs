@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Output;
 
-use aurora_sim::{ClockMode, Sim, SimConfig, SimHandle};
+use aurora_sim::SimHandle;
 use serde_json::Value;
 
 use crate::harness::{expect_code, stderr, stdout};
@@ -38,20 +38,7 @@ impl Stages {
     fn new(project: &str) -> Stages {
         let sims: Vec<(String, SimHandle)> = CLUSTERS
             .iter()
-            .map(|name| {
-                let mut config = SimConfig {
-                    clock: ClockMode::Scaled(200.0),
-                    ..SimConfig::default()
-                };
-                config.quotas.insert(
-                    "www-data".into(),
-                    aurora_sim::Resources::parse("16,32768,65536").expect("quota"),
-                );
-                (
-                    name.to_string(),
-                    Sim::start(config).expect("emulator starts"),
-                )
-            })
+            .map(|name| (name.to_string(), crate::harness::start_sim()))
             .collect();
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(dir.path().join("project")).expect("mkdir");
@@ -106,19 +93,7 @@ impl Stages {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary built");
-        cmd.current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env(
-                "AURORA_CONFIG_ROOT",
-                self.dir.path().join("no-such-config-root"),
-            )
-            .env("HOME", self.dir.path())
-            .args(args);
-        if args.first() == Some(&"apply") {
-            cmd.args(["--poll-interval", "20ms", "--timeout", "60s"]);
-        }
-        cmd.output().expect("runs")
+        crate::harness::run_in(self.dir.path(), &[], args)
     }
 
     fn sim(&self, cluster: &str) -> &SimHandle {
@@ -535,7 +510,6 @@ fn apply_json_streams_the_stages() {
 
 #[test]
 fn ctrl_c_during_a_soak_ends_the_rollout_with_130_and_no_later_stage() {
-    use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
     let w = Stages::new(
         "apiVersion: aurora-apply/v1\nrollout:\n  stages: [[canary], [east], [west]]\n  soak: 1h\n",
@@ -552,16 +526,7 @@ fn ctrl_c_during_a_soak_ends_the_rollout_with_130_and_no_later_stage() {
         .spawn()
         .expect("starts");
     // Lines arrive on a channel, so every wait below has a deadline.
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = crate::harness::lines_of(child.stderr.take().expect("stderr"));
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = String::new();
     while !seen.contains("soaking 1h") {
@@ -593,8 +558,8 @@ fn ctrl_c_during_a_soak_ends_the_rollout_with_130_and_no_later_stage() {
         }
         std::thread::park_timeout(Duration::from_millis(20));
     };
-    reader.join().expect("reader");
-    let rest: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    // The child has exited: the channel ends with its last line.
+    let rest: String = rx.iter().collect::<Vec<_>>().join("\n");
     assert_eq!(code, Some(130), "{seen}{rest}");
     assert!(rest.contains("Rollout interrupted"), "{rest}");
     assert!(rest.contains("Stage 2/3: east — not run"), "{rest}");

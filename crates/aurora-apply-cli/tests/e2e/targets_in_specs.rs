@@ -96,18 +96,7 @@ fn active_jobs(sim: &aurora_sim::SimHandle) -> std::collections::BTreeMap<String
 
 #[test]
 fn one_job_expanded_to_three_targets_in_two_clusters_lands_in_each() {
-    let start = || {
-        let mut config = aurora_sim::SimConfig {
-            clock: aurora_sim::ClockMode::Scaled(200.0),
-            ..aurora_sim::SimConfig::default()
-        };
-        config.quotas.insert(
-            "www-data".into(),
-            aurora_sim::Resources::parse("16,32768,65536").expect("quota"),
-        );
-        aurora_sim::Sim::start(config).expect("emulator starts")
-    };
-    let (east, west) = (start(), start());
+    let (east, west) = (crate::harness::start_sim(), crate::harness::start_sim());
     let dir = tempfile::tempdir().expect("tempdir");
     let specs = dir.path().join("specs");
     std::fs::create_dir_all(&specs).expect("mkdir");
@@ -137,18 +126,7 @@ jobs:
 ",
     )
     .expect("spec");
-    let run = |args: &[&str]| {
-        let mut cmd = assert_cmd::Command::cargo_bin("aurora-apply").expect("binary built");
-        cmd.current_dir(dir.path())
-            .env("NO_COLOR", "1")
-            .env("AURORA_CONFIG_ROOT", dir.path().join("no-such-config-root"))
-            .env("HOME", dir.path())
-            .args(args);
-        if args.first() == Some(&"apply") {
-            cmd.args(["--poll-interval", "20ms", "--timeout", "60s"]);
-        }
-        cmd.output().expect("runs")
-    };
+    let run = |args: &[&str]| crate::harness::run_in(dir.path(), &[], args);
     let specs = specs.to_str().expect("utf-8");
     let out = run(&["plan", specs]);
     expect_code(&out, 0);

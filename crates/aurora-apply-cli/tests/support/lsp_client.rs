@@ -177,3 +177,22 @@ impl Client {
         status.code()
     }
 }
+
+/// The diagnostics `aurora-apply validate -o json` gives for `file`, run in `dir` with no
+/// Aurora configuration: what every editor's diagnostics are compared with.
+pub fn validate_diagnostics(
+    bin: &str,
+    dir: &std::path::Path,
+    file: &std::path::Path,
+) -> Vec<Value> {
+    let out = Command::new(bin)
+        .current_dir(dir)
+        .args(["validate", "-o", "json"])
+        .arg(file)
+        .env("AURORA_CONFIG_ROOT", dir.join("no-aurora-config"))
+        .env("HOME", dir)
+        .output()
+        .expect("run validate");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("validate's JSON");
+    doc["diagnostics"].as_array().cloned().unwrap_or_default()
+}
