@@ -5,6 +5,8 @@
 //! `getTierConfigs` once per cluster. The number of calls grows with the number of roles,
 //! not jobs, and roles are read in parallel (bounded). Nothing is written.
 
+use std::sync::Mutex;
+
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, ConstACTIVESTATES, JobUpdateQuery, TaskQuery};
 
@@ -111,31 +113,43 @@ fn read_all(
     if tiers.is_none() {
         reads.insert(0, ("", Read::Tiers));
     }
-    let mut tiers = tiers;
+    // Each answer is folded into the live state as it arrives (under a lock), so what is
+    // held at once is the state plus the answers in flight — `getJobs` also returns every
+    // service synthesised from its tasks, dropped here at once.
+    let live = Mutex::new(LiveState::default());
+    let read_tiers = Mutex::new(tiers);
+    let more_pages = Mutex::new(Vec::new());
     let answers = crate::pool::parallel_map(&reads, options.parallelism, |(role, read)| {
-        read_one(client, role, *read, page_size).map_err(|e| match read {
+        let answer = read_one(client, role, *read, page_size).map_err(|e| match read {
             Read::Tiers => EngineError::api(format!("reading tiers of {cluster}"), e),
             _ => EngineError::api(format!("reading role {role} on {cluster}"), e),
-        })
-    });
-    let mut live = LiveState::default();
-    let mut calls = 0;
-    let mut more_pages = Vec::new();
-    for ((role, _), answer) in reads.iter().zip(answers) {
-        calls += 1;
-        match answer? {
-            Answer::Tiers(t) => tiers = Some(Tiers::from_thrift(&t)),
+        })?;
+        let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
+        match answer {
+            Answer::Tiers(t) => {
+                *read_tiers.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Tiers::from_thrift(&t));
+            }
             Answer::Jobs(jobs) => live.add_jobs(jobs),
             Answer::Updates(updates) => live.add_updates(updates),
             Answer::Tasks(tasks) => {
                 let n = i32::try_from(tasks.len()).unwrap_or(i32::MAX);
                 live.add_tasks(tasks);
                 if n >= page_size {
-                    more_pages.push((*role, n));
+                    more_pages
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((*role, n));
                 }
             }
         }
-    }
+        Ok::<(), EngineError>(())
+    });
+    answers.into_iter().collect::<Result<(), EngineError>>()?;
+    let mut calls = reads.len();
+    let mut live = live.into_inner().unwrap_or_else(|e| e.into_inner());
+    let tiers = read_tiers.into_inner().unwrap_or_else(|e| e.into_inner());
+    let more_pages = more_pages.into_inner().unwrap_or_else(|e| e.into_inner());
     // Roles with more tasks than a page: the rest, role by role in parallel.
     let rest = crate::pool::parallel_map(&more_pages, options.parallelism, |(role, first)| {
         let mut tasks = Vec::new();
