@@ -164,14 +164,18 @@ fn count_change(before: Option<i32>, after: Option<i32>) -> Option<FieldChange> 
 
 /// Plans one job that the specs describe.
 pub fn plan_desired(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tiers) -> Draft {
-    match plan_desired_inner(desired, live, tiers) {
-        // A no-op has nothing to execute: keep plans of big unchanged sets small.
-        Draft::Done(mut change) if change.is_noop() => {
-            change.execution = Execution::default();
-            Draft::Done(change)
-        }
-        other => other,
-    }
+    let mut draft = plan_desired_inner(desired, live, tiers);
+    // What execute sends is encoded only for jobs that change: a no-op has nothing to
+    // execute, and big unchanged sets stay small and cheap to plan.
+    let change = match &mut draft {
+        Draft::Done(change) if change.is_noop() => return draft,
+        Draft::Done(change)
+        | Draft::ConfirmUpdate { change, .. }
+        | Draft::ConfirmCron { change, .. } => change,
+    };
+    let live = live.filter(|l| l.exists());
+    change.execution = execution(&config_to_send(desired, live), desired);
+    draft
 }
 
 fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tiers) -> Draft {
@@ -198,7 +202,8 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
             .is_some_and(is_protected),
         ownership,
         adopt: desired.adopt && ownership == Ownership::Unowned,
-        execution: execution(&config, desired),
+        // Filled in by `plan_desired` when the job changes.
+        execution: Execution::default(),
     };
     let desired_task = config
         .task_config
