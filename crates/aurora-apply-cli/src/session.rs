@@ -56,7 +56,7 @@ impl Desired {
     pub fn jobs(&self) -> Vec<DesiredJob> {
         self.loaded
             .iter()
-            .map(|l| desired_job(l.clone(), self.adopt))
+            .map(|l| desired_job(&l.job, l.config.clone(), &l.update, self.adopt))
             .collect()
     }
 
@@ -69,7 +69,15 @@ impl Desired {
         self.loaded
             .iter()
             .filter(|l| l.job.key.cluster == cluster)
-            .map(|l| desired_job(l.clone().with_tiers(tiers), self.adopt))
+            .map(|l| {
+                if l.job.placement_on(tiers) == l.job.placement {
+                    // Placed as loaded (the usual case): only what is sent is copied.
+                    desired_job(&l.job, l.config.clone(), &l.update, self.adopt)
+                } else {
+                    let placed = aurora_spec::LoadedJob::from_job(l.job.with_tiers(tiers));
+                    desired_job(&placed.job, placed.config, &placed.update, self.adopt)
+                }
+            })
             .collect()
     }
 
@@ -93,18 +101,22 @@ impl Desired {
     }
 }
 
-fn desired_job(l: aurora_spec::LoadedJob, adopt: bool) -> DesiredJob {
+fn desired_job(
+    job: &aurora_spec::Job,
+    config: aurora_api::types::JobConfiguration,
+    update: &Option<aurora_api::types::JobUpdateRequest>,
+    adopt: bool,
+) -> DesiredJob {
     DesiredJob {
-        cluster: l.job.key.cluster.clone(),
-        update_settings: l
-            .update
+        cluster: job.key.cluster.clone(),
+        update_settings: update
             .as_ref()
             .and_then(|u| u.settings.clone())
             .unwrap_or_default(),
-        protect: l.job.spec.protect.unwrap_or(false),
+        protect: job.spec.protect.unwrap_or(false),
         adopt,
-        source: Some(l.job.origin.location()),
-        config: l.config,
+        source: Some(job.origin.location()),
+        config,
     }
 }
 
@@ -131,7 +143,18 @@ pub fn desired_jobs(
         })
         .collect();
     Ok(Desired {
-        loaded: loaded.jobs,
+        // What the engine sends is the config and the update settings: the update request's
+        // own copy of the task config is not kept (a tenth of planning's memory at 10,000 jobs).
+        loaded: loaded
+            .jobs
+            .into_iter()
+            .map(|mut l| {
+                if let Some(u) = &mut l.update {
+                    u.task_config = None;
+                }
+                l
+            })
+            .collect(),
         adopt,
         variables,
         project,

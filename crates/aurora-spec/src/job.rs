@@ -22,14 +22,19 @@ pub struct Origin {
 impl Job {
     /// This job on a cluster with `tiers`: placed again (see [`crate::validate::placement`]).
     pub fn with_tiers(&self, tiers: &Tiers) -> Job {
-        let placement = tiers.client_placement(
-            self.spec.tier.as_deref(),
-            self.spec.production.unwrap_or(false),
-        );
         Job {
-            placement,
+            placement: self.placement_on(tiers),
             ..self.clone()
         }
+    }
+
+    /// Where this job lands on a cluster with `tiers` (its tier and `production`, as Aurora's
+    /// client fills in what the spec leaves out), without copying the job.
+    pub fn placement_on(&self, tiers: &Tiers) -> Placement {
+        tiers.client_placement(
+            self.spec.tier.as_deref(),
+            self.spec.production.unwrap_or(false),
+        )
     }
 }
 
