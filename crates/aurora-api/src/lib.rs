@@ -6,7 +6,7 @@
 //! `aurora-thrift`; they are re-exported here under the same paths (`aurora_api::types`,
 //! `aurora_api::wire`, …) so a user of the client needs only this crate.
 
-pub use aurora_thrift::{enum_names, json, key, ranges, rpc, tiers, types, wire};
+pub use aurora_thrift::{enum_names, json, key, ranges, rpc, task, tiers, types, wire};
 
 pub mod auth;
 pub mod client;

@@ -10,10 +10,10 @@
 //! [`crate::compare`]. Its output is checked against the emulator's `populateJobConfig` in
 //! the engine's tests.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use aurora_api::types::{
-    Container, CronCollisionPolicy, JobConfiguration, MesosContainer, Resource, TaskConfig,
+    Container, CronCollisionPolicy, JobConfiguration, MesosContainer, TaskConfig,
 };
 
 pub use aurora_api::tiers::{TierSettings, Tiers};
@@ -62,12 +62,7 @@ pub fn task_config(task: &TaskConfig, tiers: &Tiers) -> TaskConfig {
 
     // Default task links for the `http` and `health` ports when none are given (§3 11).
     if t.task_links.as_ref().is_none_or(BTreeMap::is_empty) {
-        let links: BTreeMap<String, String> = named_ports(&t)
-            .into_iter()
-            .filter(|p| p == "http" || p == "health")
-            .map(|p| (p.clone(), format!("http://%host%:%port:{p}%")))
-            .collect();
-        t.task_links = Some(links);
+        t.task_links = Some(aurora_api::task::default_task_links(&t));
     }
 
     // Absent and empty collections mean the same to the scheduler.
@@ -80,21 +75,13 @@ pub fn task_config(task: &TaskConfig, tiers: &Tiers) -> TaskConfig {
 }
 
 /// The named ports a task asks for.
-pub fn named_ports(task: &TaskConfig) -> BTreeSet<String> {
-    task.resources
-        .iter()
-        .flatten()
-        .filter_map(|r| match r {
-            Resource::NamedPort(name) => Some(name.clone()),
-            _ => None,
-        })
-        .collect()
-}
+pub use aurora_api::task::named_ports;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aurora_api::types::{ExecutorConfig, JobKey};
+    use aurora_api::types::{ExecutorConfig, JobKey, Resource};
+    use std::collections::BTreeSet;
 
     fn bare() -> TaskConfig {
         TaskConfig {

@@ -762,14 +762,14 @@ fn declarative(
         path: String::new(),
         spec: assemble(&read_spec, &mine),
     };
-    let live_ports: BTreeSet<String> = named_ports(task);
+    let live_ports: BTreeSet<String> = aurora_thrift::task::named_ports(task);
     if !live_ports.is_empty() {
         let first = load(&job, live.tiers).map_err(|e| strings(&e))?;
         let implied = first
             .config
             .task_config
             .as_ref()
-            .map(named_ports)
+            .map(aurora_thrift::task::named_ports)
             .unwrap_or_default();
         let extra: BTreeSet<String> = live_ports.difference(&implied).cloned().collect();
         if !extra.is_empty() {
@@ -786,17 +786,6 @@ fn declarative(
         written,
         payload: None,
     })
-}
-
-fn named_ports(task: &TaskConfig) -> BTreeSet<String> {
-    task.resources
-        .iter()
-        .flatten()
-        .filter_map(|r| match r {
-            Resource::NamedPort(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// A job with an executor's data as it is: inline, or in a file when large (`verbatim`: a

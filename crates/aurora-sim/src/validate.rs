@@ -2,7 +2,7 @@
 //! reference aurora-api.md §3), rule by rule and in order. Every failure is the message the
 //! scheduler puts in an `INVALID_REQUEST` response.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use aurora_thrift::types::{
     Container, DockerParameter, JobConfiguration, JobKey, MesosContainer, Resource, SlaPolicy,
@@ -384,20 +384,7 @@ pub fn validate_task(
 
     // §3 task 11: task links for ports `http` / `health` when none are given.
     if t.task_links.as_ref().is_none_or(BTreeMap::is_empty) {
-        let ports: BTreeSet<&str> = resources
-            .iter()
-            .filter_map(|r| match r {
-                Resource::NamedPort(p) => Some(p.as_str()),
-                _ => None,
-            })
-            .collect();
-        let mut links = BTreeMap::new();
-        for p in ["http", "health"] {
-            if ports.contains(p) {
-                links.insert(p.to_string(), format!("http://%host%:%port:{p}%"));
-            }
-        }
-        t.task_links = Some(links);
+        t.task_links = Some(aurora_thrift::task::default_task_links(&t));
     }
     // Stored the way `ITaskConfig.build` leaves it, so configs compare as the scheduler's
     // wrappers do (unset and empty collections are equal; see `shape`).
@@ -419,14 +406,5 @@ pub fn task_resources(t: &TaskConfig) -> (f64, i64, i64) {
     out
 }
 
-/// Port names a task asks for.
-pub fn port_names(t: &TaskConfig) -> Vec<String> {
-    t.resources
-        .iter()
-        .flatten()
-        .filter_map(|r| match r {
-            Resource::NamedPort(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect()
-}
+/// Port names a task asks for, sorted.
+pub use aurora_thrift::task::named_ports as port_names;

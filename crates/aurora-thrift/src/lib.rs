@@ -33,6 +33,7 @@ pub mod key;
 /// the emulator (each read ranges from the wire and must bound what a hostile range costs).
 pub mod ranges;
 pub mod rpc;
+pub mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tiers;
