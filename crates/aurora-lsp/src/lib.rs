@@ -601,13 +601,7 @@ impl Server<'_> {
                 }
             }
             Some(cursor::Typing::Value(path)) => {
-                let keys: Vec<&str> = path
-                    .iter()
-                    .filter_map(|s| match s {
-                        Seg::Key(k) => Some(k.as_str()),
-                        Seg::Item => None,
-                    })
-                    .collect();
+                let keys = schema::keys_of(&path);
                 let last = keys.last().copied().unwrap_or("");
                 // A job's own keys: in `jobs`, `defaults` or a job's `targets`.
                 let in_job = matches!(keys.first(), Some(&"jobs" | &"defaults")) && keys.len() == 2
@@ -973,6 +967,19 @@ mod tests {
         Notification::new(method.into(), params).into()
     }
 
+    /// `initialize` (as request 1) and `initialized`, as an editor opens a session.
+    fn handshake(send: &impl Fn(Message)) {
+        send(
+            Request::new(
+                RequestId::from(1),
+                "initialize".into(),
+                json!({"capabilities": {}}),
+            )
+            .into(),
+        );
+        send(note("initialized", json!({})));
+    }
+
     fn text_change(uri: &str, version: i32, text: &str) -> Message {
         note(
             "textDocument/didChange",
@@ -1008,15 +1015,7 @@ mod tests {
         let (server, client) = Connection::memory();
         let uri = "file:///nonexistent/aurora-lsp-test/a.yaml";
         let send = |m: Message| client.sender.send(m).expect("send");
-        send(
-            Request::new(
-                RequestId::from(1),
-                "initialize".into(),
-                json!({"capabilities": {}}),
-            )
-            .into(),
-        );
-        send(note("initialized", json!({})));
+        handshake(&send);
         send(note(
             "textDocument/didOpen",
             json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": "jobs: ["}}),
@@ -1135,15 +1134,7 @@ mod tests {
         let uri = "file:///nonexistent/aurora-lsp-test/t.yaml";
         let send = |m: Message| client.sender.send(m).expect("send");
         let handle = std::thread::spawn(move || serve(&server, Options::default()));
-        send(
-            Request::new(
-                RequestId::from(1),
-                "initialize".into(),
-                json!({"capabilities": {}}),
-            )
-            .into(),
-        );
-        send(note("initialized", json!({})));
+        handshake(&send);
         let text = "apiVersion: aurora-apply/v1\njobs:\n  - key: west/www-data/prod/web\n    kind: service\n    targets:\n      - { cluster: east }\n      - { environment: devel, name: web2 }\n";
         send(note(
             "textDocument/didOpen",

@@ -15,6 +15,16 @@ pub enum Seg {
     Item,
 }
 
+/// The mapping keys of a path, list items left out: `jobs.[].resources` → `jobs, resources`.
+pub fn keys_of(path: &[Seg]) -> Vec<&str> {
+    path.iter()
+        .filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Item => None,
+        })
+        .collect()
+}
+
 /// The schema and the spec reference's field table.
 #[derive(Debug)]
 pub struct Schema {
@@ -193,13 +203,7 @@ impl Schema {
     /// (section, key), the section being the nearest mapping key above (`resources`,
     /// `task` …; jobs' own keys are in the section `job`).
     pub fn aurora_name(&self, path: &[Seg]) -> Option<&str> {
-        let keys: Vec<&str> = path
-            .iter()
-            .filter_map(|s| match s {
-                Seg::Key(k) => Some(k.as_str()),
-                Seg::Item => None,
-            })
-            .collect();
+        let keys = keys_of(path);
         let (&key, parents) = keys.split_last()?;
         let section = match parents {
             ["jobs"] | ["defaults"] | ["jobs", "targets"] => "job",
