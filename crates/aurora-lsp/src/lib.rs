@@ -399,17 +399,7 @@ fn symbols_of(doc: &Doc) -> Vec<lsp::DocumentSymbol> {
             let range = text::range(&doc.text, start, end - start);
             let selection = key.map_or(range, |k| text::range(&doc.text, k.span.start, k.span.len));
             let children = target_symbols(doc, job, &name, detail.as_deref());
-            #[allow(deprecated)]
-            lsp::DocumentSymbol {
-                name,
-                detail,
-                kind: lsp::SymbolKind::OBJECT,
-                tags: None,
-                deprecated: None,
-                range,
-                selection_range: selection,
-                children,
-            }
+            job_symbol(name, detail, range, selection, children)
         })
         .collect()
 }
@@ -455,17 +445,7 @@ fn target_symbols(
             };
             let (start, end) = cursor::extent(entry);
             let range = text::range(&doc.text, start, end - start);
-            #[allow(deprecated)]
-            lsp::DocumentSymbol {
-                name,
-                detail,
-                kind: lsp::SymbolKind::OBJECT,
-                tags: None,
-                deprecated: None,
-                range,
-                selection_range: range,
-                children: None,
-            }
+            job_symbol(name, detail, range, range, None)
         })
         .collect();
     Some(symbols)
@@ -955,6 +935,28 @@ impl HasUri for lsp::CodeActionParams {
 impl HasUri for lsp::GotoDefinitionParams {
     fn uri(&self) -> &lsp::Uri {
         &self.text_document_position_params.text_document.uri
+    }
+}
+
+/// An outline entry for a job or one of its targets (`deprecated` is a field the type
+/// still requires).
+fn job_symbol(
+    name: String,
+    detail: Option<String>,
+    range: lsp::Range,
+    selection_range: lsp::Range,
+    children: Option<Vec<lsp::DocumentSymbol>>,
+) -> lsp::DocumentSymbol {
+    #[allow(deprecated)]
+    lsp::DocumentSymbol {
+        name,
+        detail,
+        kind: lsp::SymbolKind::OBJECT,
+        tags: None,
+        deprecated: None,
+        range,
+        selection_range,
+        children,
     }
 }
 
