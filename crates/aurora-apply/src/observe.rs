@@ -66,7 +66,7 @@ pub fn observe(
     roles: &[String],
     options: &ObserveOptions,
 ) -> Result<Observed, EngineError> {
-    read_all(client, cluster, roles, None, options)
+    read_all(client, cluster, roles, options)
 }
 
 /// The cluster's tiers (`getTierConfigs`): one round trip.
@@ -77,30 +77,17 @@ pub fn read_tiers(client: &Client, cluster: &str) -> Result<Tiers, EngineError> 
     Ok(Tiers::from_thrift(&tiers.value))
 }
 
-/// Reads `roles` of a cluster whose tiers the caller already has (the CLI reads them first
-/// to place the desired jobs as Aurora's client would); `calls` counts the role reads only.
+/// Every read of `roles` and the tiers, in one bounded wave.
 ///
 /// The three reads of every role are independent, so all of them — every role's
-/// `getJobs`, `getJobUpdateSummaries` and first `getTasksStatus` page — go out at once,
-/// bounded by `options.parallelism` calls in flight: one round trip of latency for the whole
-/// cluster instead of three per role. Only a role whose first task page was full reads more
-/// pages, one after the other.
-pub fn observe_with_tiers(
-    client: &Client,
-    cluster: &str,
-    roles: &[String],
-    tiers: Tiers,
-    options: &ObserveOptions,
-) -> Result<Observed, EngineError> {
-    read_all(client, cluster, roles, Some(tiers), options)
-}
-
-/// Every read of `roles`, and of the tiers unless given, in one bounded wave.
+/// `getJobs`, `getJobUpdateSummaries` and first `getTasksStatus` page — and `getTierConfigs`
+/// go out at once, bounded by `options.parallelism` calls in flight: one round trip of
+/// latency for the whole cluster instead of three per role. Only a role whose first task
+/// page was full reads more pages, one after the other.
 fn read_all(
     client: &Client,
     cluster: &str,
     roles: &[String],
-    tiers: Option<Tiers>,
     options: &ObserveOptions,
 ) -> Result<Observed, EngineError> {
     let page_size = options.page_size.max(1);
@@ -110,14 +97,12 @@ fn read_all(
             [Read::Jobs, Read::Updates, Read::Tasks(0)].map(|read| (role.as_str(), read))
         })
         .collect();
-    if tiers.is_none() {
-        reads.insert(0, ("", Read::Tiers));
-    }
+    reads.insert(0, ("", Read::Tiers));
     // Each answer is folded into the live state as it arrives (under a lock), so what is
     // held at once is the state plus the answers in flight — `getJobs` also returns every
     // service synthesised from its tasks, dropped here at once.
     let live = Mutex::new(LiveState::default());
-    let read_tiers = Mutex::new(tiers);
+    let read_tiers = Mutex::new(None);
     let more_pages = Mutex::new(Vec::new());
     let answers = crate::pool::parallel_map(&reads, options.parallelism, |(role, read)| {
         let answer = read_one(client, role, *read, page_size).map_err(|e| match read {
@@ -175,7 +160,7 @@ fn read_all(
     }
     Ok(Observed {
         live,
-        // Always read above when not given.
+        // Read above (an answer without tiers leaves Aurora's defaults).
         tiers: tiers.unwrap_or_else(|| Tiers::from_thrift(&Default::default())),
         calls,
     })

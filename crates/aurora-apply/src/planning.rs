@@ -18,7 +18,7 @@ use crate::key::ClusterJobKey;
 use crate::live::LiveJob;
 use crate::normalize::{Tiers, task_config};
 pub use crate::observe::read_tiers;
-use crate::observe::{ObserveOptions, Observed, observe_with_tiers, roles_of};
+use crate::observe::{ObserveOptions, Observed, roles_of};
 use crate::plan::{
     Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
@@ -116,47 +116,32 @@ fn invalid_or_api(job: &ClusterJobKey, context: &str, e: ApiError) -> EngineErro
     }
 }
 
-/// Plans the jobs of `cluster` (all `desired` must belong to it).
+/// Plans the jobs of `cluster` (all `desired` must belong to it, placed already).
 pub fn plan_cluster(
     client: &Client,
     cluster: &str,
     desired: &[DesiredJob],
     options: &PlanOptions,
 ) -> Result<ClusterPlan, EngineError> {
-    let tiers = read_tiers(client, cluster)?;
-    plan_cluster_with_tiers(client, cluster, desired, tiers, options)
-}
-
-/// [`plan_cluster`] when the caller has read the cluster's tiers ([`read_tiers`]) to place
-/// `desired`; that read is counted in the plan's calls as if made here.
-pub fn plan_cluster_with_tiers(
-    client: &Client,
-    cluster: &str,
-    desired: &[DesiredJob],
-    tiers: Tiers,
-    options: &PlanOptions,
-) -> Result<ClusterPlan, EngineError> {
     let keys: Vec<_> = desired.iter().map(DesiredJob::key).collect();
-    let roles = roles_to_read(client, cluster, &keys, options)?;
-    let observed = observe_with_tiers(client, cluster, &roles, tiers, &options.observe)?;
-    plan_observed(client, cluster, desired, observed, 1, options)
+    plan_cluster_placing(client, cluster, &keys, |_| desired, options).map(|(plan, _)| plan)
 }
 
 /// Plans `cluster` reading its tiers in the same round trip as its roles: `place` turns the
 /// tiers into the desired jobs (a job's tier and `production` depend on the cluster's tiers,
 /// as in Aurora's client; its key does not, so `keys` — the desired jobs' keys — say which
 /// roles to read before the tiers are known). Returns the plan and the placed jobs.
-pub fn plan_cluster_placing(
+pub fn plan_cluster_placing<P: AsRef<[DesiredJob]>>(
     client: &Client,
     cluster: &str,
     keys: &[JobKey],
-    place: impl FnOnce(&Tiers) -> Vec<DesiredJob>,
+    place: impl FnOnce(&Tiers) -> P,
     options: &PlanOptions,
-) -> Result<(ClusterPlan, Vec<DesiredJob>), EngineError> {
+) -> Result<(ClusterPlan, P), EngineError> {
     let roles = roles_to_read(client, cluster, keys, options)?;
     let observed = crate::observe::observe(client, cluster, &roles, &options.observe)?;
     let desired = place(&observed.tiers);
-    let plan = plan_observed(client, cluster, &desired, observed, 0, options)?;
+    let plan = plan_observed(client, cluster, desired.as_ref(), observed, options)?;
     Ok((plan, desired))
 }
 
@@ -174,14 +159,12 @@ fn roles_to_read(
         .collect())
 }
 
-/// The plan from what was observed; `extra_calls` are round trips made before (a tiers read
-/// by the caller).
+/// The plan from what was observed.
 fn plan_observed(
     client: &Client,
     cluster: &str,
     desired: &[DesiredJob],
     observed: Observed,
-    extra_calls: usize,
     options: &PlanOptions,
 ) -> Result<ClusterPlan, EngineError> {
     // With targets, only targeted jobs are planned.
@@ -191,7 +174,7 @@ fn plan_observed(
         .cloned()
         .collect();
     let desired = targeted.as_slice();
-    let mut calls = observed.calls + extra_calls;
+    let mut calls = observed.calls;
     let described: BTreeSet<ClusterJobKey> = desired.iter().map(DesiredJob::job_key).collect();
     // Each job is compared with what runs (CPU work: normalising both configs, reading both
     // payloads) and, when it changes, confirmed at once (a round trip): the comparisons of
