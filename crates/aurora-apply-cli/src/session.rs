@@ -40,24 +40,27 @@ pub fn engine_exit(e: &EngineError) -> Exit {
 /// The loaded specs, ready to become the engine's desired jobs on each cluster.
 ///
 /// A job's tier and `production` flag depend on the cluster's tiers (Aurora's client fills
-/// in whichever the config leaves out from `getTierConfigs`), so the specs are kept and each
-/// cluster's jobs are placed with that cluster's answer when it is planned.
+/// in whichever the config leaves out from `getTierConfigs`), so each job keeps what placing
+/// it again needs and each cluster's jobs are placed with that cluster's answer when it is
+/// planned. The specs themselves are not kept: each job is held as the engine's compact form.
 pub struct Desired {
-    loaded: Vec<aurora_spec::LoadedJob>,
-    adopt: bool,
+    jobs: Vec<Placeable>,
     /// The variables the specs used, as the plan records them.
     variables: Vec<aurora_apply::plan::PlanVariable>,
     /// The project file of the spec directories, when there is one (its rollout stages).
     pub project: Option<aurora_spec::project::Project>,
 }
 
+/// A desired job as loaded (placed with Aurora's bundled tiers) and how to place it again.
+struct Placeable {
+    job: DesiredJob,
+    placing: aurora_spec::Placing,
+}
+
 impl Desired {
     /// Every job as placed with Aurora's bundled tiers (for commands that need keys only).
     pub fn jobs(&self) -> Vec<DesiredJob> {
-        self.loaded
-            .iter()
-            .map(|l| desired_job(&l.job, l.config.clone(), &l.update, self.adopt))
-            .collect()
+        self.jobs.iter().map(|p| p.job.clone()).collect()
     }
 
     /// The jobs of `cluster`, placed with its `tiers`.
@@ -66,16 +69,18 @@ impl Desired {
         cluster: &str,
         tiers: &aurora_apply::normalize::Tiers,
     ) -> Vec<DesiredJob> {
-        self.loaded
+        self.jobs
             .iter()
-            .filter(|l| l.job.key.cluster == cluster)
-            .map(|l| {
-                if l.job.placement_on(tiers) == l.job.placement {
-                    // Placed as loaded (the usual case): only what is sent is copied.
-                    desired_job(&l.job, l.config.clone(), &l.update, self.adopt)
+            .filter(|p| p.job.cluster == cluster)
+            .map(|p| {
+                let placement = p.placing.on(tiers);
+                if &placement == p.placing.placed() {
+                    // Placed as loaded (the usual case): the encoded config is shared.
+                    p.job.clone()
                 } else {
-                    let placed = aurora_spec::LoadedJob::from_job(l.job.with_tiers(tiers));
-                    desired_job(&placed.job, placed.config, &placed.update, self.adopt)
+                    let mut config = p.job.config();
+                    p.placing.place(&mut config, &placement);
+                    p.job.with_config(&config)
                 }
             })
             .collect()
@@ -83,40 +88,32 @@ impl Desired {
 
     /// The Thrift keys of the jobs of `cluster` (which roles to read).
     fn keys_on(&self, cluster: &str) -> Vec<aurora_api::types::JobKey> {
-        self.loaded
+        self.jobs
             .iter()
-            .filter(|l| l.job.key.cluster == cluster)
-            .filter_map(|l| l.config.key.clone())
+            .filter(|p| p.job.cluster == cluster)
+            .map(|p| p.job.key())
             .collect()
     }
 
     /// The clusters the specs name, sorted.
     fn clusters(&self) -> Vec<String> {
-        let set: std::collections::BTreeSet<&str> = self
-            .loaded
-            .iter()
-            .map(|l| l.job.key.cluster.as_str())
-            .collect();
+        let set: std::collections::BTreeSet<&str> =
+            self.jobs.iter().map(|p| p.job.cluster.as_str()).collect();
         set.into_iter().map(str::to_string).collect()
     }
 }
 
-fn desired_job(
-    job: &aurora_spec::Job,
-    config: aurora_api::types::JobConfiguration,
-    update: &Option<aurora_api::types::JobUpdateRequest>,
-    adopt: bool,
-) -> DesiredJob {
-    DesiredJob {
-        cluster: job.key.cluster.clone(),
-        update_settings: update
-            .as_ref()
-            .and_then(|u| u.settings.clone())
-            .unwrap_or_default(),
-        protect: job.spec.protect.unwrap_or(false),
-        adopt,
-        source: Some(job.origin.location()),
-        config,
+/// What the engine needs of a loaded job: what is sent, and how updates run.
+fn desired_job(loaded: aurora_spec::LoadedJob, adopt: bool) -> Placeable {
+    let job = &loaded.job;
+    let settings = loaded.update.and_then(|u| u.settings).unwrap_or_default();
+    let mut desired = DesiredJob::new(&job.key.cluster, &loaded.config, settings);
+    desired.protect = job.spec.protect.unwrap_or(false);
+    desired.adopt = adopt;
+    desired.source = Some(job.origin.location());
+    Placeable {
+        job: desired,
+        placing: job.placing(),
     }
 }
 
@@ -129,8 +126,8 @@ pub fn desired_jobs(
     adopt: bool,
 ) -> Result<Desired, Exit> {
     let project = crate::project::load_or_report(global, paths, known_clusters.as_deref())?;
-    let loaded = crate::commands::load_or_report(global, paths, vars, known_clusters)?;
-    let variables = loaded
+    let mut checked = crate::commands::check_or_report(global, paths, vars, known_clusters)?;
+    let variables = checked
         .variables
         .iter()
         .map(|v| aurora_apply::plan::PlanVariable {
@@ -142,20 +139,13 @@ pub fn desired_jobs(
             from: v.from.clone(),
         })
         .collect();
+    // Each job is converted and kept in the engine's compact form at once, its spec dropped:
+    // what a big plan holds of the specs is what is sent.
+    let jobs = aurora_spec::load::convert_jobs(std::mem::take(&mut checked.jobs), |l| {
+        desired_job(l, adopt)
+    });
     Ok(Desired {
-        // What the engine sends is the config and the update settings: the update request's
-        // own copy of the task config is not kept (a tenth of planning's memory at 10,000 jobs).
-        loaded: loaded
-            .jobs
-            .into_iter()
-            .map(|mut l| {
-                if let Some(u) = &mut l.update {
-                    u.task_config = None;
-                }
-                l
-            })
-            .collect(),
-        adopt,
+        jobs,
         variables,
         project,
     })

@@ -53,18 +53,12 @@ fn desired(jobs: usize, roles: usize, changed_count: usize) -> Vec<DesiredJob> {
     (0..jobs)
         .map(|n| {
             let config = job(n % roles, n);
-            DesiredJob {
-                cluster: "devcluster".into(),
-                config: if n < changed_count {
-                    changed(config)
-                } else {
-                    config
-                },
-                update_settings: JobUpdateSettings::default(),
-                protect: false,
-                adopt: false,
-                source: None,
-            }
+            let config = if n < changed_count {
+                changed(config)
+            } else {
+                config
+            };
+            DesiredJob::new("devcluster", &config, JobUpdateSettings::default())
         })
         .collect()
 }

@@ -39,11 +39,11 @@ fn job(n: usize, cpu: f64) -> DesiredJob {
     resources.retain(|r| !matches!(r, Resource::NumCpus(_)));
     resources.insert(Resource::NumCpus(cpu.into()));
     task.resources = Some(resources);
-    DesiredJob {
-        cluster: "devcluster".into(),
-        config,
+    DesiredJob::new(
+        "devcluster",
+        &config,
         // Aurora's client defaults: one instance at a time, watched 45 s.
-        update_settings: JobUpdateSettings {
+        JobUpdateSettings {
             update_group_size: Some(1),
             max_per_instance_failures: Some(0),
             max_failed_instances: Some(0),
@@ -52,10 +52,7 @@ fn job(n: usize, cpu: f64) -> DesiredJob {
             wait_for_batch_completion: Some(false),
             ..JobUpdateSettings::default()
         },
-        protect: false,
-        adopt: false,
-        source: None,
-    }
+    )
 }
 
 /// When the last update was started (the sending phase's end).

@@ -1,8 +1,10 @@
 //! What the engine is asked to make true: one entry per job in the specs.
 //!
 //! The CLI builds these from `aurora-spec`'s output; the engine does not parse specs. The
-//! `config` is exactly what the spec renders; the engine adds its own metadata markers
+//! config is exactly what the spec renders; the engine adds its own metadata markers
 //! ([`crate::marker`]) when it plans, never here.
+
+use std::sync::Arc;
 
 use aurora_api::types::{JobConfiguration, JobKey, JobUpdateSettings};
 use sha2::{Digest, Sha256};
@@ -11,12 +13,22 @@ use crate::key::ClusterJobKey;
 use crate::plan::JobKind;
 
 /// One job as the specs describe it.
+///
+/// A plan holds every desired job at once (10,000 and more in big installations), so the
+/// job's configuration is kept Thrift-encoded — a third of the decoded struct's size, and
+/// what the spec hash and execution need anyway — and decoded when the job is compared.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredJob {
     /// The cluster (first part of the job key), resolved through clusters.json.
     pub cluster: String,
-    /// The job as the spec renders it (key, task config, instance count, cron fields).
-    pub config: JobConfiguration,
+    /// The job key.
+    key: JobKey,
+    /// Service, ad-hoc or cron.
+    kind: JobKind,
+    /// The job as the spec renders it (key, task config, instance count, cron fields),
+    /// encoded with Thrift's binary protocol. Shared: placing a job on a cluster whose tiers
+    /// place it as loaded copies no bytes.
+    encoded: Arc<[u8]>,
     /// How rolling updates of this job run.
     pub update_settings: JobUpdateSettings,
     /// `protect: true`: the job may not be killed or replaced by this tool.
@@ -30,25 +42,63 @@ pub struct DesiredJob {
 }
 
 impl DesiredJob {
+    /// The job `config` on `cluster`, updated with `update_settings`; not protected, not
+    /// adopting, declared nowhere (see the fields to change those).
+    pub fn new(
+        cluster: impl Into<String>,
+        config: &JobConfiguration,
+        update_settings: JobUpdateSettings,
+    ) -> DesiredJob {
+        DesiredJob {
+            cluster: cluster.into(),
+            key: config.key.clone().unwrap_or_default(),
+            kind: kind_of(config),
+            encoded: aurora_api::wire::encode_struct(config).into(),
+            update_settings,
+            protect: false,
+            adopt: false,
+            source: None,
+        }
+    }
+
+    /// This job with another `config` (the same job placed elsewhere, say); everything else
+    /// is kept.
+    pub fn with_config(&self, config: &JobConfiguration) -> DesiredJob {
+        DesiredJob {
+            protect: self.protect,
+            adopt: self.adopt,
+            source: self.source.clone(),
+            ..DesiredJob::new(&self.cluster, config, self.update_settings.clone())
+        }
+    }
+
+    /// The job as the spec renders it (decoded: each call builds a new struct).
+    pub fn config(&self) -> JobConfiguration {
+        // The bytes were encoded from a `JobConfiguration` by `new` and never change, so
+        // decoding them cannot fail; a failure would be a bug in the Thrift runtime.
+        aurora_api::wire::decode_struct(&self.encoded)
+            .unwrap_or_else(|e| unreachable!("a desired job's own encoding decodes: {e}"))
+    }
+
     /// The job's key.
     pub fn key(&self) -> JobKey {
-        self.config.key.clone().unwrap_or_default()
+        self.key.clone()
     }
 
     /// `cluster/role/environment/name`.
     pub fn job_key(&self) -> ClusterJobKey {
-        ClusterJobKey::new(&self.cluster, &self.key())
+        ClusterJobKey::new(&self.cluster, &self.key)
     }
 
     /// Service, ad-hoc or cron, from the config.
     pub fn kind(&self) -> JobKind {
-        kind_of(&self.config)
+        self.kind
     }
 
     /// A stable hash of what is desired, for plan staleness checks.
     pub fn hash_into(&self, hasher: &mut Sha256) {
         hasher.update(self.job_key().to_string().as_bytes());
-        hasher.update(aurora_api::wire::encode_struct(&self.config));
+        hasher.update(&self.encoded);
         hasher.update(aurora_api::wire::encode_struct(&self.update_settings));
         hasher.update([u8::from(self.protect)]);
     }

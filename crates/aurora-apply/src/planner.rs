@@ -72,17 +72,14 @@ pub fn ownership_of(live: Option<&LiveJob>) -> Ownership {
 /// without it (that would restart it) unless the spec asks to adopt it. Protection is written
 /// with it.
 pub fn config_to_send(desired: &DesiredJob, live: Option<&LiveJob>) -> JobConfiguration {
-    let mut config = desired.config.clone();
+    let mut config = desired.config();
     let owned = desired.adopt || ownership_of(live) != Ownership::Unowned;
     if let Some(task) = &mut config.task_config {
+        let metadata = task.metadata.clone();
         set_marker(task, MANAGED_KEY, owned);
         set_marker(task, PROTECT_KEY, owned && desired.protect);
         if task.metadata.as_ref().is_some_and(BTreeSet::is_empty) {
-            task.metadata = desired
-                .config
-                .task_config
-                .as_ref()
-                .and_then(|t| t.metadata.clone());
+            task.metadata = metadata;
         }
     }
     config
@@ -451,14 +448,7 @@ mod tests {
     }
 
     fn desired(config: JobConfiguration) -> DesiredJob {
-        DesiredJob {
-            cluster: "devcluster".into(),
-            config,
-            update_settings: JobUpdateSettings::default(),
-            protect: false,
-            adopt: false,
-            source: None,
-        }
+        DesiredJob::new("devcluster", &config, JobUpdateSettings::default())
     }
 
     /// The live job as the scheduler would hold it after `createJob(config)`.

@@ -168,14 +168,12 @@ fn plan_observed(
     options: &PlanOptions,
 ) -> Result<ClusterPlan, EngineError> {
     // With targets, only targeted jobs are planned.
-    let targeted: Vec<DesiredJob> = desired
+    let desired: Vec<&DesiredJob> = desired
         .iter()
         .filter(|d| options.targets.matches(&d.job_key()))
-        .cloned()
         .collect();
-    let desired = targeted.as_slice();
     let mut calls = observed.calls;
-    let described: BTreeSet<ClusterJobKey> = desired.iter().map(DesiredJob::job_key).collect();
+    let described: BTreeSet<ClusterJobKey> = desired.iter().map(|d| d.job_key()).collect();
     // Each job is compared with what runs (CPU work: normalising both configs, reading both
     // payloads) and, when it changes, confirmed at once (a round trip): the comparisons of
     // some jobs overlap the confirmations of others, on every core and with at most
@@ -183,7 +181,7 @@ fn plan_observed(
     // and no wave waits for the slowest comparison.
     let indexes: Vec<usize> = (0..desired.len()).collect();
     let confirmed = crate::pool::parallel_map(&indexes, options.observe.parallelism, |&i| {
-        let job = &desired[i];
+        let job = desired[i];
         let live = observed.live.get(&job.key());
         let draft = plan_desired(job, live, &observed.tiers);
         confirm(client, job, live, draft, &observed.tiers)

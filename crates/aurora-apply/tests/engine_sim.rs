@@ -54,14 +54,7 @@ fn settings() -> JobUpdateSettings {
 }
 
 fn desired(config: JobConfiguration) -> DesiredJob {
-    DesiredJob {
-        cluster: "devcluster".into(),
-        config,
-        update_settings: settings(),
-        protect: false,
-        adopt: false,
-        source: None,
-    }
+    DesiredJob::new("devcluster", &config, settings())
 }
 
 fn with_cpu(mut config: JobConfiguration, cpu: f64) -> JobConfiguration {
@@ -140,7 +133,7 @@ fn create_then_noop_then_rolling_update() {
     // The update carries provenance (restarting nothing) and our update id.
     let summaries = client
         .get_job_update_summaries(&aurora_api::types::JobUpdateQuery {
-            job_key: bigger.config.key.clone(),
+            job_key: bigger.key().into(),
             ..Default::default()
         })
         .expect("summaries")
@@ -496,7 +489,7 @@ fn coordinated_updates_are_pulsed_while_watched() {
     assert_eq!(results[0].outcome, Outcome::AwaitingPulse, "{results:?}");
 
     // Watching it again with pulses lets it finish.
-    let key = coordinated.config.key.clone().expect("key");
+    let key = coordinated.key();
     let update = aurora_apply::ops::active_update(client, &key)
         .expect("reads")
         .expect("still active");
@@ -713,7 +706,7 @@ fn a_job_another_run_created_meanwhile_is_a_conflict_and_stop_sends_nothing_more
     let changes = plan(&client, &[first.clone(), second], false);
     // Another run creates `first` between our plan and our apply.
     client
-        .create_job(&first.config)
+        .create_job(&first.config())
         .expect("the other run's create");
     sim.clear_calls();
     let results = execute(

@@ -1,6 +1,7 @@
 //! A job after loading: its merged spec, its resolved key and kind, and where it came from.
 
 use aurora_thrift::tiers::{Placement, Tiers};
+use aurora_thrift::types::JobConfiguration;
 
 use crate::model::{JobKind, JobSpec};
 use crate::source::{SourceFile, Span};
@@ -35,6 +36,57 @@ impl Job {
             self.spec.tier.as_deref(),
             self.spec.production.unwrap_or(false),
         )
+    }
+}
+
+/// What placing a converted job again needs — the tier and `production` its spec gives and
+/// whether aurora-apply wrote its Thermos payload — so that a job kept only as its Thrift
+/// structs can land on a cluster whose tiers differ from the ones it was loaded with
+/// ([`Placing::place`] gives what converting [`Job::with_tiers`] would).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placing {
+    tier: Option<String>,
+    production: bool,
+    generated_payload: bool,
+    placed: Placement,
+}
+
+impl Placing {
+    /// Where the job lands on a cluster with `tiers`.
+    pub fn on(&self, tiers: &Tiers) -> Placement {
+        tiers.client_placement(self.tier.as_deref(), self.production)
+    }
+
+    /// The placement the job was converted with.
+    pub fn placed(&self) -> &Placement {
+        &self.placed
+    }
+
+    /// Places the converted `config` of this job at `placement`: the TaskConfig's `tier` and
+    /// `production`, and the same two keys of the Thermos payload when aurora-apply wrote it
+    /// (custom executor data is sent as given, so it keeps its own).
+    pub fn place(&self, config: &mut JobConfiguration, placement: &Placement) {
+        let Some(task) = config.task_config.as_mut() else {
+            return;
+        };
+        task.tier = Some(placement.tier.clone());
+        task.production = Some(placement.production);
+        let data = task.executor_config.as_mut().and_then(|e| e.data.as_mut());
+        if let Some(data) = data.filter(|_| self.generated_payload) {
+            crate::thermos::place_payload(data, placement);
+        }
+    }
+}
+
+impl Job {
+    /// What placing this job again, once converted, needs.
+    pub fn placing(&self) -> Placing {
+        Placing {
+            tier: self.spec.tier.clone(),
+            production: self.spec.production.unwrap_or(false),
+            generated_payload: self.executor_data.is_none() && self.spec.task.is_some(),
+            placed: self.placement.clone(),
+        }
     }
 }
 

@@ -62,7 +62,7 @@ pub mod units;
 pub mod validate;
 
 pub use diagnostics::{Code, Diagnostic, Diagnostics};
-pub use job::{Job, JobKey, Origin};
+pub use job::{Job, JobKey, Origin, Placing};
 pub use load::{
     Checked, LoadOptions, Loaded, LoadedJob, check_paths, check_sources, collect_paths, load_file,
     load_paths, load_paths_with, load_sources, load_sources_with, read_source,

@@ -330,6 +330,17 @@ pub fn payload(job: &Job) -> String {
     canonical_json(&payload_value(job))
 }
 
+/// Sets the `tier` and `production` of a payload [`payload`] wrote to `placement`, as writing
+/// it for the job placed there would (the payload is canonical: re-writing it is exact).
+pub fn place_payload(data: &mut String, placement: &aurora_thrift::tiers::Placement) {
+    let Ok(Value::Object(mut top)) = serde_json::from_str::<Value>(data) else {
+        return;
+    };
+    top.insert("tier".into(), json!(placement.tier));
+    top.insert("production".into(), json!(placement.production));
+    *data = canonical_json(&Value::Object(top));
+}
+
 /// Serializes a JSON value with object keys sorted at every level and no whitespace,
 /// independent of serde_json's `preserve_order` feature.
 pub fn canonical_json(v: &Value) -> String {

@@ -229,7 +229,7 @@ fn seed_jobs_render_as_the_seed_describes() {
 #[test]
 fn tier_and_production_are_backfilled_as_aurora_client_does() {
     use aurora_spec::{Format, SourceFile, load_sources};
-    use aurora_thrift::tiers::{TierSettings, Tiers};
+    use aurora_thrift::tiers::Tiers;
 
     let placed = |extra: &str, tiers: Option<&Tiers>| {
         let text = format!(
@@ -274,7 +274,23 @@ fn tier_and_production_are_backfilled_as_aurora_client_does() {
     );
 
     // A cluster with tiers of its own: its answer decides, not the bundled file.
-    let custom = Tiers {
+    let custom = custom_tiers();
+    assert_eq!(placed("", Some(&custom)), ("batch".into(), false));
+    assert_eq!(
+        placed("    production: true\n", Some(&custom)),
+        ("critical".into(), true)
+    );
+    assert_eq!(
+        placed("    tier: spot\n    production: true\n", Some(&custom)),
+        ("spot".into(), false)
+    );
+}
+
+/// A cluster's own tiers, unlike Aurora's bundled ones: default `batch` (preemptible),
+/// `critical` (not), `spot` (revocable).
+fn custom_tiers() -> aurora_thrift::tiers::Tiers {
+    use aurora_thrift::tiers::{TierSettings, Tiers};
+    Tiers {
         default_tier: "batch".into(),
         tiers: [
             ("batch", true, false),
@@ -292,16 +308,49 @@ fn tier_and_production_are_backfilled_as_aurora_client_does() {
             )
         })
         .collect(),
-    };
-    assert_eq!(placed("", Some(&custom)), ("batch".into(), false));
-    assert_eq!(
-        placed("    production: true\n", Some(&custom)),
-        ("critical".into(), true)
-    );
-    assert_eq!(
-        placed("    tier: spot\n    production: true\n", Some(&custom)),
-        ("spot".into(), false)
-    );
+    }
+}
+
+/// A job kept only as its Thrift structs is placed on another cluster's tiers exactly as
+/// converting its spec for those tiers would: every example and fixture spec, and specs that
+/// set a tier, `production`, or their own Thermos payload, on the bundled and on custom tiers.
+#[test]
+fn placing_a_converted_job_equals_converting_it_placed() {
+    use aurora_spec::{Format, LoadedJob, SourceFile, load_sources};
+    let load = |dir: PathBuf| load_paths(&[dir], &LoadOptions::default()).expect("valid");
+    let mut jobs = load(root().join("specs"));
+    jobs.extend(load(root().join("crates/aurora-spec/tests/fixture-specs")));
+    for extra in [
+        "    tier: preferred\n",
+        "    production: true\n",
+        "    tier: spot\n    production: true\n",
+        "    tier: critical\n",
+    ] {
+        let text = format!(
+            "apiVersion: aurora-apply/v1\njobs:\n  - key: devcluster/www-data/prod/a\n    kind: service\n{extra}    resources: {{ cpu: 1, ram: 1GiB, disk: 1GiB }}\n    task: {{ processes: [{{ name: a, cmdline: x }}] }}\n"
+        );
+        jobs.extend(
+            load_sources(
+                &[SourceFile::new("a.yaml", text.as_str(), Format::Yaml)],
+                &LoadOptions::default(),
+            )
+            .expect("valid"),
+        );
+    }
+    let bundled = aurora_thrift::tiers::Tiers::aurora_default();
+    let mut moved = 0;
+    for loaded in &jobs {
+        for tiers in [&bundled, &custom_tiers()] {
+            let placing = loaded.job.placing();
+            let placement = placing.on(tiers);
+            moved += usize::from(&placement != placing.placed());
+            let mut config = loaded.config.clone();
+            placing.place(&mut config, &placement);
+            let converted = LoadedJob::from_job(loaded.job.with_tiers(tiers)).config;
+            assert_eq!(config, converted, "{} on {tiers:?}", loaded.job.key);
+        }
+    }
+    assert!(moved >= 4, "the custom tiers move jobs: {moved}");
 }
 
 /// The JobUpdateSettings Aurora's client builds (client/api/updater_util.py

@@ -43,20 +43,12 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-/// Loads specs, printing diagnostics to stderr on failure and warnings in any case.
-/// `known_clusters` (from the clusters.json files found) makes a job in an unknown cluster
-/// an error at its key. Sensitive variable values are registered for masking before anything
-/// is printed.
-pub fn load_or_report(
-    global: &crate::cli::GlobalArgs,
-    paths: &[std::path::PathBuf],
-    vars: &crate::cli::VarArgs,
-    known_clusters: Option<Vec<String>>,
-) -> Result<aurora_spec::Loaded, Exit> {
-    check_or_report(global, paths, vars, known_clusters).map(aurora_spec::Checked::converted)
-}
-
-/// [`load_or_report`] without converting the jobs to what is sent (for `validate`).
+/// Loads and checks specs, printing diagnostics to stderr on failure and warnings in any
+/// case. `known_clusters` (from the clusters.json files found) makes a job in an unknown
+/// cluster an error at its key. Sensitive variable values are registered for masking before
+/// anything is printed. The jobs are not converted to what is sent: `validate` never needs
+/// that, and the engine commands convert each job into its compact form
+/// ([`crate::session::desired_jobs`]).
 pub fn check_or_report(
     global: &crate::cli::GlobalArgs,
     paths: &[std::path::PathBuf],

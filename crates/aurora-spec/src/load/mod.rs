@@ -383,7 +383,7 @@ impl Checked {
     /// The jobs converted to their Thrift structs, on all cores.
     pub fn converted(self) -> Loaded {
         Loaded {
-            jobs: convert_parallel(self.jobs),
+            jobs: convert_jobs(self.jobs, |job| job),
             warnings: self.warnings,
             variables: self.variables,
             sensitive: self.sensitive,
@@ -391,13 +391,16 @@ impl Checked {
     }
 }
 
-/// [`LoadedJob::from_job`] for every job, in order, on all available cores.
-fn convert_parallel(jobs: Vec<Job>) -> Vec<LoadedJob> {
+/// [`LoadedJob::from_job`] for every job, then `keep` to keep what the caller needs of it,
+/// in order, on all available cores. Each job's spec and structs are dropped as soon as `keep`
+/// returns, so a caller keeping less than the whole never holds every job twice.
+pub fn convert_jobs<T: Send>(jobs: Vec<Job>, keep: impl Fn(LoadedJob) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(8);
+    let convert = |job| keep(LoadedJob::from_job(job));
     if threads <= 1 || jobs.len() < 64 {
-        return jobs.into_iter().map(LoadedJob::from_job).collect();
+        return jobs.into_iter().map(convert).collect();
     }
     let chunk = jobs.len().div_ceil(threads);
     let mut parts: Vec<Vec<Job>> = Vec::new();
@@ -409,11 +412,8 @@ fn convert_parallel(jobs: Vec<Job>) -> Vec<LoadedJob> {
         let handles: Vec<_> = parts
             .into_iter()
             .map(|part| {
-                scope.spawn(move || {
-                    part.into_iter()
-                        .map(LoadedJob::from_job)
-                        .collect::<Vec<_>>()
-                })
+                let convert = &convert;
+                scope.spawn(move || part.into_iter().map(convert).collect::<Vec<_>>())
             })
             .collect();
         handles
