@@ -276,6 +276,10 @@ pub fn execute(
         // Start the pending jobs, their steps sent `parallelism` jobs at a time. A job holds
         // a slot only while its steps are being sent: following its rollout takes none, so
         // thousands of updates roll at once while one batched poll per role watches them.
+        let unsent: Vec<bool> = jobs
+            .iter()
+            .map(|j| matches!(j.state, State::Pending | State::Step(_)))
+            .collect();
         if !interrupted && clock.now() < deadline {
             // A job whose wait ended between two steps (killed, then created) goes on.
             let mut continuing: Vec<&mut Job<'_>> = jobs
@@ -315,6 +319,13 @@ pub fn execute(
                 stopped =
                     options.on_failure == OnFailure::Stop && chunk.iter().any(|j| failed(&j.state));
             }
+        }
+        // A job whose steps went through (now watched or waited for) heard from the
+        // scheduler: that dates what is known if the polls find nobody answering.
+        if jobs.iter().zip(&unsent).any(|(j, unsent)| {
+            *unsent && matches!(j.state, State::Watching(_) | State::WaitRunning(_))
+        }) {
+            contact.answered(clock.wall());
         }
         // What was not started is skipped.
         for job in jobs.iter_mut() {
@@ -518,7 +529,14 @@ impl Contact {
         }
     }
 
-    /// "at 12:03:10 UTC" (the last answer), or "since the start".
+    /// Records an answer outside the polls (a step sent), `now` the execution clock's date.
+    fn answered(&mut self, now: SystemTime) {
+        if self.lost.is_none() {
+            self.last_ok = Some(now);
+        }
+    }
+
+    /// "at 12:03:10 UTC" (the last answer), or "from the start".
     fn since(&self) -> String {
         match self.last_ok {
             Some(t) => {

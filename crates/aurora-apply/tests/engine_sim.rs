@@ -729,3 +729,53 @@ fn a_job_another_run_created_meanwhile_is_a_conflict_and_stop_sends_nothing_more
         .count();
     assert_eq!(creates, 1, "only the conflicting create was sent");
 }
+
+/// A sink that makes the scheduler unreachable (HTTP 503 to every call) as soon as an update
+/// has started: its first poll finds nobody answering.
+struct UnreachableAfterStart<'a> {
+    sim: &'a SimHandle,
+}
+
+impl aurora_apply::events::EventSink for UnreachableAfterStart<'_> {
+    fn event(&self, event: &aurora_apply::events::Event) {
+        if matches!(event, aurora_apply::events::Event::UpdateStarted { .. }) {
+            self.sim.patch_faults(aurora_sim::FaultPatch {
+                unavailable: Some(u32::MAX),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// The scheduler answered `startJobUpdate`, then nothing: the result says since when nothing
+/// is known ("lost contact … at HH:MM:SS", the start's answer), never "from the start" —
+/// whether or not a poll got an answer in between.
+#[test]
+fn contact_lost_right_after_a_start_is_dated_from_the_start_reply() {
+    let (sim, client) = start_sim();
+    assert_eq!(
+        apply(&client, &[desired(fixture("hello_world"))], false),
+        [Outcome::Succeeded]
+    );
+    let changes = plan(
+        &client,
+        &[desired(with_cpu(fixture("hello_world"), 2.0))],
+        false,
+    );
+    let quick = ExecuteOptions {
+        timeout: Duration::from_millis(1500),
+        ..options()
+    };
+    let results = execute(
+        &client,
+        &changes,
+        &quick,
+        &UnreachableAfterStart { sim: &sim },
+    );
+    let message = &results[0].message;
+    assert!(
+        message.contains("lost contact with the scheduler at "),
+        "{message}"
+    );
+    assert!(!message.contains("from the start"), "{message}");
+}
