@@ -64,21 +64,48 @@ impl LiveJob {
         !self.instances.is_empty() || self.cron.is_some()
     }
 
-    /// A representative config: the cron template's, else the largest group's.
-    pub fn representative_task(&self) -> Option<TaskConfig> {
+    /// A representative config: the cron template's, else the largest group's (the first
+    /// in instance order among equally large ones, as in [`LiveJob::groups`]). Borrowed:
+    /// planning asks for it several times per job.
+    pub fn representative_task(&self) -> Option<&TaskConfig> {
         if let Some(cron) = &self.cron {
-            return cron.task_config.clone();
+            return cron.task_config.as_ref();
         }
-        self.groups().into_iter().next().map(|g| g.config)
+        let mut counts: Vec<(&Arc<TaskConfig>, usize)> = Vec::new();
+        for config in self.instances.values() {
+            match counts
+                .iter_mut()
+                .find(|(c, _)| Arc::ptr_eq(c, config) || c.as_ref() == config.as_ref())
+            {
+                Some((_, n)) => *n += 1,
+                None => counts.push((config, 1)),
+            }
+        }
+        let mut best: Option<(&Arc<TaskConfig>, usize)> = None;
+        for (config, n) in counts {
+            if best.is_none_or(|(_, most)| n > most) {
+                best = Some((config, n));
+            }
+        }
+        best.map(|(config, _)| config.as_ref())
     }
 
     /// `sha256:` over what a saved plan must still find: active configs per instance, the
     /// cron template and the active update. Any change means the plan is stale.
     pub fn fingerprint(&self) -> String {
         let mut hasher = Sha256::new();
+        // Instances mostly share one config (one allocation): each is encoded once.
+        let mut encoded: Vec<(&Arc<TaskConfig>, Vec<u8>)> = Vec::new();
         for (id, config) in &self.instances {
             hasher.update(id.to_be_bytes());
-            hasher.update(aurora_api::wire::encode_struct(config.as_ref()));
+            match encoded.iter().find(|(c, _)| Arc::ptr_eq(c, config)) {
+                Some((_, bytes)) => hasher.update(bytes),
+                None => {
+                    let bytes = aurora_api::wire::encode_struct(config.as_ref());
+                    hasher.update(&bytes);
+                    encoded.push((config, bytes));
+                }
+            }
         }
         if let Some(cron) = &self.cron {
             hasher.update(b"cron");
@@ -170,6 +197,11 @@ impl LiveState {
         self.jobs.get(&key_tuple(key))
     }
 
+    /// Takes the job with this key out, if the scheduler has anything of it.
+    pub fn take(&mut self, key: &JobKey) -> Option<LiveJob> {
+        self.jobs.remove(&key_tuple(key))
+    }
+
     fn job_mut(&mut self, key: &JobKey) -> &mut LiveJob {
         self.jobs.entry(key_tuple(key)).or_insert_with(|| LiveJob {
             key: key.clone(),
@@ -218,5 +250,47 @@ mod tests {
         assert_eq!(crate::ranges::display(&groups[0].instances), "0-1");
         assert_eq!(crate::ranges::display(&groups[1].instances), "2");
         assert_ne!(a.fingerprint(), absent_fingerprint());
+    }
+
+    #[test]
+    fn the_representative_config_is_the_largest_groups_first_in_instance_order() {
+        let mut live = LiveState::default();
+        // Two groups of two: the one holding the lowest instance id is the largest group's
+        // representative, as `groups` orders them.
+        live.add_tasks([
+            task("a", 0, 7),
+            task("a", 1, 3),
+            task("a", 2, 7),
+            task("a", 3, 3),
+            task("a", 4, 9),
+        ]);
+        let a = &live.jobs[&("r".into(), "prod".into(), "a".into())];
+        assert_eq!(a.representative_task(), Some(&a.groups()[0].config));
+        assert_eq!(a.representative_task().and_then(|t| t.priority), Some(7));
+        live.add_tasks([task("a", 5, 3)]);
+        let a = &live.jobs[&("r".into(), "prod".into(), "a".into())];
+        assert_eq!(a.representative_task().and_then(|t| t.priority), Some(3));
+        assert_eq!(a.representative_task(), Some(&a.groups()[0].config));
+    }
+
+    #[test]
+    fn the_fingerprint_covers_each_instance_and_its_config() {
+        let fingerprint = |tasks: Vec<ScheduledTask>| {
+            let mut live = LiveState::default();
+            live.add_tasks(tasks);
+            live.jobs.values().next().map(LiveJob::fingerprint)
+        };
+        let shared = fingerprint(vec![task("a", 0, 1), task("a", 1, 1), task("a", 2, 1)]);
+        assert_eq!(
+            shared,
+            fingerprint(vec![task("a", 0, 1), task("a", 1, 1), task("a", 2, 1)])
+        );
+        for other in [
+            vec![task("a", 0, 1), task("a", 1, 2), task("a", 2, 1)],
+            vec![task("a", 0, 1), task("a", 1, 1), task("a", 3, 1)],
+            vec![task("a", 0, 1), task("a", 1, 1)],
+        ] {
+            assert_ne!(shared, fingerprint(other));
+        }
     }
 }

@@ -73,10 +73,7 @@ fn kill_change(cluster: &str, live: &LiveJob) -> JobChange {
         fields: Vec::new(),
         instance_count: (i32::try_from(live.instances.len()).ok(), None),
         source: None,
-        protected: live
-            .representative_task()
-            .as_ref()
-            .is_some_and(is_protected),
+        protected: live.representative_task().is_some_and(is_protected),
         ownership: crate::planner::ownership_of(Some(live)),
         adopt: false,
         execution: Execution::default(),

@@ -62,7 +62,7 @@ pub enum Draft {
 pub fn ownership_of(live: Option<&LiveJob>) -> Ownership {
     match live.filter(|l| l.exists()) {
         None => Ownership::Absent,
-        Some(l) if l.representative_task().as_ref().is_some_and(is_managed) => Ownership::Owned,
+        Some(l) if l.representative_task().is_some_and(is_managed) => Ownership::Owned,
         Some(_) => Ownership::Unowned,
     }
 }
@@ -195,7 +195,6 @@ fn plan_desired_inner(desired: &DesiredJob, live: Option<&LiveJob>, tiers: &Tier
         source: desired.source.clone(),
         protected: live
             .and_then(LiveJob::representative_task)
-            .as_ref()
             .is_some_and(is_protected),
         ownership,
         adopt: desired.adopt && ownership == Ownership::Unowned,
@@ -389,7 +388,7 @@ fn replacement(before: JobKind, live: &LiveJob, after: JobKind) -> Vec<Action> {
 /// set and the job carries our ownership marker; otherwise `None` (not ours to touch).
 pub fn plan_absent(cluster: &str, live: &LiveJob, prune: bool) -> Option<JobChange> {
     let task = live.representative_task()?;
-    if !prune || !is_managed(&task) {
+    if !prune || !is_managed(task) {
         return None;
     }
     let kind = live_kind(live)?;
@@ -419,7 +418,7 @@ pub fn plan_absent(cluster: &str, live: &LiveJob, prune: bool) -> Option<JobChan
         fields: Vec::new(),
         instance_count: (count, None),
         source: None,
-        protected: is_protected(&task),
+        protected: is_protected(task),
         ownership: Ownership::Owned,
         adopt: false,
         execution: Execution {

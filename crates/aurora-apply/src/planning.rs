@@ -7,6 +7,7 @@
 //! not the apply. Nothing is written.
 
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use aurora_api::types::{ConfigGroup, JobKey, ResponseCode, ScheduleStatus, TaskQuery};
 use aurora_api::{ApiError, Client};
@@ -173,7 +174,15 @@ fn plan_observed(
         .filter(|d| options.targets.matches(&d.job_key()))
         .collect();
     let mut calls = observed.calls;
-    let described: BTreeSet<ClusterJobKey> = desired.iter().map(|d| d.job_key()).collect();
+    let tiers = &observed.tiers;
+    // Each desired job takes its live job out of the observed state, and drops it once
+    // planned: what is held at once is the live state or the changes, not both. What is left
+    // are the live jobs no spec describes.
+    let mut undescribed = observed.live;
+    let live: Vec<Mutex<Option<LiveJob>>> = desired
+        .iter()
+        .map(|d| Mutex::new(undescribed.take(&d.key())))
+        .collect();
     // Each job is compared with what runs (CPU work: normalising both configs, reading both
     // payloads) and, when it changes, confirmed at once (a round trip): the comparisons of
     // some jobs overlap the confirmations of others, on every core and with at most
@@ -182,19 +191,19 @@ fn plan_observed(
     let indexes: Vec<usize> = (0..desired.len()).collect();
     let confirmed = crate::pool::parallel_map(&indexes, options.observe.parallelism, |&i| {
         let job = desired[i];
-        let live = observed.live.get(&job.key());
-        let draft = plan_desired(job, live, &observed.tiers);
-        confirm(client, job, live, draft, &observed.tiers)
+        let live = live[i].lock().unwrap_or_else(|e| e.into_inner()).take();
+        let draft = plan_desired(job, live.as_ref(), tiers);
+        confirm(client, job, live.as_ref(), draft, tiers)
     });
-    let mut changes = Vec::new();
+    let mut changes = Vec::with_capacity(desired.len());
     for result in confirmed {
         let (change, n) = result?;
         calls += n;
         changes.push(*change);
     }
-    for live in observed.live.jobs.values() {
+    for live in undescribed.jobs.values() {
         let key = ClusterJobKey::new(cluster, &live.key);
-        if described.contains(&key) || !options.targets.matches(&key) {
+        if !options.targets.matches(&key) {
             continue;
         }
         if let Some(change) = plan_absent(cluster, live, options.prune) {
