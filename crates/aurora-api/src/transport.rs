@@ -85,10 +85,10 @@ impl fmt::Debug for HttpSettings {
     }
 }
 
-/// Idle connections kept open per scheduler (and in all): at least as many as the calls a
-/// plan sends at once (the engine's default `--parallelism` is 32), so the confirmations
-/// after the reads reuse the reads' connections. ureq's default of 3 closed 29 of the first
-/// wave's 32 connections, and the next wave connected again.
+/// Idle connections kept open per scheduler (and in all): as many as the calls a plan sends
+/// at once (the engine's default `--parallelism` is 64), so the confirmations after the
+/// reads reuse the reads' connections. ureq's default of 3 closed all but 3 of the first
+/// wave's connections, and the next wave connected again.
 pub const IDLE_CONNECTIONS: usize = 64;
 
 /// Each connection's input and output buffer. ureq's default, 128 KiB each way, is allocated

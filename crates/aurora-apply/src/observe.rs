@@ -16,9 +16,11 @@ use crate::normalize::Tiers;
 
 /// Read calls in flight at once by default. Aurora 0.22 serves the API from Jetty's default
 /// thread pool (JettyServerModule creates `new Server()`: at most 200 threads) and these
-/// reads are answered from its in-memory store; 32 is a sixth of that pool, and reads a
-/// 1,000-job cluster of 10 roles in one round trip and confirms 50 changed jobs in two.
-pub const DEFAULT_PARALLELISM: usize = 32;
+/// reads and confirmations (`getJobUpdateDiff`, `populateJobConfig`) are answered from its
+/// in-memory store; 64 is a third of that pool, leaving two thirds to everyone else, and
+/// reads a cluster of up to 21 roles in one round trip and confirms up to 64 changed jobs in
+/// one more — the two round trips a plan needs at least.
+pub const DEFAULT_PARALLELISM: usize = 64;
 
 /// How to read.
 #[derive(Debug, Clone)]
