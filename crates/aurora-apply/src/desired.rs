@@ -127,7 +127,8 @@ pub fn kind_of(config: &JobConfiguration) -> JobKind {
 /// `sha256:<hex>` of every desired job, in key order.
 pub fn spec_hash(jobs: &[DesiredJob]) -> String {
     let mut sorted: Vec<&DesiredJob> = jobs.iter().collect();
-    sorted.sort_by_key(|j| j.job_key());
+    // Each key is built once, not once per comparison.
+    sorted.sort_by_cached_key(|j| j.job_key());
     let mut hasher = Sha256::new();
     for job in sorted {
         job.hash_into(&mut hasher);
