@@ -15,7 +15,7 @@ use std::sync::Arc;
 use aurora_thrift::types::{ConstACTIVESTATES, JobKey, JobUpdateStatus, ScheduleStatus};
 
 use crate::config::SimConfig;
-use crate::state::{SimTask, State};
+use crate::state::{SimTask, State, UpdateRec};
 use crate::validate::key_string;
 
 /// Events replayed per call before a time jump is compressed (see [`Core::advance_to`]).
@@ -48,6 +48,32 @@ pub struct Core {
     /// Jobs whose tasks changed since the updates were last evaluated: an update waiting for
     /// a time (`wake_ms`) needs a look before then only when one of its tasks changed.
     pub(crate) touched: BTreeSet<JobKey>,
+    /// Positions in `state.updates` of every update of a job, oldest first (Aurora's
+    /// `MemJobUpdateStore` maps update keys, which hold the job, to updates and filters on
+    /// each query; the index gives the same answers); an update without a job key, which only a
+    /// damaged state file holds, is under the empty key, as the queries read it. Updates are
+    /// only ever appended, so positions are stable; kept in step by [`Core::push_update`].
+    pub(crate) updates_by_job: BTreeMap<JobKey, Vec<usize>>,
+    /// Positions of the updates in an active status (`ACTIVE_JOB_UPDATE_STATES`): only
+    /// these move or wait for a time, so the event loop looks at them and not at the whole
+    /// history. Kept in step by [`Core::push_update`] and `change_update_status`.
+    pub(crate) active_updates: BTreeSet<usize>,
+}
+
+/// The entries of `map` whose job belongs to `role`, in key order: a range of the map, since
+/// job keys order by role first (`JobKey` derives `Ord` over role, environment, name, and an
+/// unset part sorts before any set one).
+pub(crate) fn of_role<'a, V>(
+    map: &'a BTreeMap<JobKey, V>,
+    role: &'a str,
+) -> impl Iterator<Item = (&'a JobKey, &'a V)> + 'a {
+    let first = JobKey {
+        role: Some(role.to_string()),
+        environment: None,
+        name: None,
+    };
+    map.range(first..)
+        .take_while(move |(k, _)| k.role.as_deref() == Some(role))
 }
 
 /// Whether a status is in `ACTIVE_STATES` (reference §1.3).
@@ -104,6 +130,17 @@ impl Core {
                 due.insert((d, id.clone()));
             }
         }
+        let mut updates_by_job: BTreeMap<JobKey, Vec<usize>> = BTreeMap::new();
+        let mut active_updates = BTreeSet::new();
+        for (idx, u) in state.updates.iter().enumerate() {
+            updates_by_job
+                .entry(u.job().cloned().unwrap_or_default())
+                .or_default()
+                .push(idx);
+            if update_active(u.status()) {
+                active_updates.insert(idx);
+            }
+        }
         Core {
             cfg,
             state,
@@ -112,7 +149,28 @@ impl Core {
             by_job,
             due,
             touched: BTreeSet::new(),
+            updates_by_job,
+            active_updates,
         }
+    }
+
+    /// Stores a new update, keeping the update indexes in step; returns its position.
+    pub(crate) fn push_update(&mut self, update: UpdateRec) -> usize {
+        let idx = self.state.updates.len();
+        self.updates_by_job
+            .entry(update.job().cloned().unwrap_or_default())
+            .or_default()
+            .push(idx);
+        if update_active(update.status()) {
+            self.active_updates.insert(idx);
+        }
+        self.state.updates.push(update);
+        idx
+    }
+
+    /// The updates of a job, oldest first.
+    pub(crate) fn job_updates(&self, job: &JobKey) -> impl Iterator<Item = usize> + '_ {
+        self.updates_by_job.get(job).into_iter().flatten().copied()
     }
 
     /// The keys of the jobs with tasks in the store (any status).
@@ -155,10 +213,9 @@ impl Core {
 
     /// The active update of a job, if any.
     pub fn active_update(&self, job: &JobKey) -> Option<usize> {
-        self.state
-            .updates
-            .iter()
-            .position(|u| u.job() == Some(job) && update_active(u.status()))
+        self.job_updates(job).find(|idx| {
+            self.active_updates.contains(idx) && self.state.updates[*idx].job() == Some(job)
+        })
     }
 
     /// Whether a job has a cron template.
@@ -177,10 +234,9 @@ impl Core {
             .into_iter()
             .chain(self.state.crons.values().filter_map(|c| c.next_run_ms));
         let updates = self
-            .state
-            .updates
+            .active_updates
             .iter()
-            .filter(|u| update_active(u.status()))
+            .filter_map(|idx| self.state.updates.get(*idx))
             .filter_map(|u| u.wake_ms);
         tasks.chain(updates).min()
     }
@@ -193,10 +249,10 @@ impl Core {
     pub fn in_motion(&self) -> bool {
         !self.due.is_empty()
             || self
-                .state
-                .updates
+                .active_updates
                 .iter()
-                .any(|u| update_active(u.status()) && u.wake_ms.is_some())
+                .filter_map(|idx| self.state.updates.get(*idx))
+                .any(|u| u.wake_ms.is_some())
     }
 
     /// Updates that roll by themselves: rolling forward or back with a task transition of
@@ -204,9 +260,9 @@ impl Core {
     /// update whose tasks cannot be placed waits for capacity, so neither counts. A shared
     /// emulator stays up while this is non-zero (so `apply --no-wait` finishes unattended).
     pub fn rolling_updates(&self) -> usize {
-        self.state
-            .updates
+        self.active_updates
             .iter()
+            .filter_map(|idx| self.state.updates.get(*idx))
             .filter(|u| {
                 matches!(
                     u.status(),
@@ -252,8 +308,12 @@ impl Core {
             .take_while(|(d, _)| *d <= now)
             .map(|(_, id)| id.clone())
             .collect();
-        for u in &mut self.state.updates {
-            if u.wake_ms.is_some_and(|w| w <= now) {
+        // Only active updates wait for a time: a status change clears `wake_ms`
+        // (`change_update_status`), and only a rolling update sets it.
+        for idx in &self.active_updates {
+            if let Some(u) = self.state.updates.get_mut(*idx)
+                && u.wake_ms.is_some_and(|w| w <= now)
+            {
                 u.wake_ms = None;
             }
         }

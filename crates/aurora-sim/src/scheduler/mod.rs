@@ -11,6 +11,8 @@
 //! - `tasks`: `StateManager` / `TaskStateMachine` (the task lifecycle).
 
 mod cron_jobs;
+#[cfg(test)]
+mod index_tests;
 mod read_only;
 mod tasks;
 mod update_queries;

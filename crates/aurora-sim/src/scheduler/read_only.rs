@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aurora_thrift::ranges;
 use aurora_thrift::types::{
-    self as t, ConfigGroup, ConfigSummary, ConfigSummaryResult, GetJobsResult,
+    self as t, AssignedTask, ConfigGroup, ConfigSummary, ConfigSummaryResult, GetJobsResult,
     GetPendingReasonResult, GetQuotaResult, GetTierConfigResult, JobConfiguration, JobKey,
     JobStats, JobSummary, JobSummaryResult, PendingReason, PopulateJobResult, Resource,
     ResourceAggregate, RoleSummary, RoleSummaryResult, ScheduleStatus, ScheduleStatusResult,
@@ -16,8 +16,9 @@ use aurora_thrift::types::{
 
 use super::{R, error, invalid, ok};
 use crate::cron::Crontab;
-use crate::engine::{Core, is_active};
+use crate::engine::{Core, is_active, of_role};
 use crate::shape;
+use crate::state::SimTask;
 use crate::validate::{key_string, key_thrift_string, valid_key, validate_job};
 
 /// Thrift's `toString` of a TaskQuery (set fields only), as getPendingReason prints it.
@@ -68,9 +69,15 @@ fn task_query_string(q: &TaskQuery) -> String {
 }
 
 fn task_matches(task: &ScheduledTask, q: &TaskQuery) -> bool {
-    let a = task.assigned_task.clone().unwrap_or_default();
-    let cfg = a.task.clone().unwrap_or_default();
-    let job = cfg.job.clone().unwrap_or_default();
+    // Unset parts read as empty structs (nothing set), as before; nothing is copied.
+    let no_task = AssignedTask::default();
+    let no_job = JobKey::default();
+    let a = task.assigned_task.as_ref().unwrap_or(&no_task);
+    let job = a
+        .task
+        .as_ref()
+        .and_then(|cfg| cfg.job.as_ref())
+        .unwrap_or(&no_job);
     if q.role
         .as_ref()
         .is_some_and(|r| job.role.as_ref() != Some(r))
@@ -91,7 +98,7 @@ fn task_matches(task: &ScheduledTask, q: &TaskQuery) -> bool {
     }
     if q.job_keys
         .as_ref()
-        .is_some_and(|ks| !ks.is_empty() && !ks.contains(&job))
+        .is_some_and(|ks| !ks.is_empty() && !ks.contains(job))
     {
         return false;
     }
@@ -168,6 +175,47 @@ pub(crate) fn groups(by_instance: &BTreeMap<i32, TaskConfig>) -> BTreeSet<Config
 }
 
 impl Core {
+    /// The tasks a query can match, found through the by-job index when the query names
+    /// jobs (`jobKeys`, or role, environment and name together), a role, or task ids — so a
+    /// read costs what it returns, not what the store holds. Every task the query matches is
+    /// among them; [`task_matches`] decides, as it did over the whole store. The order is
+    /// unspecified: callers sort.
+    fn task_candidates<'a>(
+        &'a self,
+        q: &'a TaskQuery,
+    ) -> Box<dyn Iterator<Item = &'a SimTask> + 'a> {
+        let whole_key =
+            |k: &JobKey| k.role.is_some() && k.environment.is_some() && k.name.is_some();
+        // Tasks without a job key are not in the index; a key with an unset part could match
+        // them, so such a query reads the whole store.
+        if let Some(keys) = q.job_keys.as_ref().filter(|ks| !ks.is_empty())
+            && keys.iter().all(whole_key)
+        {
+            return Box::new(keys.iter().flat_map(|k| self.job_tasks(k)));
+        }
+        if let (Some(role), Some(environment), Some(name)) = (&q.role, &q.environment, &q.job_name)
+        {
+            let key = JobKey {
+                role: Some(role.clone()),
+                environment: Some(environment.clone()),
+                name: Some(name.clone()),
+            };
+            let ids: Vec<&'a String> = self.by_job.get(&key).into_iter().flatten().collect();
+            return Box::new(ids.into_iter().filter_map(|id| self.state.tasks.get(id)));
+        }
+        if let Some(role) = q.role.as_deref() {
+            return Box::new(
+                of_role(&self.by_job, role)
+                    .flat_map(|(_, ids)| ids.iter())
+                    .filter_map(|id| self.state.tasks.get(id)),
+            );
+        }
+        if let Some(ids) = q.task_ids.as_ref().filter(|ids| !ids.is_empty()) {
+            return Box::new(ids.iter().filter_map(|id| self.state.tasks.get(id)));
+        }
+        Box::new(self.state.tasks.values())
+    }
+
     fn respond_role_filter(role: &Option<String>, job: &JobKey) -> bool {
         role.as_ref().is_none_or(|r| job.role.as_ref() == Some(r))
     }
@@ -178,12 +226,11 @@ impl Core {
         // (reference §1.6 getRoleSummary).
         let mut jobs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut crons: BTreeMap<String, i32> = BTreeMap::new();
-        for t in self.state.tasks.values() {
-            if let Some(j) = t.job() {
-                jobs.entry(j.role.clone().unwrap_or_default())
-                    .or_default()
-                    .insert(key_string(j));
-            }
+        // The by-job index holds exactly the job keys of the stored tasks.
+        for j in self.job_keys() {
+            jobs.entry(j.role.clone().unwrap_or_default())
+                .or_default()
+                .insert(key_string(j));
         }
         for c in self.state.crons.values() {
             if let Some(k) = c.config.key.as_ref() {
@@ -215,10 +262,11 @@ impl Core {
         // Job by job through the by-job index: the most recently changed task's config
         // (Tasks.getLatestActiveTask) and the number of tasks.
         let mut latest: BTreeMap<String, (TaskConfig, i32)> = BTreeMap::new();
-        for job in self
-            .job_keys()
-            .filter(|j| Self::respond_role_filter(role, j))
-        {
+        let jobs: Box<dyn Iterator<Item = &JobKey>> = match role.as_deref() {
+            Some(r) => Box::new(of_role(&self.by_job, r).map(|(k, _)| k)),
+            None => Box::new(self.job_keys()),
+        };
+        for job in jobs {
             let mut count = 0;
             let mut newest = None;
             for t in self.job_tasks(job).filter(|t| all || is_active(t.status())) {
@@ -253,7 +301,22 @@ impl Core {
                 )
             })
             .collect();
-        for (k, c) in &self.state.crons {
+        // Cron templates are stored by `role/env/name`, and a role holds no `/`
+        // (JobKeys.isValid): a role's templates are the keys starting with `role/`.
+        let crons: Box<dyn Iterator<Item = (&String, &crate::state::CronJob)>> =
+            match role.as_deref() {
+                Some(r) => {
+                    let prefix = format!("{r}/");
+                    Box::new(
+                        self.state
+                            .crons
+                            .range(prefix.clone()..)
+                            .take_while(move |(k, _)| k.starts_with(&prefix)),
+                    )
+                }
+                None => Box::new(self.state.crons.iter()),
+            };
+        for (k, c) in crons {
             if c.config
                 .key
                 .as_ref()
@@ -328,24 +391,23 @@ impl Core {
     /// AND-ed, then offset and limit (0 = unlimited).
     pub(crate) fn get_tasks(&self, query: Option<TaskQuery>, strip: bool) -> R {
         let q = query.unwrap_or_default();
-        let mut tasks: Vec<(String, i32, u64, ScheduledTask)> = self
-            .state
-            .tasks
-            .values()
+        let mut tasks: Vec<(String, i32, u64, &SimTask)> = self
+            .task_candidates(&q)
             .filter(|t| task_matches(&t.task, &q))
             .map(|t| {
                 (
                     t.job().map(key_string).unwrap_or_default(),
                     t.instance(),
                     t.seq,
-                    t.task.clone(),
+                    t,
                 )
             })
             .collect();
         tasks.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+        // Only the page is copied.
         let mut tasks: Vec<ScheduledTask> = page(tasks, q.offset, q.limit)
             .into_iter()
-            .map(|x| x.3)
+            .map(|x| x.3.task.clone())
             .collect();
         // IScheduledTask.toBuildersList on the way out.
         for task in &mut tasks {
@@ -390,11 +452,14 @@ impl Core {
                 task_query_string(&q)
             ));
         }
-        let reasons = self
-            .state
-            .tasks
-            .values()
+        // In task id order, as the store is ordered.
+        let mut pending: Vec<&SimTask> = self
+            .task_candidates(&q)
             .filter(|t| t.status() == ScheduleStatus::PENDING && task_matches(&t.task, &q))
+            .collect();
+        pending.sort_by(|a, b| a.id().cmp(b.id()));
+        let reasons = pending
+            .into_iter()
             .map(|t| PendingReason {
                 task_id: Some(t.id().to_string()),
                 reason: Some(t.pending_reason.clone().unwrap_or_default()),

@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use aurora_thrift::ranges;
 use aurora_thrift::types::{
     self as t, GetJobUpdateDetailsResult, GetJobUpdateDiffResult, GetJobUpdateSummariesResult,
-    JobKey, JobUpdateKey, JobUpdateQuery, JobUpdateRequest, ResponseCode, TaskConfig,
+    JobKey, JobUpdateKey, JobUpdateQuery, JobUpdateRequest, JobUpdateSummary, ResponseCode,
+    TaskConfig,
 };
 
 use super::read_only::{groups, page};
 use super::{R, error, invalid, ok, response, update_key_string};
-use crate::engine::{Core, MAX_RANGE_IDS};
+use crate::engine::{Core, MAX_RANGE_IDS, of_role, update_active};
 use crate::shape;
 use crate::state::UpdateRec;
 use crate::validate::validate_task;
@@ -35,20 +36,22 @@ impl Diff {
 impl Core {
     /// JobUpdateQuery matching (reference §1.4): set fields AND-ed; no environment filter.
     fn update_matches(u: &UpdateRec, q: &JobUpdateQuery) -> bool {
+        let no_summary = JobUpdateSummary::default();
         let summary = u
             .details
             .update
             .as_ref()
-            .and_then(|x| x.summary.clone())
-            .unwrap_or_default();
-        let job = u.job().cloned().unwrap_or_default();
+            .and_then(|x| x.summary.as_ref())
+            .unwrap_or(&no_summary);
+        let no_job = JobKey::default();
+        let job = u.job().unwrap_or(&no_job);
         if q.role
             .as_ref()
             .is_some_and(|r| job.role.as_ref() != Some(r))
         {
             return false;
         }
-        if q.job_key.as_ref().is_some_and(|k| *k != job) {
+        if q.job_key.as_ref().is_some_and(|k| k != job) {
             return false;
         }
         if q.user
@@ -72,12 +75,41 @@ impl Core {
         true
     }
 
+    /// Positions of the updates a query can match, through the update indexes when the
+    /// query names a job (by its key or update key), a role, or only active statuses. Every
+    /// update the query matches is among them; [`Core::update_matches`] decides.
+    fn update_candidates(&self, q: &JobUpdateQuery) -> Vec<usize> {
+        // An update key holds its job; an update key without one matches only updates
+        // without one, which are under the empty key.
+        let job = q
+            .key
+            .as_ref()
+            .map(|k| k.job.clone().unwrap_or_default())
+            .or_else(|| q.job_key.clone());
+        if let Some(job) = job {
+            return self.job_updates(&job).collect();
+        }
+        if let Some(role) = q.role.as_deref() {
+            return of_role(&self.updates_by_job, role)
+                .flat_map(|(_, ids)| ids.iter().copied())
+                .collect();
+        }
+        let active_only = q
+            .update_statuses
+            .as_ref()
+            .is_some_and(|s| !s.is_empty() && s.iter().all(|status| update_active(*status)));
+        if active_only {
+            return self.active_updates.iter().copied().collect();
+        }
+        (0..self.state.updates.len()).collect()
+    }
+
     /// Updates matching a query, newest (last modified) first, offset/limit applied.
     fn query_updates(&self, q: &JobUpdateQuery) -> Vec<&UpdateRec> {
         let mut list: Vec<&UpdateRec> = self
-            .state
-            .updates
-            .iter()
+            .update_candidates(q)
+            .into_iter()
+            .filter_map(|idx| self.state.updates.get(idx))
             .filter(|u| Self::update_matches(u, q))
             .collect();
         list.sort_by_key(|u| std::cmp::Reverse((u.last_modified_ms(), u.seq)));

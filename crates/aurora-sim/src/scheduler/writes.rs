@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use aurora_thrift::types::{InstanceKey, JobConfiguration, JobKey, TaskConfig, TaskConstraint};
 
 use super::{R, error, invalid, ok, ok_msg, updating};
-use crate::engine::{Core, is_active};
+use crate::engine::{Core, is_active, of_role};
 use crate::validate::{key_string, task_resources, valid_key, validate_job};
 
 fn is_dedicated(cfg: &TaskConfig) -> bool {
@@ -163,7 +163,15 @@ impl Core {
     pub(crate) fn consumption(&self, role: &str, exclude: Option<&JobKey>) -> [(f64, i64, i64); 4] {
         // prod shared, non-prod shared, prod dedicated, non-prod dedicated
         let mut out = [(0.0, 0, 0); 4];
-        for t in self.state.tasks.values() {
+        // The role's tasks through the by-job index, summed in task id order as the whole
+        // store was: the same additions in the same order give the same floating-point sums.
+        let mut tasks: Vec<(&String, &crate::state::SimTask)> = of_role(&self.by_job, role)
+            .filter(|(job, _)| Some(*job) != exclude)
+            .flat_map(|(_, ids)| ids.iter())
+            .filter_map(|id| self.state.tasks.get_key_value(id))
+            .collect();
+        tasks.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (_, t) in tasks {
             let (Some(job), Some(cfg)) = (t.job(), t.config()) else {
                 continue;
             };

@@ -229,7 +229,7 @@ impl Core {
             }]),
             instance_events: Some(Vec::new()),
         };
-        self.state.updates.push(UpdateRec {
+        self.push_update(UpdateRec {
             details,
             last_pulse_ms: 0,
             insts: BTreeMap::new(),
@@ -258,14 +258,19 @@ impl Core {
     }
 
     fn find_update(&self, key: &JobUpdateKey) -> Option<usize> {
-        self.state.updates.iter().position(|u| {
-            u.details
-                .update
-                .as_ref()
-                .and_then(|x| x.summary.as_ref())
-                .and_then(|s| s.key.as_ref())
-                == Some(key)
-        })
+        let is_key = |idx: &usize| {
+            self.state.updates.get(*idx).is_some_and(|u| {
+                u.details
+                    .update
+                    .as_ref()
+                    .and_then(|x| x.summary.as_ref())
+                    .and_then(|s| s.key.as_ref())
+                    == Some(key)
+            })
+        };
+        // An update's key holds its job: only that job's updates can match.
+        self.job_updates(&key.job.clone().unwrap_or_default())
+            .find(is_key)
     }
 
     fn pulse_expired(&self, idx: usize) -> bool {

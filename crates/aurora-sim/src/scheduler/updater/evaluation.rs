@@ -182,7 +182,11 @@ impl Core {
     /// Runs every active update's updater once.
     pub fn evaluate_updates(&mut self) {
         let touched = std::mem::take(&mut self.touched);
-        for idx in 0..self.state.updates.len() {
+        // Only an active update has anything to evaluate (`evaluate_update` does nothing for
+        // the others), in the order they were created. Evaluating one never activates
+        // another, so the set taken here is the set to look at.
+        let active: Vec<usize> = self.active_updates.iter().copied().collect();
+        for idx in active {
             // Waiting for a time that has not come, and none of its tasks changed: nothing
             // to do (the scheduler's update controller is driven by the same two signals).
             let idle = self.state.updates.get(idx).is_some_and(|u| {

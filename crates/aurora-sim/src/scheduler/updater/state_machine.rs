@@ -3,7 +3,7 @@
 
 use aurora_thrift::types::{JobUpdateEvent, JobUpdateStatus};
 
-use crate::engine::Core;
+use crate::engine::{Core, update_active};
 use crate::state::{InstPhase, InstProgress};
 
 /// `JobUpdateStateMachine`'s allowed transitions (reference §1.6).
@@ -115,6 +115,11 @@ impl Core {
         }
         // A new state is a reason to look again (a resumed update, a rollback).
         u.wake_ms = None;
+        if update_active(status) {
+            self.active_updates.insert(idx);
+        } else {
+            self.active_updates.remove(&idx);
+        }
         self.dirty = true;
     }
 }
