@@ -5,6 +5,7 @@
 //! `getTierConfigs` once per cluster. The number of calls grows with the number of roles,
 //! not jobs, and roles are read in parallel (bounded). Nothing is written.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use aurora_api::Client;
@@ -84,8 +85,8 @@ pub fn read_tiers(client: &Client, cluster: &str) -> Result<Tiers, EngineError> 
 /// The three reads of every role are independent, so all of them — every role's
 /// `getJobs`, `getJobUpdateSummaries` and first `getTasksStatus` page — and `getTierConfigs`
 /// go out at once, bounded by `options.parallelism` calls in flight: one round trip of
-/// latency for the whole cluster instead of three per role. Only a role whose first task
-/// page was full reads more pages, one after the other.
+/// latency for the whole cluster instead of three per role. A role whose first task page was
+/// full reads all its further pages at once, in a second round trip.
 fn read_all(
     client: &Client,
     cluster: &str,
@@ -106,6 +107,11 @@ fn read_all(
     let live = Mutex::new(LiveState::default());
     let read_tiers = Mutex::new(None);
     let more_pages = Mutex::new(Vec::new());
+    // How many active tasks each role has, as `getJobs` counts them: which further pages to
+    // ask for at once. Aurora synthesises a service's config with `instanceCount` = its active
+    // tasks (ReadOnlySchedulerImpl.getJobs, rel/0.22.0); a cron template's own count replaces
+    // it, so this is an estimate, and reading goes on past it when the last page is full.
+    let expected = Mutex::new(BTreeMap::<&str, i64>::new());
     let answers = crate::pool::parallel_map(&reads, options.parallelism, |(role, read)| {
         let answer = read_one(client, role, *read, page_size).map_err(|e| match read {
             Read::Tiers => EngineError::api(format!("reading tiers of {cluster}"), e),
@@ -117,7 +123,17 @@ fn read_all(
                 *read_tiers.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(Tiers::from_thrift(&t));
             }
-            Answer::Jobs(jobs) => live.add_jobs(jobs),
+            Answer::Jobs(jobs) => {
+                let tasks = jobs
+                    .iter()
+                    .map(|j| i64::from(j.instance_count.unwrap_or(0).max(0)))
+                    .sum();
+                expected
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(*role, tasks);
+                live.add_jobs(jobs);
+            }
             Answer::Updates(updates) => live.add_updates(updates),
             Answer::Tasks(tasks) => {
                 let n = i32::try_from(tasks.len()).unwrap_or(i32::MAX);
@@ -137,11 +153,58 @@ fn read_all(
     let mut live = live.into_inner().unwrap_or_else(|e| e.into_inner());
     let tiers = read_tiers.into_inner().unwrap_or_else(|e| e.into_inner());
     let more_pages = more_pages.into_inner().unwrap_or_else(|e| e.into_inner());
-    // Roles with more tasks than a page: the rest, role by role in parallel.
-    let rest = crate::pool::parallel_map(&more_pages, options.parallelism, |(role, first)| {
+    let expected = expected.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Roles with more tasks than a page: every further page `getJobs` says the role has —
+    // and the one after it, which shows the end — all at once, in one more round trip.
+    // Should the last of them still be full (tasks were added meanwhile), that role reads on
+    // page by page.
+    let mut pages: Vec<(&str, i32)> = Vec::new();
+    for &(role, first) in &more_pages {
+        let total = expected.get(role).copied().unwrap_or(0);
+        let mut offset = first;
+        loop {
+            pages.push((role, offset));
+            // This page is expected to be short (or empty): it shows the end.
+            if i64::from(offset) + i64::from(page_size) > total {
+                break;
+            }
+            offset = offset.saturating_add(page_size);
+        }
+    }
+    let read =
+        crate::pool::parallel_map(
+            &pages,
+            options.parallelism,
+            |(role, offset)| match read_one(client, role, Read::Tasks(*offset), page_size)
+                .map_err(|e| EngineError::api(format!("reading role {role} on {cluster}"), e))?
+            {
+                Answer::Tasks(page) => Ok(page),
+                _ => Ok(Vec::new()),
+            },
+        );
+    calls += pages.len();
+    let mut last_full: BTreeMap<&str, i32> = BTreeMap::new();
+    let mut ended: BTreeSet<&str> = BTreeSet::new();
+    for ((role, offset), page) in pages.iter().zip(read) {
+        let page = page?;
+        // Pages are in offset order per role; after a short page the role has ended.
+        if ended.contains(role) {
+            continue;
+        }
+        let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
+        live.add_tasks(page);
+        if n < page_size {
+            ended.insert(role);
+            last_full.remove(role);
+        } else {
+            last_full.insert(role, offset.saturating_add(n));
+        }
+    }
+    let rest: Vec<(&str, i32)> = last_full.into_iter().collect();
+    let rest = crate::pool::parallel_map(&rest, options.parallelism, |(role, next)| {
         let mut tasks = Vec::new();
         let mut calls = 0;
-        let mut offset = *first;
+        let mut offset = *next;
         while let Answer::Tasks(page) = read_one(client, role, Read::Tasks(offset), page_size)
             .map_err(|e| EngineError::api(format!("reading role {role} on {cluster}"), e))?
         {

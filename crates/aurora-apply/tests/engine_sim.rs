@@ -779,3 +779,47 @@ fn contact_lost_right_after_a_start_is_dated_from_the_start_reply() {
     );
     assert!(!message.contains("from the start"), "{message}");
 }
+
+/// A role with more active tasks than a page reads all its further pages at once (as many as
+/// `getJobs` counts, the last one short to show the end), not one round trip per page, and
+/// sees every instance.
+#[test]
+fn further_task_pages_are_read_at_once_and_see_every_instance() {
+    let (sim, client) = start_sim();
+    let mut seven = fixture("hello_world");
+    seven.instance_count = Some(7);
+    let job = desired(seven);
+    assert_eq!(
+        apply(&client, std::slice::from_ref(&job), false),
+        [Outcome::Succeeded]
+    );
+    // Each call waits 400 ms: pages read one after the other would arrive 400 ms apart.
+    sim.patch_faults(aurora_sim::FaultPatch {
+        latency_ms: Some(400),
+        ..Default::default()
+    });
+    sim.clear_calls();
+    let options = PlanOptions {
+        observe: aurora_apply::observe::ObserveOptions {
+            page_size: 2,
+            parallelism: 8,
+        },
+        ..PlanOptions::default()
+    };
+    let planned =
+        plan_cluster(&client, "devcluster", std::slice::from_ref(&job), &options).expect("plans");
+    assert!(planned.changes[0].is_noop(), "{:?}", planned.changes[0]);
+    // Tiers, the role's three reads, then the pages at offsets 2, 4 and 6 (one task).
+    assert_eq!(planned.calls, 7);
+    let pages: Vec<i64> = sim
+        .calls()
+        .iter()
+        .filter(|c| c.method.as_deref() == Some("getTasksStatus"))
+        .map(|c| c.time_ms)
+        .skip(1)
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    // The emulator's clock runs 200× real time: 200 ms of real time is 40,000 of its ms.
+    let spread = pages.iter().max().unwrap_or(&0) - pages.iter().min().unwrap_or(&0);
+    assert!(spread < 40_000, "pages arrived {spread} emulator-ms apart");
+}
