@@ -432,11 +432,14 @@ pub fn check_sources(
 ) -> Result<Checked, Diagnostics> {
     let mut diags = Diagnostics::new();
     let supplied = vars::Supplied::read(&options.variables, &mut diags);
-    let mut jobs: Vec<Job> = Vec::new();
+    let loads = load_files_parallel(sources, options, &supplied);
+    // Sized once: a job is ~1.5 KB, and growing the vector by doubling copied 10,000 of them
+    // about twice over, on one core, between the parallel loading and what follows.
+    let mut jobs: Vec<Job> = Vec::with_capacity(loads.iter().map(|l| l.jobs.len()).sum());
     let mut declared: BTreeMap<String, vars::Declared> = BTreeMap::new();
     let mut variables: BTreeMap<String, vars::UsedVariable> = BTreeMap::new();
     let mut sensitive: Vec<String> = Vec::new();
-    for found in load_files_parallel(sources, options, &supplied) {
+    for found in loads {
         diags.extend(found.diags);
         jobs.extend(found.jobs);
         for d in found.declared {
