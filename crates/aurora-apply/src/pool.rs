@@ -2,8 +2,9 @@
 //! confirmations. Latency, not CPU, is what they wait on, so the bound is the number of calls
 //! a scheduler should see in flight from one client (`--parallelism`), not the core count.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// `f` over `items` on at most `workers` threads, results in input order.
 pub fn parallel_map<T: Sync, R: Send>(
@@ -66,6 +67,112 @@ pub fn parallel_map_owned<T: Send, R: Send>(
     })
 }
 
+/// `f` over `items` on at most `workers` threads, each result handed to `sink` on the calling
+/// thread in input order as soon as it and those before it are ready: the sink (writing
+/// output) overlaps the work, and at most `ahead` results wait for it, so memory does not grow
+/// with the number of items. The first error of `sink` stops the run and is returned; a panic
+/// of `f` is resumed on the calling thread.
+pub fn parallel_for_each_ordered<T: Sync, R: Send, E>(
+    items: &[T],
+    workers: usize,
+    ahead: usize,
+    f: impl Fn(&T) -> R + Sync,
+    mut sink: impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    if items.len() <= 1 || workers <= 1 {
+        return items.iter().try_for_each(|item| sink(f(item)));
+    }
+    let ahead = ahead.max(1);
+    let state = Mutex::new(Ordered {
+        ready: HashMap::new(),
+        consumed: 0,
+        stop: false,
+        panic: None,
+    });
+    // Workers wait on `room` for the sink to catch up; the sink waits on `done` for results.
+    let (room, done) = (Condvar::new(), Condvar::new());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(items.len()) {
+            scope.spawn(|| {
+                loop {
+                    // Indexes are taken in order, so the one the sink waits for is always
+                    // held by a worker that is not waiting for room.
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let mut st = lock(&state);
+                    while !st.stop && i >= st.consumed + ahead {
+                        st = room
+                            .wait(st)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    }
+                    if st.stop {
+                        break;
+                    }
+                    drop(st);
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
+                    let mut st = lock(&state);
+                    match r {
+                        Ok(r) => {
+                            st.ready.insert(i, r);
+                        }
+                        Err(payload) => {
+                            st.stop = true;
+                            st.panic.get_or_insert(payload);
+                            room.notify_all();
+                        }
+                    }
+                    done.notify_one();
+                }
+            });
+        }
+        let mut result = Ok(());
+        for i in 0..items.len() {
+            let mut st = lock(&state);
+            let r = loop {
+                if let Some(payload) = st.panic.take() {
+                    drop(st);
+                    std::panic::resume_unwind(payload);
+                }
+                if let Some(r) = st.ready.remove(&i) {
+                    break r;
+                }
+                st = done
+                    .wait(st)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            };
+            drop(st);
+            if let Err(e) = sink(r) {
+                result = Err(e);
+                break;
+            }
+            lock(&state).consumed = i + 1;
+            room.notify_all();
+        }
+        if result.is_err() {
+            lock(&state).stop = true;
+            room.notify_all();
+        }
+        result
+    })
+}
+
+/// What [`parallel_for_each_ordered`]'s threads share.
+struct Ordered<R> {
+    /// Results not yet handed to the sink, by index.
+    ready: HashMap<usize, R>,
+    /// How many results the sink has taken.
+    consumed: usize,
+    /// The sink failed or a worker panicked: take no more work.
+    stop: bool,
+    /// The payload of a worker's panic, for the calling thread.
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +213,87 @@ mod tests {
             running.fetch_sub(1, Ordering::SeqCst);
         });
         assert!(peak.load(Ordering::SeqCst) <= 5);
+    }
+
+    #[test]
+    fn ordered_sink_sees_every_result_in_order() {
+        for n in [0, 1, 2, 7, 100] {
+            let items: Vec<u32> = (0..n).collect();
+            for (workers, ahead) in [(0, 0), (1, 4), (2, 1), (3, 2), (16, 64)] {
+                let mut seen = Vec::new();
+                let r: Result<(), ()> = parallel_for_each_ordered(
+                    &items,
+                    workers,
+                    ahead,
+                    |x| x * 2,
+                    |r| {
+                        seen.push(r);
+                        Ok(())
+                    },
+                );
+                assert_eq!(r, Ok(()));
+                assert_eq!(seen, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn ordered_work_stays_at_most_ahead_results_past_the_sink() {
+        let taken = AtomicUsize::new(0);
+        let items: Vec<usize> = (0..200).collect();
+        let mut sunk = 0;
+        let r: Result<(), ()> = parallel_for_each_ordered(
+            &items,
+            4,
+            3,
+            |&i| {
+                // Started only while the sink has taken more than i - 3 results.
+                taken.fetch_max(i, Ordering::SeqCst);
+                i
+            },
+            |i| {
+                assert_eq!(i, sunk);
+                // Nothing past `ahead` results beyond this one has been started.
+                assert!(taken.load(Ordering::SeqCst) < sunk + 3);
+                sunk += 1;
+                std::thread::yield_now();
+                Ok(())
+            },
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(sunk, 200);
+    }
+
+    #[test]
+    fn ordered_sink_error_stops_the_run() {
+        let items: Vec<u32> = (0..1000).collect();
+        let started = AtomicUsize::new(0);
+        let mut sunk = 0;
+        let r = parallel_for_each_ordered(
+            &items,
+            3,
+            2,
+            |x| {
+                started.fetch_add(1, Ordering::SeqCst);
+                *x
+            },
+            |x| {
+                sunk += 1;
+                if x == 10 { Err("full") } else { Ok(()) }
+            },
+        );
+        assert_eq!(r, Err("full"));
+        assert_eq!(sunk, 11);
+        assert!(started.load(Ordering::SeqCst) < 20);
+    }
+
+    #[test]
+    fn ordered_worker_panic_reaches_the_caller() {
+        let items: Vec<u32> = (0..50).collect();
+        let caught = std::panic::catch_unwind(|| {
+            let _: Result<(), ()> =
+                parallel_for_each_ordered(&items, 2, 4, |&x| assert!(x != 20, "boom"), |()| Ok(()));
+        });
+        assert!(caught.is_err());
     }
 }

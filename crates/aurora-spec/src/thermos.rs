@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::job::Job;
 use crate::model::{
     ContainerSpec, ImageSpec, JobKind, LogDestination, LogMode, PortTarget, Ports, SlaPolicySpec,
-    VolumeMode,
+    TaskSpec, VolumeMode,
 };
 use crate::units::{Duration, Size};
 use crate::validate::AURORA_EXECUTOR;
@@ -26,9 +26,10 @@ pub const ANONYMOUS_PORT_PREFIX: &str = "org.apache.aurora.port.";
 /// The payload's JSON value (keys unordered; see [`payload`] for the canonical string).
 pub fn payload_value(job: &Job) -> Value {
     let s = &job.spec;
-    let task = s.task.clone().unwrap_or_default();
-    let processes = task.processes.clone().unwrap_or_default();
-    let res = s.resources.clone();
+    let no_task = TaskSpec::default();
+    let task = s.task.as_ref().unwrap_or(&no_task);
+    let processes = task.processes.as_deref().unwrap_or_default();
+    let res = s.resources.as_ref();
     let cpu = res.as_ref().and_then(|r| r.cpu).unwrap_or(0.0);
     let ram = res.as_ref().and_then(|r| r.ram).unwrap_or(Size(0)).0;
     let disk = res.as_ref().and_then(|r| r.disk).unwrap_or(Size(0)).0;
@@ -82,9 +83,8 @@ pub fn payload_value(job: &Job) -> Value {
         vec![json!({"order": processes.iter().map(|p| p.name.clone()).collect::<Vec<_>>()})]
     } else {
         task.order
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .flatten()
             .map(|chain| json!({ "order": chain }))
             .collect()
     };
@@ -344,7 +344,7 @@ pub fn place_payload(data: &mut String, placement: &aurora_thrift::tiers::Placem
 /// Serializes a JSON value with object keys sorted at every level and no whitespace,
 /// independent of serde_json's `preserve_order` feature.
 pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(256);
     write_canonical(v, &mut out);
     out
 }
@@ -352,16 +352,15 @@ pub fn canonical_json(v: &Value) -> String {
 fn write_canonical(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
-            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json_string(k, out);
-                out.push(':');
-                write_canonical(v, out);
+            // serde_json's map is ordered by key unless a crate in the build turns on
+            // `preserve_order`: sort only then.
+            if m.keys().is_sorted() {
+                write_entries(m.iter(), out);
+            } else {
+                let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                write_entries(entries.into_iter(), out);
             }
             out.push('}');
         }
@@ -376,28 +375,52 @@ fn write_canonical(v: &Value, out: &mut String) {
             out.push(']');
         }
         Value::String(s) => write_json_string(s, out),
-        other => out.push_str(&other.to_string()),
+        // Numbers, booleans and null as serde_json writes them, without a String each.
+        other => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_string(k, out);
+        out.push(':');
+        write_canonical(v, out);
     }
 }
 
 /// A JSON string literal, escaped exactly as serde_json escapes it.
 fn write_json_string(s: &str, out: &mut String) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole.
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        run = i + 1;
+        if escaped.is_empty() {
+            use std::fmt::Write as _;
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 

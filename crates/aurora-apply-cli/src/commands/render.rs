@@ -13,7 +13,6 @@
 
 use std::io::Write;
 
-use aurora_spec::LoadedJob;
 use clap::Args;
 use serde_json::Value;
 
@@ -35,11 +34,13 @@ pub struct RenderArgs {
     pub update: bool,
 }
 
-/// Jobs converted and rendered at a time: what is held besides the checked specs.
-const RENDER_CHUNK: usize = 1024;
+/// Jobs converted and rendered at a time, per worker: what is held besides the checked specs
+/// is a few of these chunks' text.
+const RENDER_CHUNK: usize = 256;
 
-/// Runs `render`. Jobs are converted and rendered a chunk at a time, on all cores, and
-/// printed in order, so memory does not grow with the rendered text.
+/// Runs `render`. Jobs are converted and rendered a chunk at a time on all cores while the
+/// chunks before are printed, in order, so memory does not grow with the rendered text and
+/// printing does not wait for the rendering or the rendering for the printing.
 pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
     let jobs = match super::check_or_report(global, &args.paths.paths, &args.paths.vars, None) {
         Ok(checked) => checked.jobs,
@@ -47,43 +48,38 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
     };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let json = args.output == OutputFormat::Json;
-    let render_one = |job: aurora_spec::Job| -> Option<String> {
-        let j = LoadedJob::from_job(job);
-        let mut v = if args.update {
-            aurora_spec::render::job_update_request_json(j.update.as_ref()?)
-        } else {
-            aurora_spec::render::job_configuration_json(&j.config)
-        };
-        if json {
-            return serde_json::to_string_pretty(&v).ok();
+    let chunks: Vec<&[aurora_spec::Job]> = jobs.chunks(RENDER_CHUNK).collect();
+    let render_chunk = |chunk: &&[aurora_spec::Job]| -> String {
+        let mut out = String::new();
+        for job in *chunk {
+            if json {
+                push_json_element(&mut out, job, args.update);
+            } else {
+                push_text(&mut out, job, args.update);
+            }
         }
-        expand_executor_data(&mut v);
-        let text = serde_json::to_string_pretty(&v).ok()?;
-        Some(format!(
-            "# {} ({}, {})\n{text}\n",
-            j.job.key,
-            j.job.origin.location(),
-            kind(&j)
-        ))
+        out
     };
-    let mut jobs = jobs.into_iter().peekable();
-    let rendered = std::iter::from_fn(|| {
-        jobs.peek()?;
-        let chunk: Vec<aurora_spec::Job> = jobs.by_ref().take(RENDER_CHUNK).collect();
-        Some(aurora_apply::pool::parallel_map_owned(
-            chunk, threads, render_one,
-        ))
-    })
-    .flatten()
-    .flatten();
     let mut out = std::io::BufWriter::new(crate::redact::plain_stdout());
+    let mut first = true;
     let result = if json {
-        write_json_array(&mut out, rendered)
+        aurora_apply::pool::parallel_for_each_ordered(
+            &chunks,
+            threads,
+            2 * threads,
+            render_chunk,
+            |text| write_json_elements(&mut out, &text, &mut first),
+        )
+        .and_then(|()| writeln!(out, "{}", if first { "[]" } else { "\n]" }))
     } else {
         writeln!(out, "{TIERS_NOTE}\n").and_then(|()| {
-            rendered
-                .into_iter()
-                .try_for_each(|text| writeln!(out, "{text}"))
+            aurora_apply::pool::parallel_for_each_ordered(
+                &chunks,
+                threads,
+                2 * threads,
+                render_chunk,
+                |text| out.write_all(text.as_bytes()),
+            )
         })
     };
     match result.and_then(|()| out.flush()) {
@@ -92,36 +88,77 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
     }
 }
 
-/// Writes pretty JSON values as one pretty JSON array, element by element: the same text
-/// as `serde_json::to_string_pretty` of the whole array, without holding it.
-fn write_json_array(
-    out: &mut impl Write,
-    values: impl Iterator<Item = String>,
-) -> std::io::Result<()> {
-    let mut first = true;
-    for text in values {
-        out.write_all(if first { b"[\n" } else { b",\n" })?;
-        first = false;
-        for (i, line) in text.lines().enumerate() {
-            if i > 0 {
-                out.write_all(b"\n")?;
-            }
-            write!(out, "  {line}")?;
-        }
-    }
-    if first {
-        writeln!(out, "[]")
+/// What is rendered for `job`: its JobConfiguration, or with `update` its JobUpdateRequest
+/// (`None` for cron jobs, which have none). Only what is shown is converted.
+fn rendered_value(job: &aurora_spec::Job, update: bool) -> Option<Value> {
+    let config = aurora_spec::convert::job_configuration(job);
+    if update {
+        let request = aurora_spec::convert::job_update_request_from(job, &config)?;
+        Some(aurora_spec::render::job_update_request_json(&request))
     } else {
-        writeln!(out, "\n]")
+        Some(aurora_spec::render::job_configuration_json(&config))
     }
+}
+
+/// Appends `job` as an element of the pretty JSON array: `,\n` then its pretty JSON with
+/// every line indented by two spaces (the first element's `,` is replaced by `[` when
+/// printed, see [`write_json_elements`]).
+fn push_json_element(out: &mut String, job: &aurora_spec::Job, update: bool) {
+    let Some(text) =
+        rendered_value(job, update).and_then(|v| serde_json::to_string_pretty(&v).ok())
+    else {
+        return;
+    };
+    push_element(out, &text);
+}
+
+/// Appends `,\n` and `pretty` (one value's pretty JSON) with every line indented by two
+/// spaces, as it stands inside a pretty array.
+fn push_element(out: &mut String, pretty: &str) {
+    out.push_str(",\n  ");
+    // Pretty JSON has no raw newline inside a string: every `\n` starts a line.
+    out.push_str(&pretty.replace('\n', "\n  "));
+}
+
+/// Prints elements made by [`push_json_element`]: the same text as
+/// `serde_json::to_string_pretty` of the whole array, without holding it.
+fn write_json_elements(out: &mut impl Write, text: &str, first: &mut bool) -> std::io::Result<()> {
+    let Some(rest) = text.strip_prefix(",\n") else {
+        return Ok(());
+    };
+    if *first {
+        *first = false;
+        out.write_all(b"[\n")?;
+        out.write_all(rest.as_bytes())
+    } else {
+        out.write_all(text.as_bytes())
+    }
+}
+
+/// Appends the text form of `job`: a comment line with its key, where it is defined and its
+/// kind, its JSON with the executor data expanded for reading, and a blank line.
+fn push_text(out: &mut String, job: &aurora_spec::Job, update: bool) {
+    let Some(mut v) = rendered_value(job, update) else {
+        return;
+    };
+    expand_executor_data(&mut v);
+    let Ok(text) = serde_json::to_string_pretty(&v) else {
+        return;
+    };
+    out.push_str(&format!(
+        "# {} ({}, {})\n{text}\n\n",
+        job.key,
+        job.origin.location(),
+        kind(job)
+    ));
 }
 
 /// The first line of the text form: where tiers come from.
 const TIERS_NOTE: &str =
     "# tiers: Aurora's bundled tiers.json (render is offline; plan and apply use the cluster's)";
 
-fn kind(j: &LoadedJob) -> &'static str {
-    match j.job.kind {
+fn kind(job: &aurora_spec::Job) -> &'static str {
+    match job.kind {
         aurora_spec::model::JobKind::Service => "service",
         aurora_spec::model::JobKind::Adhoc => "adhoc",
         aurora_spec::model::JobKind::Cron => "cron",
@@ -151,13 +188,21 @@ mod tests {
             serde_json::json!("s"),
         ];
         for n in 0..=values.len() {
-            let mut out = Vec::new();
-            let texts = values[..n]
-                .iter()
-                .map(|v| serde_json::to_string_pretty(v).expect("json"));
-            write_json_array(&mut out, texts).expect("write");
-            let want = serde_json::to_string_pretty(&values[..n]).expect("json") + "\n";
-            assert_eq!(String::from_utf8(out).expect("utf-8"), want, "{n} values");
+            // Elements in chunks of every size, as the workers make them.
+            for per_chunk in 1..=3 {
+                let mut out = Vec::new();
+                let mut first = true;
+                for chunk in values[..n].chunks(per_chunk) {
+                    let mut text = String::new();
+                    for v in chunk {
+                        push_element(&mut text, &serde_json::to_string_pretty(v).expect("json"));
+                    }
+                    write_json_elements(&mut out, &text, &mut first).expect("write");
+                }
+                writeln!(out, "{}", if first { "[]" } else { "\n]" }).expect("write");
+                let want = serde_json::to_string_pretty(&values[..n]).expect("json") + "\n";
+                assert_eq!(String::from_utf8(out).expect("utf-8"), want, "{n} values");
+            }
         }
     }
 }

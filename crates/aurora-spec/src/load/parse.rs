@@ -26,6 +26,12 @@ pub const MAX_TEXT_BYTES: usize = 80 * 1024 * 1024;
 /// Parses a source file into a located tree (in-memory sources are held to the same size
 /// limit as files).
 pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
+    parse_with(file, Spans::All)
+}
+
+/// [`parse`], with the spans of YAML and JSON values kept as `spans` says (TOML's parser
+/// always reports them).
+pub fn parse_with(file: &SourceFile, spans: Spans) -> Result<Node, Diagnostic> {
     if file.text.len() as u64 > crate::load::MAX_SPEC_BYTES {
         return Err(Diagnostic::new(
             Code::Io,
@@ -37,7 +43,10 @@ pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
         .at(file, Span::default()));
     }
     match file.format {
-        Format::Yaml | Format::Json => parse_yaml(file),
+        Format::Yaml | Format::Json => match spans {
+            Spans::All => parse_yaml::<Full>(file),
+            Spans::Loader => parse_yaml::<Document>(file),
+        },
         Format::Toml => parse_toml(file),
     }
 }
@@ -53,11 +62,183 @@ fn saphyr_span(loc: &serde_saphyr::Location) -> Span {
     }
 }
 
-struct YNode(Node);
+/// Which values of a YAML document get their spans. serde-saphyr reports a location only
+/// through its `Spanned` wrapper, which costs about a sixth of the parse: the loader parses
+/// with [`Spans::Loader`] first and again with [`Spans::All`] only for a file that has
+/// something to report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spans {
+    /// Every value and key (what diagnostics, the language server and tests see).
+    All,
+    /// Only what a file without problems needs: the document, its `vars` (the places of
+    /// declarations and defaults are shown in plans and cross-file checks), and each entry
+    /// of `jobs` and of a job's `targets` (where a job is defined). Other spans are
+    /// [`Span::default`].
+    Loader,
+}
 
-struct YVisitor;
+/// How the spans of a subtree are kept: each shape is a type, so the visitor knows, before a
+/// value is read, which wrapper it reads it with.
+trait Shape {
+    fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Vec<Node>, A::Error>;
+    fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Vec<(Key, Node)>, A::Error>;
+}
 
-impl<'de> Visitor<'de> for YVisitor {
+/// A node read with shape `S`.
+struct Shaped<S>(Node, std::marker::PhantomData<S>);
+
+impl<'de, S: Shape> Deserialize<'de> for Shaped<S> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = d.deserialize_any(Build::<S>(std::marker::PhantomData))?;
+        Ok(Shaped(
+            Node::new(Span::default(), value),
+            std::marker::PhantomData,
+        ))
+    }
+}
+
+/// A node read with shape `S`, with its span.
+fn spanned<S>(item: serde_saphyr::Spanned<Shaped<S>>) -> Node {
+    let mut node = item.value.0;
+    node.span = saphyr_span(&item.referenced);
+    node
+}
+
+fn spanned_key(key: serde_saphyr::Spanned<String>) -> Key {
+    Key {
+        span: saphyr_span(&key.referenced),
+        name: key.value,
+    }
+}
+
+fn bare_key(name: String) -> Key {
+    Key {
+        name,
+        span: Span::default(),
+    }
+}
+
+/// Every value and key spanned.
+struct Full;
+
+impl Shape for Full {
+    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Node>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<Shaped<Full>>>()? {
+            items.push(spanned(item));
+        }
+        Ok(items)
+    }
+    fn map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Vec<(Key, Node)>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<serde_saphyr::Spanned<String>>()? {
+            let value = map.next_value::<serde_saphyr::Spanned<Shaped<Full>>>()?;
+            entries.push((spanned_key(key), spanned(value)));
+        }
+        Ok(entries)
+    }
+}
+
+/// No spans.
+struct Bare;
+
+impl Shape for Bare {
+    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Node>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Shaped<Bare>>()? {
+            items.push(item.0);
+        }
+        Ok(items)
+    }
+    fn map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Vec<(Key, Node)>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value::<Shaped<Bare>>()?;
+            entries.push((bare_key(key), value.0));
+        }
+        Ok(entries)
+    }
+}
+
+/// The document of [`Spans::Loader`]: top-level keys and values spanned, `vars` in full,
+/// `jobs` as [`Jobs`].
+struct Document;
+
+impl Shape for Document {
+    fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Vec<Node>, A::Error> {
+        Bare::seq(seq)
+    }
+    fn map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Vec<(Key, Node)>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<serde_saphyr::Spanned<String>>()? {
+            let value = match key.value.as_str() {
+                "vars" => spanned(map.next_value::<serde_saphyr::Spanned<Shaped<Full>>>()?),
+                "jobs" => spanned(map.next_value::<serde_saphyr::Spanned<Shaped<Jobs>>>()?),
+                _ => spanned(map.next_value::<serde_saphyr::Spanned<Shaped<Bare>>>()?),
+            };
+            entries.push((spanned_key(key), value));
+        }
+        Ok(entries)
+    }
+}
+
+/// `jobs:`: each entry spanned, read as [`JobEntry`].
+struct Jobs;
+
+impl Shape for Jobs {
+    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Node>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<Shaped<JobEntry>>>()? {
+            items.push(spanned(item));
+        }
+        Ok(items)
+    }
+    fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Vec<(Key, Node)>, A::Error> {
+        Bare::map(map)
+    }
+}
+
+/// A job: its `targets` read as [`Targets`], the rest bare.
+struct JobEntry;
+
+impl Shape for JobEntry {
+    fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Vec<Node>, A::Error> {
+        Bare::seq(seq)
+    }
+    fn map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Vec<(Key, Node)>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = if key == "targets" {
+                map.next_value::<Shaped<Targets>>()?.0
+            } else {
+                map.next_value::<Shaped<Bare>>()?.0
+            };
+            entries.push((bare_key(key), value));
+        }
+        Ok(entries)
+    }
+}
+
+/// A job's `targets:`: each entry spanned, its content bare.
+struct Targets;
+
+impl Shape for Targets {
+    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Node>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<Shaped<Bare>>>()? {
+            items.push(spanned(item));
+        }
+        Ok(items)
+    }
+    fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Vec<(Key, Node)>, A::Error> {
+        Bare::map(map)
+    }
+}
+
+/// Builds a node's value; lists and mappings are read as shape `S` says.
+struct Build<S>(std::marker::PhantomData<S>);
+
+impl<'de, S: Shape> Visitor<'de> for Build<S> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -97,39 +278,13 @@ impl<'de> Visitor<'de> for YVisitor {
         Ok(Value::Null)
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Ok(YNode::deserialize(d)?.0.value)
+        Ok(Shaped::<S>::deserialize(d)?.0.value)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<YNode>>()? {
-            let mut node = item.value.0;
-            node.span = saphyr_span(&item.referenced);
-            items.push(node);
-        }
-        Ok(Value::Seq(items))
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        S::seq(seq).map(Value::Seq)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<serde_saphyr::Spanned<String>>()? {
-            let value = map.next_value::<serde_saphyr::Spanned<YNode>>()?;
-            let mut node = value.value.0;
-            node.span = saphyr_span(&value.referenced);
-            entries.push((
-                Key {
-                    name: key.value,
-                    span: saphyr_span(&key.referenced),
-                },
-                node,
-            ));
-        }
-        Ok(Value::Map(entries))
-    }
-}
-
-impl<'de> Deserialize<'de> for YNode {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = d.deserialize_any(YVisitor)?;
-        Ok(YNode(Node::new(Span::default(), value)))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        S::map(map).map(Value::Map)
     }
 }
 
@@ -167,16 +322,12 @@ fn yaml_options() -> serde_saphyr::Options {
     options
 }
 
-fn parse_yaml(file: &SourceFile) -> Result<Node, Diagnostic> {
-    match serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<YNode>>(
+fn parse_yaml<S: Shape>(file: &SourceFile) -> Result<Node, Diagnostic> {
+    match serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<Shaped<S>>>(
         &file.text,
         yaml_options(),
     ) {
-        Ok(root) => {
-            let mut node = root.value.0;
-            node.span = saphyr_span(&root.referenced);
-            Ok(node)
-        }
+        Ok(root) => Ok(spanned(root)),
         Err(err) => Err(yaml_error(file, &err)),
     }
 }
@@ -476,6 +627,94 @@ mod tests {
             .and_then(|a| a.get_key("c"))
             .expect("key c");
         assert_eq!(&text[key.span.start..key.span.start + key.span.len], "c");
+    }
+
+    fn seq_spans(node: &Node, key: &str) -> Vec<Span> {
+        match node.get(key).map(|n| &n.value) {
+            Some(Value::Seq(items)) => items.iter().map(|n| n.span).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn loader_spans_are_the_full_ones_where_kept_and_absent_elsewhere() {
+        let text = "apiVersion: aurora-apply/v1\nx-base: &b {cpu: 1, ram: 1GiB}\nvars:\n  v: {type: string, default: x}\njobs:\n  - key: c/r/e/a\n    resources: *b\n    targets:\n      - {cluster: w}\n      - cluster: e\n  - &j {key: c/r/e/b, <<: *b}\n  - *j\n  - [1, {a: 2}]\n";
+        for format in [Format::Yaml, Format::Json] {
+            let text = if format == Format::Json {
+                r#"{"apiVersion": "aurora-apply/v1", "vars": {"v": {"type": "string"}}, "jobs": [{"key": "c/r/e/a", "targets": [{"cluster": "w"}]}, {"key": "c/r/e/b"}]}"#
+            } else {
+                text
+            };
+            let f = SourceFile::new("t", text, format);
+            let full = parse(&f).expect("parses");
+            let fast = parse_with(&f, Spans::Loader).expect("parses");
+            // The same values...
+            assert_eq!(fast.to_json(), full.to_json());
+            // ...with the spans a valid file needs: the document, `vars` in full, each job
+            // and each target entry...
+            assert_eq!(fast.span, full.span);
+            assert_eq!(fast.get("vars"), full.get("vars"));
+            assert_eq!(seq_spans(&fast, "jobs"), seq_spans(&full, "jobs"));
+            let targets = |n: &Node| n.at_path("jobs[0]").map(|j| seq_spans(j, "targets"));
+            assert_eq!(targets(&fast), targets(&full));
+            assert!(targets(&full).is_some_and(|t| !t.is_empty()));
+            // ...and no others.
+            let key = |n: &Node| n.at_path("jobs[0].key").map(|k| k.span);
+            assert_ne!(key(&full), Some(Span::default()));
+            assert_eq!(key(&fast), Some(Span::default()));
+        }
+    }
+
+    #[test]
+    fn loader_spans_read_every_example_spec_as_the_full_parse_does() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs");
+        let (paths, _) = crate::load::collect_paths(&[dir]);
+        assert!(!paths.is_empty());
+        for path in paths {
+            let f = crate::load::read_source(&path).expect("readable");
+            let full = parse(&f).map(|n| n.to_json()).map_err(|d| d.to_string());
+            let fast = parse_with(&f, Spans::Loader)
+                .map(|n| n.to_json())
+                .map_err(|d| d.to_string());
+            assert_eq!(fast, full, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn loader_spans_refuse_what_the_full_parse_refuses() {
+        let deep = format!("jobs: {}{}", "[".repeat(100), "]".repeat(100));
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        bomb.push_str("jobs: *a11\n");
+        // 64 levels of the unoptimised deserializer need more than a test thread's 2 MiB
+        // of stack (the full parse as much as this one; release builds need far less).
+        let refusals = move || {
+            for text in [
+                deep.as_str(),
+                bomb.as_str(),
+                "jobs:\n  - a: 1\n    a: 2\n",
+                "jobs: [1, 2\n",
+                "jobs: !include x\n",
+                "a: 1\n---\nb: 2\n",
+            ] {
+                let f = SourceFile::new("t.yaml", text, Format::Yaml);
+                let full = parse(&f).expect_err("refused");
+                let fast = parse_with(&f, Spans::Loader).expect_err("refused");
+                assert_eq!(fast.message, full.message, "{text}");
+                assert_eq!(fast.span, full.span, "{text}");
+            }
+        };
+        std::thread::Builder::new()
+            .stack_size(16 << 20)
+            .spawn(refusals)
+            .expect("thread")
+            .join()
+            .expect("no panic");
     }
 
     #[test]
