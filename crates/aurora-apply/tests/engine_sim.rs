@@ -57,15 +57,6 @@ fn desired(config: JobConfiguration) -> DesiredJob {
     DesiredJob::new("devcluster", &config, settings())
 }
 
-fn with_cpu(mut config: JobConfiguration, cpu: f64) -> JobConfiguration {
-    let task = config.task_config.as_mut().expect("task");
-    let mut resources = task.resources.clone().unwrap_or_default();
-    resources.retain(|r| !matches!(r, Resource::NumCpus(_)));
-    resources.insert(Resource::NumCpus(cpu.into()));
-    task.resources = Some(resources);
-    config
-}
-
 fn options() -> ExecuteOptions {
     ExecuteOptions {
         poll_interval: Duration::from_millis(20),
@@ -119,7 +110,10 @@ fn create_then_noop_then_rolling_update() {
     );
 
     // cpu 1 -> 2: a confirmed rolling update that rolls forward.
-    let bigger = desired(with_cpu(fixture("hello_world"), 2.0));
+    let bigger = desired(aurora_thrift::testing::with_cpu(
+        fixture("hello_world"),
+        2.0,
+    ));
     let changes = plan(&client, std::slice::from_ref(&bigger), false);
     assert_eq!(changes[0].actions, [Action::Update]);
     assert_eq!(
@@ -165,7 +159,7 @@ fn failing_update_rolls_back() {
         [Outcome::Succeeded]
     );
 
-    let mut broken = with_cpu(fixture("hello_world"), 2.0);
+    let mut broken = aurora_thrift::testing::with_cpu(fixture("hello_world"), 2.0);
     let task = broken.task_config.as_mut().expect("task");
     task.metadata = Some(BTreeSet::from([Metadata {
         key: Some(aurora_sim::FAIL_AFTER_KEY.into()),
@@ -475,7 +469,10 @@ fn coordinated_updates_are_pulsed_while_watched() {
         env.apply(&[desired(fixture("hello_world"))]),
         [Outcome::Succeeded]
     );
-    let mut coordinated = desired(with_cpu(fixture("hello_world"), 2.0));
+    let mut coordinated = desired(aurora_thrift::testing::with_cpu(
+        fixture("hello_world"),
+        2.0,
+    ));
     coordinated.update_settings.block_if_no_pulses_after_ms = Some(60_000);
     let changes = plan(client, std::slice::from_ref(&coordinated), false);
 
@@ -580,7 +577,7 @@ fn a_rollback_names_the_failed_instances_and_why() {
         apply(&client, std::slice::from_ref(&hello), false),
         [Outcome::Succeeded]
     );
-    let mut broken = with_cpu(fixture("hello_world"), 2.0);
+    let mut broken = aurora_thrift::testing::with_cpu(fixture("hello_world"), 2.0);
     broken.task_config.as_mut().expect("task").metadata = Some(BTreeSet::from([Metadata {
         key: Some(aurora_sim::FAIL_AFTER_KEY.into()),
         value: Some("500".into()),
@@ -670,7 +667,11 @@ fn an_update_that_does_not_move_sends_heartbeats_until_the_deadline() {
     let sink = CollectSink::default();
     let results = execute(
         &client,
-        &plan(&client, &[desired(with_cpu(hello, 2.0))], false),
+        &plan(
+            &client,
+            &[desired(aurora_thrift::testing::with_cpu(hello, 2.0))],
+            false,
+        ),
         &ExecuteOptions {
             heartbeat_every: Duration::from_millis(50),
             timeout: Duration::from_millis(600),
@@ -759,7 +760,10 @@ fn contact_lost_right_after_a_start_is_dated_from_the_start_reply() {
     );
     let changes = plan(
         &client,
-        &[desired(with_cpu(fixture("hello_world"), 2.0))],
+        &[desired(aurora_thrift::testing::with_cpu(
+            fixture("hello_world"),
+            2.0,
+        ))],
         false,
     );
     let quick = ExecuteOptions {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use aurora_api::types::{
     ConstACTIVEJOBUPDATESTATES, ConstACTIVESTATES, JobConfiguration, JobKey, JobUpdateQuery,
-    JobUpdateRequest, JobUpdateSettings, Resource, TaskQuery,
+    JobUpdateRequest, JobUpdateSettings, TaskQuery,
 };
 use aurora_api::{Client, ClientConfig};
 use aurora_sim::{ClockMode, Sim, SimConfig, SimHandle};
@@ -42,15 +42,6 @@ fn job(role: &str, name: &str, instances: i32) -> JobConfiguration {
     config
 }
 
-fn with_cpu(mut config: JobConfiguration, cpu: f64) -> JobConfiguration {
-    let task = config.task_config.as_mut().expect("task");
-    let mut resources = task.resources.clone().unwrap_or_default();
-    resources.retain(|r| !matches!(r, Resource::NumCpus(_)));
-    resources.insert(Resource::NumCpus(cpu.into()));
-    task.resources = Some(resources);
-    config
-}
-
 /// The cluster described above.
 fn emulator(jobs: usize) -> (SimHandle, Client) {
     let sim = Sim::start(SimConfig {
@@ -72,7 +63,7 @@ fn emulator(jobs: usize) -> (SimHandle, Client) {
     );
     sim.advance(Duration::from_secs(120));
     for n in (0..jobs.min(2_000)).step_by(10) {
-        let config = with_cpu(job("role0", &format!("job{n}"), 3), 2.0);
+        let config = aurora_thrift::testing::with_cpu(job("role0", &format!("job{n}"), 3), 2.0);
         let request = JobUpdateRequest {
             task_config: config.task_config,
             instance_count: Some(3),

@@ -60,6 +60,25 @@ pub struct Core {
     pub(crate) active_updates: BTreeSet<usize>,
 }
 
+/// The update indexes of a store's updates, built from scratch: positions per job (oldest
+/// first) and of the active ones (see [`Core::updates_by_job`], [`Core::active_updates`]).
+pub(crate) fn update_indexes(
+    updates: &[UpdateRec],
+) -> (BTreeMap<JobKey, Vec<usize>>, BTreeSet<usize>) {
+    let mut by_job: BTreeMap<JobKey, Vec<usize>> = BTreeMap::new();
+    let mut active = BTreeSet::new();
+    for (idx, u) in updates.iter().enumerate() {
+        by_job
+            .entry(u.job().cloned().unwrap_or_default())
+            .or_default()
+            .push(idx);
+        if update_active(u.status()) {
+            active.insert(idx);
+        }
+    }
+    (by_job, active)
+}
+
 /// The entries of `map` whose job belongs to `role`, in key order: a range of the map, since
 /// job keys order by role first (`JobKey` derives `Ord` over role, environment, name, and an
 /// unset part sorts before any set one).
@@ -130,17 +149,7 @@ impl Core {
                 due.insert((d, id.clone()));
             }
         }
-        let mut updates_by_job: BTreeMap<JobKey, Vec<usize>> = BTreeMap::new();
-        let mut active_updates = BTreeSet::new();
-        for (idx, u) in state.updates.iter().enumerate() {
-            updates_by_job
-                .entry(u.job().cloned().unwrap_or_default())
-                .or_default()
-                .push(idx);
-            if update_active(u.status()) {
-                active_updates.insert(idx);
-            }
-        }
+        let (updates_by_job, active_updates) = update_indexes(&state.updates);
         Core {
             cfg,
             state,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::types::JobConfiguration;
+use crate::types::{JobConfiguration, Resource};
 
 /// `fixtures/wire/` of this repository.
 pub fn wire_fixtures() -> PathBuf {
@@ -20,4 +20,20 @@ pub fn job_configuration(name: &str) -> JobConfiguration {
     let path = wire_fixtures().join(format!("{name}.job_configuration.bin"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     crate::wire::decode_struct(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The same job asking for `cpu` CPUs: the smallest change that rolls a job's instances.
+///
+/// # Panics
+/// When the job has no task config.
+pub fn with_cpu(mut config: JobConfiguration, cpu: f64) -> JobConfiguration {
+    let task = config
+        .task_config
+        .as_mut()
+        .expect("a job with a task config");
+    let mut resources = task.resources.clone().unwrap_or_default();
+    resources.retain(|r| !matches!(r, Resource::NumCpus(_)));
+    resources.insert(Resource::NumCpus(cpu.into()));
+    task.resources = Some(resources);
+    config
 }

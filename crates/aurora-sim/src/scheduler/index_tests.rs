@@ -88,17 +88,8 @@ fn update_job(s: &JobUpdateSummary) -> JobKey {
 /// Every narrowed read agrees with the scan, and the update indexes with the store.
 fn check(core: &Core) {
     // Update indexes.
-    let mut by_job: BTreeMap<JobKey, Vec<usize>> = BTreeMap::new();
-    let mut active = BTreeSet::new();
-    for (idx, u) in core.state.updates.iter().enumerate() {
-        by_job
-            .entry(u.job().cloned().unwrap_or_default())
-            .or_default()
-            .push(idx);
-        if update_active(u.status()) {
-            active.insert(idx);
-        }
-    }
+    // Kept in step by each write, they equal indexes built from scratch.
+    let (by_job, active) = crate::engine::update_indexes(&core.state.updates);
     assert_eq!(core.updates_by_job, by_job, "updates by job");
     assert_eq!(core.active_updates, active, "active updates");
 
