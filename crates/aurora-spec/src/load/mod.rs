@@ -15,7 +15,7 @@ use aurora_thrift::types::{JobConfiguration, JobUpdateRequest};
 
 use crate::convert;
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, did_you_mean};
-use crate::job::{Job, Origin};
+use crate::job::{Job, JobKey, Origin};
 use crate::model::{API_VERSION_V1, JobSpec};
 use crate::source::{Format, SourceFile, Span};
 use crate::validate::{Ctx, Rules, check_job};
@@ -161,13 +161,23 @@ struct Seen {
 }
 
 impl Seen {
-    fn first_dir(&mut self, dir: &Path) -> bool {
-        self.dirs
-            .insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
+    /// The directory's canonical path, when it was not seen before.
+    fn first_dir(&mut self, dir: &Path) -> Option<PathBuf> {
+        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        self.dirs.insert(canonical.clone()).then_some(canonical)
     }
     fn first_file(&mut self, file: &Path) -> bool {
         self.files
             .insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()))
+    }
+    /// [`Seen::first_file`] for an entry of the directory whose canonical path is `dir`,
+    /// known not to be a symbolic link: its canonical path is `dir` and its name, without
+    /// the system calls resolving every component again.
+    fn first_plain_file_in(&mut self, dir: &Path, file: &Path) -> bool {
+        match file.file_name() {
+            Some(name) => self.files.insert(dir.join(name)),
+            None => self.first_file(file),
+        }
     }
 }
 
@@ -178,9 +188,9 @@ fn walk(
     seen: &mut Seen,
     depth: usize,
 ) {
-    if !seen.first_dir(dir) {
+    let Some(canonical) = seen.first_dir(dir) else {
         return;
-    }
+    };
     if depth > MAX_DIR_DEPTH {
         diags.push(Diagnostic::new(
             Code::Io,
@@ -198,9 +208,14 @@ fn walk(
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
+    // The entry's own type (from the directory listing, no `stat`), unless it is a symbolic
+    // link: those are followed, as before.
+    let mut paths: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| (e.path(), e.file_type().ok().filter(|t| !t.is_symlink())))
+        .collect();
+    paths.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, plain) in paths {
         let hidden = p
             .file_name()
             .and_then(|n| n.to_str())
@@ -208,14 +223,18 @@ fn walk(
         if hidden {
             continue;
         }
-        if p.is_dir() {
+        if plain.map_or_else(|| p.is_dir(), |t| t.is_dir()) {
             // A project of its own: run on its own, never merged into this one.
             if !crate::project::has_project_file(&p) {
                 walk(&p, out, diags, seen, depth + 1);
             }
         } else if matches!(Format::from_path(&p), Some(Format::Yaml | Format::Toml))
             && !crate::project::is_project_file_name(&p)
-            && seen.first_file(&p)
+            && if plain.is_some() {
+                seen.first_plain_file_in(&canonical, &p)
+            } else {
+                seen.first_file(&p)
+            }
         {
             out.push(p);
         }
@@ -329,9 +348,9 @@ pub fn check_paths<P: AsRef<Path>>(
     options: &LoadOptions,
 ) -> Result<Checked, Diagnostics> {
     let (files, mut diags) = collect_paths(paths);
-    let mut sources = Vec::new();
-    for f in files {
-        match read_source(&f) {
+    let mut sources = Vec::with_capacity(files.len());
+    for read in read_sources_parallel(&files) {
+        match read {
             Ok(s) => sources.push(s),
             Err(d) => diags.push(d),
         }
@@ -476,24 +495,28 @@ pub fn check_sources(
     }
     let names: std::collections::BTreeSet<String> = declared.keys().cloned().collect();
     supplied.check_declared(&names, &mut diags);
-    let mut seen: BTreeMap<String, &Job> = BTreeMap::new();
+    // Keys are compared as they are; only a duplicate's is written out.
+    let mut seen: std::collections::HashMap<&JobKey, &Job> =
+        std::collections::HashMap::with_capacity(jobs.len());
     for job in &jobs {
-        let key = job.key.to_string();
-        match seen.get(&key) {
+        match seen.get(&job.key) {
             Some(first) => diags.push(
-                Diagnostic::new(Code::DuplicateJob, format!("job {key} is defined twice"))
-                    .with_path(job.origin.path.clone())
-                    .at(&job.origin.file, job.origin.span)
-                    .with_label("defined again here")
-                    .with_related(
-                        format!("first defined here, {}", first.origin.location()),
-                        &first.origin.file,
-                        first.origin.span,
-                    )
-                    .with_help("each job key may appear once across all the files of a run"),
+                Diagnostic::new(
+                    Code::DuplicateJob,
+                    format!("job {} is defined twice", job.key),
+                )
+                .with_path(job.origin.path.clone())
+                .at(&job.origin.file, job.origin.span)
+                .with_label("defined again here")
+                .with_related(
+                    format!("first defined here, {}", first.origin.location()),
+                    &first.origin.file,
+                    first.origin.span,
+                )
+                .with_help("each job key may appear once across all the files of a run"),
             ),
             None => {
-                seen.insert(key, job);
+                seen.insert(&job.key, job);
             }
         }
     }
@@ -555,6 +578,43 @@ fn field_errors(merged: &Node, path: &str, first: de::DeError) -> Vec<de::DeErro
 
 /// Loads files on all available cores (each file is independent until the duplicate-key
 /// check), keeping the input order in the result.
+/// [`read_source`] for every file, in order, on all available cores: reading 1,000 files one
+/// after the other was a fifth of `validate`'s time on one core.
+fn read_sources_parallel(files: &[PathBuf]) -> Vec<Result<SourceFile, Diagnostic>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if threads <= 1 || files.len() < 8 {
+        return files.iter().map(|f| read_source(f)).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|f| read_source(f)).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(files.chunks(chunk))
+            .flat_map(|(h, part)| {
+                // Reading does not panic; if it did, each file says so rather than vanish.
+                h.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|f| {
+                            Err(Diagnostic::new(
+                                Code::Io,
+                                format!("{}: internal error while reading", f.display()),
+                            ))
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
+}
+
 fn load_files_parallel(
     sources: &[SourceFile],
     options: &LoadOptions,
