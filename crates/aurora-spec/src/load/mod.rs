@@ -581,38 +581,17 @@ fn field_errors(merged: &Node, path: &str, first: de::DeError) -> Vec<de::DeErro
 /// [`read_source`] for every file, in order, on all available cores: reading 1,000 files one
 /// after the other was a fifth of `validate`'s time on one core.
 fn read_sources_parallel(files: &[PathBuf]) -> Vec<Result<SourceFile, Diagnostic>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8);
-    if threads <= 1 || files.len() < 8 {
-        return files.iter().map(|f| read_source(f)).collect();
-    }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(|f| read_source(f)).collect::<Vec<_>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .zip(files.chunks(chunk))
-            .flat_map(|(h, part)| {
-                // Reading does not panic; if it did, each file says so rather than vanish.
-                h.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|f| {
-                            Err(Diagnostic::new(
-                                Code::Io,
-                                format!("{}: internal error while reading", f.display()),
-                            ))
-                        })
-                        .collect()
-                })
-            })
-            .collect()
-    })
+    // Reading does not panic; if it did, each file says so rather than vanish.
+    map_files_parallel(
+        files,
+        |f| read_source(f),
+        |f| {
+            Err(Diagnostic::new(
+                Code::Io,
+                format!("{}: internal error while reading", f.display()),
+            ))
+        },
+    )
 }
 
 fn load_files_parallel(
@@ -620,45 +599,45 @@ fn load_files_parallel(
     options: &LoadOptions,
     supplied: &vars::Supplied,
 ) -> Vec<FileLoad> {
+    // A panicking worker is a bug; report it as a diagnostic rather than abort.
+    map_files_parallel(
+        sources,
+        |s| load_one(s, options, supplied),
+        |s| FileLoad {
+            diags: Diagnostic::new(Code::Io, "internal error while loading this file")
+                .at(s, Span::default())
+                .into(),
+            ..FileLoad::default()
+        },
+    )
+}
+
+/// `work` for every file, in order, on all available cores (one contiguous part of the files
+/// per core); the files of a part whose worker panicked get `on_panic`.
+fn map_files_parallel<T: Sync, R: Send>(
+    files: &[T],
+    work: impl Fn(&T) -> R + Sync,
+    on_panic: impl Fn(&T) -> R,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(8);
-    if threads <= 1 || sources.len() < 8 {
-        return sources
-            .iter()
-            .map(|s| load_one(s, options, supplied))
-            .collect();
+    if threads <= 1 || files.len() < 8 {
+        return files.iter().map(&work).collect();
     }
-    let chunk = sources.len().div_ceil(threads);
+    let chunk = files.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = sources
+        let work = &work;
+        let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|s| load_one(s, options, supplied))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(work).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
-            .zip(sources.chunks(chunk))
+            .zip(files.chunks(chunk))
             .flat_map(|(h, part)| {
-                // A panicking worker is a bug; report it as a diagnostic rather than abort.
-                h.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|s| {
-                            let d =
-                                Diagnostic::new(Code::Io, "internal error while loading this file")
-                                    .at(s, Span::default());
-                            FileLoad {
-                                diags: d.into(),
-                                ..FileLoad::default()
-                            }
-                        })
-                        .collect()
-                })
+                h.join()
+                    .unwrap_or_else(|_| part.iter().map(&on_panic).collect())
             })
             .collect()
     })

@@ -122,12 +122,8 @@ fn bare_key(name: String) -> Key {
 struct Full;
 
 impl Shape for Full {
-    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Node>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<Shaped<Full>>>()? {
-            items.push(spanned(item));
-        }
-        Ok(items)
+    fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Vec<Node>, A::Error> {
+        spanned_items::<Full, A>(seq)
     }
     fn map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Vec<(Key, Node)>, A::Error> {
         let mut entries = Vec::new();
@@ -182,16 +178,21 @@ impl Shape for Document {
     }
 }
 
+/// Every entry of a list with its span, each read as shape `S`.
+fn spanned_items<'de, S: Shape, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Node>, A::Error> {
+    let mut items = Vec::new();
+    while let Some(item) = seq.next_element::<serde_saphyr::Spanned<Shaped<S>>>()? {
+        items.push(spanned(item));
+    }
+    Ok(items)
+}
+
 /// `jobs:`: each entry spanned, read as [`JobEntry`].
 struct Jobs;
 
 impl Shape for Jobs {
-    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Node>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<Shaped<JobEntry>>>()? {
-            items.push(spanned(item));
-        }
-        Ok(items)
+    fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Vec<Node>, A::Error> {
+        spanned_items::<JobEntry, A>(seq)
     }
     fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Vec<(Key, Node)>, A::Error> {
         Bare::map(map)
@@ -223,12 +224,8 @@ impl Shape for JobEntry {
 struct Targets;
 
 impl Shape for Targets {
-    fn seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<Node>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<serde_saphyr::Spanned<Shaped<Bare>>>()? {
-            items.push(spanned(item));
-        }
-        Ok(items)
+    fn seq<'de, A: SeqAccess<'de>>(seq: A) -> Result<Vec<Node>, A::Error> {
+        spanned_items::<Bare, A>(seq)
     }
     fn map<'de, A: MapAccess<'de>>(map: A) -> Result<Vec<(Key, Node)>, A::Error> {
         Bare::map(map)
