@@ -537,7 +537,7 @@ impl Client {
                     if url != first || hops > 0 {
                         self.remember_leader(&url);
                     }
-                    return wire::decode_reply(method, seq, &reply.body)
+                    return crate::decoding::decode_reply(method, seq, reply.body)
                         .map_err(|source| (Failure::Fatal, ApiError::Protocol { method, source }));
                 }
                 307 | 308 => {

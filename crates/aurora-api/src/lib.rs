@@ -11,6 +11,7 @@ pub use aurora_thrift::{enum_names, json, key, ranges, rpc, task, tiers, types, 
 pub mod auth;
 pub mod client;
 pub mod clusters;
+mod decoding;
 pub mod endpoint;
 pub mod error;
 mod methods;
