@@ -119,6 +119,14 @@ impl LiveJob {
     }
 }
 
+/// Whether a `getJobs` entry is a cron template (the others are synthesised from tasks).
+pub fn is_cron(config: &JobConfiguration) -> bool {
+    config
+        .cron_schedule
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+}
+
 /// Fingerprint of a job that does not exist.
 pub fn absent_fingerprint() -> String {
     LiveJob::default().fingerprint()
@@ -169,7 +177,7 @@ impl LiveState {
     /// ignored: tasks are the truth).
     pub fn add_jobs(&mut self, configs: impl IntoIterator<Item = JobConfiguration>) {
         for config in configs {
-            if config.cron_schedule.as_deref().is_none_or(str::is_empty) {
+            if !is_cron(&config) {
                 continue;
             }
             let Some(key) = config.key.clone() else {
@@ -190,6 +198,11 @@ impl LiveState {
                 job.active_update = Some(Box::new(summary));
             }
         }
+    }
+
+    /// Adds the jobs of `other` (of other roles: a job in both keeps `other`'s).
+    pub fn merge(&mut self, other: LiveState) {
+        self.jobs.extend(other.jobs);
     }
 
     /// The job with this key, if the scheduler has anything of it.

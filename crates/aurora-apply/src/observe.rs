@@ -5,8 +5,7 @@
 //! `getTierConfigs` once per cluster. The number of calls grows with the number of roles,
 //! not jobs, and roles are read in parallel (bounded). Nothing is written.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, ConstACTIVESTATES, JobUpdateQuery, TaskQuery};
@@ -69,7 +68,25 @@ pub fn observe(
     roles: &[String],
     options: &ObserveOptions,
 ) -> Result<Observed, EngineError> {
-    read_all(client, cluster, roles, options)
+    let live = Mutex::new(LiveState::default());
+    let tiers = Mutex::new(None);
+    let calls = read_roles(
+        client,
+        cluster,
+        roles,
+        options,
+        &|read| *lock(&tiers) = read,
+        &|_, role| lock(&live).merge(role),
+    )?;
+    Ok(Observed {
+        live: live.into_inner().unwrap_or_else(PoisonError::into_inner),
+        // Read above (an answer without tiers leaves Aurora's defaults).
+        tiers: tiers
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(|| Tiers::from_thrift(&Default::default())),
+        calls,
+    })
 }
 
 /// The cluster's tiers (`getTierConfigs`): one round trip.
@@ -80,162 +97,222 @@ pub fn read_tiers(client: &Client, cluster: &str) -> Result<Tiers, EngineError> 
     Ok(Tiers::from_thrift(&tiers.value))
 }
 
-/// Every read of `roles` and the tiers, in one bounded wave.
+/// Every read of `roles` and the tiers, in one bounded wave; returns the round trips made.
 ///
 /// The three reads of every role are independent, so all of them — every role's
 /// `getJobs`, `getJobUpdateSummaries` and first `getTasksStatus` page — and `getTierConfigs`
 /// go out at once, bounded by `options.parallelism` calls in flight: one round trip of
 /// latency for the whole cluster instead of three per role. A role whose first task page was
 /// full reads all its further pages at once, in a second round trip.
-fn read_all(
+///
+/// What is read is handed over as soon as it is complete, on the thread that completed it:
+/// the tiers to `on_tiers` (`None` when reading them failed; the error is returned), and each
+/// role's live jobs to `on_role` once its last read is in. A caller that plans a role there
+/// and keeps only the outcome never holds the whole cluster's task configs at once. The
+/// tiers are read first (the first call out), so an `on_role` may wait for `on_tiers`.
+pub fn read_roles(
     client: &Client,
     cluster: &str,
     roles: &[String],
     options: &ObserveOptions,
-) -> Result<Observed, EngineError> {
+    on_tiers: &(dyn Fn(Option<Tiers>) + Sync),
+    on_role: &(dyn Fn(&str, LiveState) + Sync),
+) -> Result<usize, EngineError> {
     let page_size = options.page_size.max(1);
-    let mut reads: Vec<(&str, Read)> = roles
-        .iter()
-        .flat_map(|role| {
-            [Read::Jobs, Read::Updates, Read::Tasks(0)].map(|read| (role.as_str(), read))
-        })
+    let reads: Vec<Option<(usize, Read)>> = std::iter::once(None)
+        .chain((0..roles.len()).flat_map(|role| {
+            [Read::Jobs, Read::Updates, Read::Tasks(0)].map(|read| Some((role, read)))
+        }))
         .collect();
-    reads.insert(0, ("", Read::Tiers));
-    // Each answer is folded into the live state as it arrives (under a lock), so what is
-    // held at once is the state plus the answers in flight — `getJobs` also returns every
-    // service synthesised from its tasks, dropped here at once.
-    let live = Mutex::new(LiveState::default());
-    let read_tiers = Mutex::new(None);
-    let more_pages = Mutex::new(Vec::new());
-    // How many active tasks each role has, as `getJobs` counts them: which further pages to
-    // ask for at once. Aurora synthesises a service's config with `instanceCount` = its active
-    // tasks (ReadOnlySchedulerImpl.getJobs, rel/0.22.0); a cron template's own count replaces
-    // it, so this is an estimate, and reading goes on past it when the last page is full.
-    let expected = Mutex::new(BTreeMap::<&str, i64>::new());
-    let answers = crate::pool::parallel_map(&reads, options.parallelism, |(role, read)| {
-        let answer = read_one(client, role, *read, page_size).map_err(|e| match read {
-            Read::Tiers => EngineError::api(format!("reading tiers of {cluster}"), e),
-            _ => EngineError::api(format!("reading role {role} on {cluster}"), e),
-        })?;
-        let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
+    let slots: Vec<Mutex<RoleRead>> = roles.iter().map(|_| Mutex::default()).collect();
+    let role_error = |role: usize| {
+        let role = roles.get(role).map_or("", String::as_str);
+        move |e| EngineError::api(format!("reading role {role} on {cluster}"), e)
+    };
+    // A role is handed over by whichever thread folds its last answer in, outside its lock.
+    let hand_over = |role: usize, mut slot: MutexGuard<'_, RoleRead>| {
+        let live = std::mem::take(&mut slot.live);
+        drop(slot);
+        on_role(&roles[role], live);
+    };
+    // `None` is the tiers.
+    let answers = crate::pool::parallel_map(&reads, options.parallelism, |&read| {
+        let Some((role, read)) = read else {
+            return match client.get_tier_configs() {
+                Ok(tiers) => {
+                    on_tiers(Some(Tiers::from_thrift(&tiers.value)));
+                    Ok(())
+                }
+                Err(e) => {
+                    on_tiers(None);
+                    Err(EngineError::api(format!("reading tiers of {cluster}"), e))
+                }
+            };
+        };
+        let answer = read_one(client, &roles[role], read, page_size).map_err(role_error(role))?;
+        let mut slot = lock(&slots[role]);
         match answer {
-            Answer::Tiers(t) => {
-                *read_tiers.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(Tiers::from_thrift(&t));
-            }
             Answer::Jobs(jobs) => {
-                let tasks = jobs
+                // How many active tasks the role has, as `getJobs` counts them: which further
+                // pages to ask for at once. Aurora synthesises a service's config with
+                // `instanceCount` = its active tasks (ReadOnlySchedulerImpl.getJobs,
+                // rel/0.22.0); a cron template's own count replaces it, so this is an
+                // estimate, and reading goes on past it when the last page is full.
+                slot.expected_tasks = jobs
                     .iter()
                     .map(|j| i64::from(j.instance_count.unwrap_or(0).max(0)))
                     .sum();
-                expected
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(*role, tasks);
-                live.add_jobs(jobs);
+                slot.has_cron = jobs.iter().any(crate::live::is_cron);
+                // `getJobs` also returns every service synthesised from its tasks: dropped
+                // here at once, only cron templates are kept.
+                slot.live.add_jobs(jobs);
             }
-            Answer::Updates(updates) => live.add_updates(updates),
+            Answer::Updates(updates) => slot.live.add_updates(updates),
             Answer::Tasks(tasks) => {
                 let n = i32::try_from(tasks.len()).unwrap_or(i32::MAX);
-                live.add_tasks(tasks);
+                slot.tasks_read += i64::from(n);
+                slot.live.add_tasks(tasks);
                 if n >= page_size {
-                    more_pages
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((*role, n));
+                    slot.next_offset = Some(n);
                 }
+            }
+        }
+        slot.first_reads += 1;
+        if slot.first_reads == 3 {
+            if slot.counted_all() {
+                slot.next_offset = None;
+            }
+            if slot.next_offset.is_none() {
+                hand_over(role, slot);
             }
         }
         Ok::<(), EngineError>(())
     });
     answers.into_iter().collect::<Result<(), EngineError>>()?;
     let mut calls = reads.len();
-    let mut live = live.into_inner().unwrap_or_else(|e| e.into_inner());
-    let tiers = read_tiers.into_inner().unwrap_or_else(|e| e.into_inner());
-    let more_pages = more_pages.into_inner().unwrap_or_else(|e| e.into_inner());
-    let expected = expected.into_inner().unwrap_or_else(|e| e.into_inner());
     // Roles with more tasks than a page: every further page `getJobs` says the role has —
-    // and the one after it, which shows the end — all at once, in one more round trip.
-    // Should the last of them still be full (tasks were added meanwhile), that role reads on
-    // page by page.
-    let mut pages: Vec<(&str, i32)> = Vec::new();
-    for &(role, first) in &more_pages {
-        let total = expected.get(role).copied().unwrap_or(0);
+    // and, unless that count is exact (see `RoleRead::counted_all`), the one after it, which
+    // shows the end — all at once, in one more round trip. Should the last of them still be
+    // full (tasks were added meanwhile), that role reads on page by page. Every page read is
+    // kept (a task that moved between pages while they were read is where it was last seen).
+    let mut pages: Vec<(usize, i32)> = Vec::new();
+    for (role, slot) in slots.iter().enumerate() {
+        let mut slot = lock(slot);
+        let Some(first) = slot.next_offset else {
+            continue;
+        };
+        let exact = slot.count_is_exact();
         let mut offset = first;
         loop {
             pages.push((role, offset));
-            // This page is expected to be short (or empty): it shows the end.
-            if i64::from(offset) + i64::from(page_size) > total {
+            slot.pages_left += 1;
+            slot.last_page = offset;
+            let next = i64::from(offset) + i64::from(page_size);
+            // This page is expected to be short (or empty): it shows the end. With an
+            // exact count, the page that ends at it is the last.
+            if next > slot.expected_tasks || (exact && next >= slot.expected_tasks) {
                 break;
             }
             offset = offset.saturating_add(page_size);
         }
+        slot.next_offset = None;
     }
-    let read =
-        crate::pool::parallel_map(
-            &pages,
-            options.parallelism,
-            |(role, offset)| match read_one(client, role, Read::Tasks(*offset), page_size)
-                .map_err(|e| EngineError::api(format!("reading role {role} on {cluster}"), e))?
-            {
-                Answer::Tasks(page) => Ok(page),
-                _ => Ok(Vec::new()),
-            },
-        );
-    calls += pages.len();
-    let mut last_full: BTreeMap<&str, i32> = BTreeMap::new();
-    let mut ended: BTreeSet<&str> = BTreeSet::new();
-    for ((role, offset), page) in pages.iter().zip(read) {
-        let page = page?;
-        // Pages are in offset order per role; after a short page the role has ended.
-        if ended.contains(role) {
-            continue;
-        }
+    let read = crate::pool::parallel_map(&pages, options.parallelism, |&(role, offset)| {
+        let answer = read_one(client, &roles[role], Read::Tasks(offset), page_size)
+            .map_err(role_error(role))?;
+        let Answer::Tasks(page) = answer else {
+            return Ok(());
+        };
         let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
-        live.add_tasks(page);
-        if n < page_size {
-            ended.insert(role);
-            last_full.remove(role);
-        } else {
-            last_full.insert(role, offset.saturating_add(n));
+        let mut slot = lock(&slots[role]);
+        slot.tasks_read += i64::from(n);
+        slot.live.add_tasks(page);
+        if offset == slot.last_page && n >= page_size && !slot.counted_all() {
+            slot.next_offset = Some(offset.saturating_add(n));
         }
-    }
-    let rest: Vec<(&str, i32)> = last_full.into_iter().collect();
-    let rest = crate::pool::parallel_map(&rest, options.parallelism, |(role, next)| {
-        let mut tasks = Vec::new();
+        slot.pages_left -= 1;
+        if slot.pages_left == 0 && slot.next_offset.is_none() {
+            hand_over(role, slot);
+        }
+        Ok::<(), EngineError>(())
+    });
+    calls += pages.len();
+    read.into_iter().collect::<Result<(), EngineError>>()?;
+    let rest: Vec<(usize, i32)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(role, slot)| lock(slot).next_offset.map(|next| (role, next)))
+        .collect();
+    let rest = crate::pool::parallel_map(&rest, options.parallelism, |&(role, next)| {
         let mut calls = 0;
-        let mut offset = *next;
-        while let Answer::Tasks(page) = read_one(client, role, Read::Tasks(offset), page_size)
-            .map_err(|e| EngineError::api(format!("reading role {role} on {cluster}"), e))?
+        let mut offset = next;
+        while let Answer::Tasks(page) =
+            read_one(client, &roles[role], Read::Tasks(offset), page_size)
+                .map_err(role_error(role))?
         {
             calls += 1;
             let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
-            tasks.extend(page);
+            lock(&slots[role]).live.add_tasks(page);
             if n < page_size {
                 break;
             }
             offset = offset.saturating_add(n);
         }
-        Ok::<_, EngineError>((tasks, calls))
+        hand_over(role, lock(&slots[role]));
+        Ok::<_, EngineError>(calls)
     });
     for result in rest {
-        let (tasks, n) = result?;
-        calls += n;
-        live.add_tasks(tasks);
+        calls += result?;
     }
-    Ok(Observed {
-        live,
-        // Read above (an answer without tiers leaves Aurora's defaults).
-        tiers: tiers.unwrap_or_else(|| Tiers::from_thrift(&Default::default())),
-        calls,
-    })
+    Ok(calls)
 }
 
-/// One read of a role (or of the cluster's tiers).
+/// What has been read of one role so far.
+#[derive(Default)]
+struct RoleRead {
+    /// Its live jobs.
+    live: LiveState,
+    /// How many of its three first reads are in.
+    first_reads: usize,
+    /// Active tasks `getJobs` counts for it.
+    expected_tasks: i64,
+    /// Whether `getJobs` listed a cron template (whose count is the template's, not its
+    /// active tasks').
+    has_cron: bool,
+    /// Tasks read so far.
+    tasks_read: i64,
+    /// The offset to read next, while its last page read was full.
+    next_offset: Option<i32>,
+    /// Further pages asked for and not yet in.
+    pages_left: usize,
+    /// The offset of the last further page asked for at once.
+    last_page: i32,
+}
+
+impl RoleRead {
+    /// Whether `getJobs` counted the role's active tasks exactly: Aurora synthesises every
+    /// job without a cron template from its active tasks, with `instanceCount` = their
+    /// number (ReadOnlySchedulerImpl.getJobs, rel/0.22.0), so without cron templates the
+    /// counts add up to the role's active tasks as `getJobs` saw them. A role with none
+    /// counted is not trusted to be empty.
+    fn count_is_exact(&self) -> bool {
+        !self.has_cron && self.expected_tasks > 0
+    }
+
+    /// Whether every task `getJobs` counted has been read, by an exact count: no further
+    /// page is needed to see the end (a role of exactly 1,000 tasks reads no empty page).
+    fn counted_all(&self) -> bool {
+        self.count_is_exact() && self.tasks_read >= self.expected_tasks
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One read of a role.
 #[derive(Clone, Copy, Debug)]
 enum Read {
-    /// `getTierConfigs`.
-    Tiers,
     /// `getJobs`: cron templates (and every service synthesised from its tasks).
     Jobs,
     /// `getJobUpdateSummaries` of the active updates.
@@ -246,7 +323,6 @@ enum Read {
 
 /// What a read returned.
 enum Answer {
-    Tiers(aurora_api::types::GetTierConfigResult),
     Jobs(Vec<aurora_api::types::JobConfiguration>),
     Updates(Vec<aurora_api::types::JobUpdateSummary>),
     Tasks(Vec<aurora_api::types::ScheduledTask>),
@@ -259,7 +335,6 @@ fn read_one(
     page_size: i32,
 ) -> Result<Answer, aurora_api::ApiError> {
     Ok(match read {
-        Read::Tiers => Answer::Tiers(client.get_tier_configs()?.value),
         Read::Jobs => Answer::Jobs(
             client
                 .get_jobs(Some(role))?
@@ -300,4 +375,30 @@ fn read_one(
             )
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(expected_tasks: i64, has_cron: bool, tasks_read: i64) -> RoleRead {
+        RoleRead {
+            expected_tasks,
+            has_cron,
+            tasks_read,
+            ..RoleRead::default()
+        }
+    }
+
+    #[test]
+    fn only_an_exact_count_ends_the_reading_without_a_short_page() {
+        // Every task getJobs counted has been read, and the count is exact.
+        assert!(read(1000, false, 1000).counted_all());
+        assert!(read(1000, false, 1001).counted_all());
+        assert!(!read(1000, false, 999).counted_all());
+        // A cron template counts its own instances, not active tasks: read to a short page.
+        assert!(!read(1000, true, 1000).counted_all());
+        // Nothing counted (tasks created after getJobs answered): read to a short page.
+        assert!(!read(0, false, 1000).counted_all());
+    }
 }

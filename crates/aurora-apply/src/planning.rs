@@ -6,8 +6,8 @@
 //! `populateJobConfig`, so a config the scheduler would refuse fails the plan (exit 3) and
 //! not the apply. Nothing is written.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use aurora_api::types::{ConfigGroup, JobKey, ResponseCode, ScheduleStatus, TaskQuery};
 use aurora_api::{ApiError, Client};
@@ -16,14 +16,15 @@ use crate::compare::same_task;
 use crate::desired::{DesiredJob, spec_hash};
 use crate::error::EngineError;
 use crate::key::ClusterJobKey;
-use crate::live::LiveJob;
+use crate::live::{LiveJob, LiveState};
 use crate::normalize::{Tiers, task_config};
 pub use crate::observe::read_tiers;
-use crate::observe::{ObserveOptions, Observed, roles_of};
+use crate::observe::{ObserveOptions, roles_of};
 use crate::plan::{
     Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
 use crate::planner::{Draft, plan_absent, plan_desired};
+use crate::pool::Latch;
 use crate::ranges::{InstanceRange, ids_of, to_ranges};
 use crate::target::Targets;
 
@@ -132,18 +133,88 @@ pub fn plan_cluster(
 /// tiers into the desired jobs (a job's tier and `production` depend on the cluster's tiers,
 /// as in Aurora's client; its key does not, so `keys` — the desired jobs' keys — say which
 /// roles to read before the tiers are known). Returns the plan and the placed jobs.
-pub fn plan_cluster_placing<P: AsRef<[DesiredJob]>>(
+///
+/// Each role is compared as soon as its reads are in, while other roles are still being
+/// read, and only what still needs the scheduler (a confirmation) keeps its live job: an
+/// in-sync role's task configs are dropped as soon as it is planned, so what is held at
+/// once is the desired jobs, the changes and a few roles' answers, not the whole cluster.
+/// Confirmations then go out at once, bounded by the parallelism.
+pub fn plan_cluster_placing<P: AsRef<[DesiredJob]> + Send + Sync>(
     client: &Client,
     cluster: &str,
     keys: &[JobKey],
-    place: impl FnOnce(&Tiers) -> P,
+    place: impl FnOnce(&Tiers) -> P + Send,
     options: &PlanOptions,
 ) -> Result<(ClusterPlan, P), EngineError> {
     let roles = roles_to_read(client, cluster, keys, options)?;
-    let observed = crate::observe::observe(client, cluster, &roles, &options.observe)?;
-    let desired = place(&observed.tiers);
-    let plan = plan_observed(client, cluster, desired.as_ref(), observed, options)?;
-    Ok((plan, desired))
+    let planner = RolePlanner {
+        cluster,
+        options,
+        place: Mutex::new(Some(place)),
+        placed: Latch::default(),
+        planned_roles: Mutex::new(BTreeSet::new()),
+        settled: Mutex::new(Vec::new()),
+        pending: Mutex::new(Vec::new()),
+    };
+    let mut calls = crate::observe::read_roles(
+        client,
+        cluster,
+        &roles,
+        &options.observe,
+        &|tiers| planner.place(tiers),
+        &|role, live| planner.plan_role(role, live),
+    )?;
+    let RolePlanner {
+        placed,
+        planned_roles,
+        settled,
+        pending,
+        ..
+    } = planner;
+    // Reading hands the tiers over before it returns.
+    let placed = placed.into_inner().ok_or_else(|| {
+        EngineError::api(
+            format!("reading tiers of {cluster}"),
+            ApiError::Config("the tiers were not handed over".into()),
+        )
+    })?;
+    let mut changes = into_inner(settled);
+    let mut pending = into_inner(pending);
+    // Desired jobs of roles that were not read (none: every desired job's role is) are
+    // planned against nothing, rather than left out.
+    let planned_roles = into_inner(planned_roles);
+    for (role, indexes) in &placed.by_role {
+        if !planned_roles.contains(role) {
+            let (settled, more) = placed.plan_jobs(indexes, &mut LiveState::default());
+            changes.extend(settled);
+            pending.extend(more);
+        }
+    }
+    // Each changed job is confirmed (a round trip): all at once, with at most `parallelism`
+    // calls in flight, so 50 changed jobs cost about 50 / parallelism latencies.
+    let pending: Vec<Mutex<Option<Pending>>> =
+        pending.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    let jobs = placed.jobs.as_ref();
+    let confirmed = crate::pool::parallel_map(&pending, options.observe.parallelism, |p| {
+        let Some(p) = lock(p).take() else {
+            return Ok((None, 0));
+        };
+        let (change, n) = confirm(
+            client,
+            &jobs[p.index],
+            p.live.as_ref(),
+            p.draft,
+            &placed.tiers,
+        )?;
+        Ok::<_, EngineError>((Some(*change), n))
+    });
+    for result in confirmed {
+        let (change, n) = result?;
+        calls += n;
+        changes.extend(change);
+    }
+    changes.sort_by(|a, b| a.job_key.cmp(&b.job_key));
+    Ok((ClusterPlan { changes, calls }, placed.jobs))
 }
 
 /// The roles to read: those of the desired jobs and of the scope a target can reach (a job
@@ -160,58 +231,154 @@ fn roles_to_read(
         .collect())
 }
 
-/// The plan from what was observed.
-fn plan_observed(
-    client: &Client,
-    cluster: &str,
-    desired: &[DesiredJob],
-    observed: Observed,
-    options: &PlanOptions,
-) -> Result<ClusterPlan, EngineError> {
-    // With targets, only targeted jobs are planned.
-    let desired: Vec<&DesiredJob> = desired
-        .iter()
-        .filter(|d| options.targets.matches(&d.job_key()))
-        .collect();
-    let mut calls = observed.calls;
-    let tiers = &observed.tiers;
-    // Each desired job takes its live job out of the observed state, and drops it once
-    // planned: what is held at once is the live state or the changes, not both. What is left
-    // are the live jobs no spec describes.
-    let mut undescribed = observed.live;
-    let live: Vec<Mutex<Option<LiveJob>>> = desired
-        .iter()
-        .map(|d| Mutex::new(undescribed.take(&d.key())))
-        .collect();
-    // Each job is compared with what runs (CPU work: normalising both configs, reading both
-    // payloads) and, when it changes, confirmed at once (a round trip): the comparisons of
-    // some jobs overlap the confirmations of others, on every core and with at most
-    // `parallelism` calls in flight, so 50 changed jobs cost about 50 / parallelism latencies
-    // and no wave waits for the slowest comparison.
-    let indexes: Vec<usize> = (0..desired.len()).collect();
-    let confirmed = crate::pool::parallel_map(&indexes, options.observe.parallelism, |&i| {
-        let job = desired[i];
-        let live = live[i].lock().unwrap_or_else(|e| e.into_inner()).take();
-        let draft = plan_desired(job, live.as_ref(), tiers);
-        confirm(client, job, live.as_ref(), draft, tiers)
-    });
-    let mut changes = Vec::with_capacity(desired.len());
-    for result in confirmed {
-        let (change, n) = result?;
-        calls += n;
-        changes.push(*change);
-    }
-    for live in undescribed.jobs.values() {
-        let key = ClusterJobKey::new(cluster, &live.key);
-        if !options.targets.matches(&key) {
-            continue;
+/// A job whose plan needs the scheduler: a confirmation, or validating what is created.
+struct Pending {
+    /// Its index among the placed jobs.
+    index: usize,
+    /// Its live job.
+    live: Option<LiveJob>,
+    /// Its plan so far.
+    draft: Draft,
+}
+
+/// A job drafted against its live job.
+enum Drafted {
+    /// Its change, settled locally.
+    Settled(Box<JobChange>),
+    /// Its plan needs the scheduler.
+    Pending(Pending),
+}
+
+/// Plans each role of one cluster as its reads come in (see [`plan_cluster_placing`]).
+struct RolePlanner<'a, P, F> {
+    cluster: &'a str,
+    options: &'a PlanOptions,
+    /// Places the desired jobs once the tiers are known.
+    place: Mutex<Option<F>>,
+    /// The placed jobs, set when the tiers are in.
+    placed: Latch<Placed<P>>,
+    /// Roles planned so far.
+    planned_roles: Mutex<BTreeSet<String>>,
+    /// Changes settled without the scheduler.
+    settled: Mutex<Vec<JobChange>>,
+    /// Jobs to confirm.
+    pending: Mutex<Vec<Pending>>,
+}
+
+/// The desired jobs placed on the cluster's tiers, by role.
+struct Placed<P> {
+    tiers: Tiers,
+    jobs: P,
+    /// Indexes of the jobs to plan (those `--target` names), by role.
+    by_role: BTreeMap<String, Vec<usize>>,
+}
+
+impl<P: AsRef<[DesiredJob]> + Sync, F: FnOnce(&Tiers) -> P> RolePlanner<'_, P, F> {
+    /// The tiers are in: places the desired jobs, for the roles waiting. When reading the
+    /// tiers failed (the plan fails with that error), they are placed on Aurora's default
+    /// tiers so that no role waits forever.
+    fn place(&self, tiers: Option<Tiers>) {
+        let tiers = tiers.unwrap_or_else(|| Tiers::from_thrift(&Default::default()));
+        if let Some(place) = lock(&self.place).take() {
+            let jobs = place(&tiers);
+            let mut by_role: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (i, job) in jobs.as_ref().iter().enumerate() {
+                if self.options.targets.matches(&job.job_key()) {
+                    by_role
+                        .entry(job.key().role.unwrap_or_default())
+                        .or_default()
+                        .push(i);
+                }
+            }
+            self.placed.set(Placed {
+                tiers,
+                jobs,
+                by_role,
+            });
         }
-        if let Some(change) = plan_absent(cluster, live, options.prune) {
-            changes.push(change);
-        }
     }
-    changes.sort_by(|a, b| a.job_key.cmp(&b.job_key));
-    Ok(ClusterPlan { changes, calls })
+
+    /// Plans the jobs of `role` against its live jobs as read, once the jobs are placed.
+    fn plan_role(&self, role: &str, mut live: LiveState) {
+        let placed = self.placed.wait();
+        let indexes = placed.by_role.get(role).map_or(&[][..], Vec::as_slice);
+        let (mut settled, pending) = placed.plan_jobs(indexes, &mut live);
+        // What is left are the live jobs no spec describes.
+        for live in live.jobs.values() {
+            let key = ClusterJobKey::new(self.cluster, &live.key);
+            if self.options.targets.matches(&key)
+                && let Some(change) = plan_absent(self.cluster, live, self.options.prune)
+            {
+                settled.push(change);
+            }
+        }
+        drop(live);
+        lock(&self.planned_roles).insert(role.to_string());
+        lock(&self.settled).extend(settled);
+        lock(&self.pending).extend(pending);
+    }
+}
+
+impl<P: AsRef<[DesiredJob]> + Sync> Placed<P> {
+    /// Drafts the jobs at `indexes` against the live jobs they take out of `live`: the
+    /// changes settled locally, and the jobs the scheduler must confirm (which keep their
+    /// live job). A big role is compared on every core.
+    fn plan_jobs(&self, indexes: &[usize], live: &mut LiveState) -> (Vec<JobChange>, Vec<Pending>) {
+        let jobs = self.jobs.as_ref();
+        let live = Mutex::new(live);
+        let draft = |&i: &usize| {
+            let job = &jobs[i];
+            let live = lock(&live).take(&job.key());
+            match plan_desired(job, live.as_ref(), &self.tiers) {
+                Draft::Done(change) if !creates(&change) => Drafted::Settled(change),
+                draft => Drafted::Pending(Pending {
+                    index: i,
+                    live,
+                    draft,
+                }),
+            }
+        };
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let drafts = if indexes.len() >= 2 * COMPARED_PER_THREAD && cores > 1 {
+            let chunks: Vec<&[usize]> = indexes.chunks(COMPARED_PER_THREAD).collect();
+            crate::pool::parallel_map(&chunks, cores, |chunk| {
+                chunk.iter().map(draft).collect::<Vec<_>>()
+            })
+            .into_iter()
+            .flatten()
+            .collect()
+        } else {
+            indexes.iter().map(draft).collect::<Vec<_>>()
+        };
+        let mut settled = Vec::with_capacity(drafts.len());
+        let mut pending = Vec::new();
+        for drafted in drafts {
+            match drafted {
+                Drafted::Settled(change) => settled.push(*change),
+                Drafted::Pending(p) => pending.push(p),
+            }
+        }
+        (settled, pending)
+    }
+}
+
+/// Jobs compared per thread when a role is compared on every core.
+const COMPARED_PER_THREAD: usize = 256;
+
+/// Whether a locally settled change creates something, which the scheduler validates first.
+fn creates(change: &JobChange) -> bool {
+    change
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Create | Action::CronSchedule))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn into_inner<T>(m: Mutex<T>) -> T {
+    m.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn group_ranges(groups: Option<&BTreeSet<ConfigGroup>>) -> Vec<InstanceRange> {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 /// `f` over `items` on at most `workers` threads, results in input order.
 pub fn parallel_map<T: Sync, R: Send>(
@@ -157,6 +157,53 @@ pub fn parallel_for_each_ordered<T: Sync, R: Send, E>(
     })
 }
 
+/// A value some threads wait for and one thread sets once. Planning's roles wait on it for
+/// the desired jobs placed on the cluster's tiers.
+#[derive(Debug)]
+pub struct Latch<T> {
+    value: OnceLock<T>,
+    guard: Mutex<()>,
+    ready: Condvar,
+}
+
+impl<T> Default for Latch<T> {
+    fn default() -> Self {
+        Latch {
+            value: OnceLock::new(),
+            guard: Mutex::new(()),
+            ready: Condvar::new(),
+        }
+    }
+}
+
+impl<T> Latch<T> {
+    /// Sets the value (the first set wins) and wakes every waiter.
+    pub fn set(&self, value: T) {
+        let _guard = lock(&self.guard);
+        let _ = self.value.set(value);
+        self.ready.notify_all();
+    }
+
+    /// The value, once set: blocks until then.
+    pub fn wait(&self) -> &T {
+        let mut guard = lock(&self.guard);
+        loop {
+            if let Some(value) = self.value.get() {
+                return value;
+            }
+            guard = self
+                .ready
+                .wait(guard)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    /// The value, if it was set.
+    pub fn into_inner(self) -> Option<T> {
+        self.value.into_inner()
+    }
+}
+
 /// What [`parallel_for_each_ordered`]'s threads share.
 struct Ordered<R> {
     /// Results not yet handed to the sink, by index.
@@ -285,6 +332,26 @@ mod tests {
         assert_eq!(r, Err("full"));
         assert_eq!(sunk, 11);
         assert!(started.load(Ordering::SeqCst) < 20);
+    }
+
+    #[test]
+    fn latch_waiters_get_the_value_set_later() {
+        for value in [7, 8] {
+            let latch = Latch::<i32>::default();
+            let seen = std::thread::scope(|scope| {
+                let waiters: Vec<_> = (0..4).map(|_| scope.spawn(|| *latch.wait())).collect();
+                latch.set(value);
+                // A second set does not replace the first.
+                latch.set(9);
+                waiters
+                    .into_iter()
+                    .map(|w| w.join().expect("waiter"))
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(seen, vec![value; 4]);
+            assert_eq!(*latch.wait(), value);
+            assert_eq!(latch.into_inner(), Some(value));
+        }
     }
 
     #[test]

@@ -827,3 +827,107 @@ fn further_task_pages_are_read_at_once_and_see_every_instance() {
     let spread = pages.iter().max().unwrap_or(&0) - pages.iter().min().unwrap_or(&0);
     assert!(spread < 40_000, "pages arrived {spread} emulator-ms apart");
 }
+
+/// A job of `instances` instances named `name` in `role`.
+fn job_in(role: &str, name: &str, instances: i32) -> DesiredJob {
+    let mut config = fixture("hello_world");
+    config.instance_count = Some(instances);
+    for key in [
+        config.key.as_mut(),
+        config.task_config.as_mut().and_then(|t| t.job.as_mut()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        key.role = Some(role.into());
+        key.name = Some(name.into());
+    }
+    if let Some(owner) = config.owner.as_mut() {
+        owner.user = Some(role.into());
+    }
+    desired(config)
+}
+
+#[test]
+fn a_role_of_whole_pages_reads_no_empty_page_to_see_its_end() {
+    let (_sim, client) = start_sim();
+    // Six tasks in pages of two: `getJobs` counts six (no cron template), so the page at
+    // offset 4 is known to be the last; the empty page at 6 is not read.
+    let job = job_in("www-data", "six", 6);
+    assert_eq!(
+        apply(&client, std::slice::from_ref(&job), false),
+        [Outcome::Succeeded]
+    );
+    let options = PlanOptions {
+        observe: aurora_apply::observe::ObserveOptions {
+            page_size: 2,
+            parallelism: 8,
+        },
+        ..PlanOptions::default()
+    };
+    let planned =
+        plan_cluster(&client, "devcluster", std::slice::from_ref(&job), &options).expect("plans");
+    assert!(planned.changes[0].is_noop(), "{:?}", planned.changes[0]);
+    // Tiers, the role's three reads, then the pages at offsets 2 and 4.
+    assert_eq!(planned.calls, 6);
+}
+
+#[test]
+fn each_role_is_handed_over_once_with_every_instance_and_the_tiers_first() {
+    let (_sim, client) = start_sim();
+    let jobs = [
+        job_in("alpha", "one", 1),
+        job_in("alpha", "five", 5),
+        job_in("beta", "three", 3),
+        job_in("gamma", "four", 4),
+    ];
+    assert_eq!(apply(&client, &jobs, false), [Outcome::Succeeded; 4]);
+    let roles: Vec<String> = ["alpha", "beta", "gamma", "delta"]
+        .map(String::from)
+        .to_vec();
+    for (page_size, parallelism) in [(2, 8), (1, 2), (1000, 1)] {
+        let tiers_in = std::sync::atomic::AtomicBool::new(false);
+        let handed = std::sync::Mutex::new(Vec::new());
+        aurora_apply::observe::read_roles(
+            &client,
+            "devcluster",
+            &roles,
+            &aurora_apply::observe::ObserveOptions {
+                page_size,
+                parallelism,
+            },
+            &|tiers| {
+                assert!(tiers.is_some());
+                tiers_in.store(true, std::sync::atomic::Ordering::SeqCst);
+            },
+            &|role, live| {
+                let jobs: Vec<(String, Vec<i32>)> = live
+                    .jobs
+                    .values()
+                    .map(|j| {
+                        (
+                            j.key.name.clone().unwrap_or_default(),
+                            j.instances.keys().copied().collect(),
+                        )
+                    })
+                    .collect();
+                handed.lock().expect("lock").push((role.to_string(), jobs));
+            },
+        )
+        .expect("reads");
+        assert!(tiers_in.load(std::sync::atomic::Ordering::SeqCst));
+        let mut handed = handed.into_inner().expect("lock");
+        handed.sort();
+        let named = |name: &str, n: i32| (name.to_string(), (0..n).collect::<Vec<_>>());
+        assert_eq!(
+            handed,
+            [
+                ("alpha".into(), vec![named("five", 5), named("one", 1)]),
+                ("beta".into(), vec![named("three", 3)]),
+                ("delta".into(), vec![]),
+                ("gamma".into(), vec![named("four", 4)]),
+            ],
+            "page size {page_size}, {parallelism} at once"
+        );
+    }
+}
