@@ -24,13 +24,10 @@ type Work = Box<dyn FnOnce() + Send>;
 
 /// The decoding threads' queue; `None` if no thread could be started (replies are then
 /// decoded where they arrive).
-fn queue() -> Option<&'static Mutex<Sender<Work>>> {
-    static QUEUE: OnceLock<Option<Mutex<Sender<Work>>>> = OnceLock::new();
+fn queue() -> Option<&'static Sender<Work>> {
+    static QUEUE: OnceLock<Option<Sender<Work>>> = OnceLock::new();
     QUEUE
-        .get_or_init(|| {
-            let threads = std::thread::available_parallelism().map_or(1, usize::from);
-            start(threads).map(Mutex::new)
-        })
+        .get_or_init(|| start(std::thread::available_parallelism().map_or(1, usize::from)))
         .as_ref()
 }
 
@@ -79,11 +76,7 @@ pub(crate) fn decode_reply(
     let work: Work = Box::new(move || {
         let _ = answer.send(wire::decode_reply(method, seq, &body));
     });
-    let sent = queue
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .send(work);
-    if sent.is_err() {
+    if queue.send(work).is_err() {
         return Err(WireError::Protocol("the reply could not be decoded".into()));
     }
     answered
