@@ -172,7 +172,7 @@ pub fn plan_cluster_placing<P: AsRef<[DesiredJob]> + Send + Sync>(
         ..
     } = planner;
     // Reading hands the tiers over before it returns.
-    let placed = placed.into_inner().ok_or_else(|| {
+    let placed = placed.into_inner().flatten().ok_or_else(|| {
         EngineError::api(
             format!("reading tiers of {cluster}"),
             ApiError::Config("the tiers were not handed over".into()),
@@ -255,8 +255,8 @@ struct RolePlanner<'a, P, F> {
     options: &'a PlanOptions,
     /// Places the desired jobs once the tiers are known.
     place: Mutex<Option<F>>,
-    /// The placed jobs, set when the tiers are in.
-    placed: Latch<Placed<P>>,
+    /// The placed jobs, set when the tiers are in (`None`: nothing to plan, the plan fails).
+    placed: Latch<Option<Placed<P>>>,
     /// Roles planned so far.
     planned_roles: Mutex<BTreeSet<String>>,
     /// Changes settled without the scheduler.
@@ -275,11 +275,15 @@ struct Placed<P> {
 
 impl<P: AsRef<[DesiredJob]> + Sync, F: FnOnce(&Tiers) -> P> RolePlanner<'_, P, F> {
     /// The tiers are in: places the desired jobs, for the roles waiting. When reading the
-    /// tiers failed (the plan fails with that error), they are placed on Aurora's default
-    /// tiers so that no role waits forever.
+    /// tiers failed (the plan fails with that error) or placing panicked (the panic goes on),
+    /// the roles are told there is nothing to plan rather than left waiting.
     fn place(&self, tiers: Option<Tiers>) {
-        let tiers = tiers.unwrap_or_else(|| Tiers::from_thrift(&Default::default()));
-        if let Some(place) = lock(&self.place).take() {
+        let place = lock(&self.place).take();
+        let Some((tiers, place)) = tiers.zip(place) else {
+            self.placed.set(None);
+            return;
+        };
+        let placed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let jobs = place(&tiers);
             let mut by_role: BTreeMap<String, Vec<usize>> = BTreeMap::new();
             for (i, job) in jobs.as_ref().iter().enumerate() {
@@ -290,17 +294,26 @@ impl<P: AsRef<[DesiredJob]> + Sync, F: FnOnce(&Tiers) -> P> RolePlanner<'_, P, F
                         .push(i);
                 }
             }
-            self.placed.set(Placed {
+            (jobs, by_role)
+        }));
+        match placed {
+            Ok((jobs, by_role)) => self.placed.set(Some(Placed {
                 tiers,
                 jobs,
                 by_role,
-            });
+            })),
+            Err(panic) => {
+                self.placed.set(None);
+                std::panic::resume_unwind(panic);
+            }
         }
     }
 
     /// Plans the jobs of `role` against its live jobs as read, once the jobs are placed.
     fn plan_role(&self, role: &str, mut live: LiveState) {
-        let placed = self.placed.wait();
+        let Some(placed) = self.placed.wait() else {
+            return;
+        };
         let indexes = placed.by_role.get(role).map_or(&[][..], Vec::as_slice);
         let (mut settled, pending) = placed.plan_jobs(indexes, &mut live);
         // What is left are the live jobs no spec describes.

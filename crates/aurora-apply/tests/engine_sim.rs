@@ -931,3 +931,29 @@ fn each_role_is_handed_over_once_with_every_instance_and_the_tiers_first() {
         );
     }
 }
+
+#[test]
+fn a_placement_that_panics_fails_the_plan_instead_of_leaving_roles_waiting() {
+    let (_sim, client) = start_sim();
+    let jobs = [job_in("alpha", "one", 1), job_in("beta", "two", 2)];
+    assert_eq!(apply(&client, &jobs, false), [Outcome::Succeeded; 2]);
+    let keys: Vec<_> = jobs.iter().map(DesiredJob::key).collect();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            aurora_apply::planning::plan_cluster_placing(
+                &client,
+                "devcluster",
+                &keys,
+                |_| -> Vec<DesiredJob> { panic!("placing failed") },
+                &PlanOptions::default(),
+            )
+            .map(|_| ())
+        }));
+        let _ = done.send(outcome.is_err());
+    });
+    let panicked = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the plan ends instead of waiting forever");
+    assert!(panicked);
+}
