@@ -57,6 +57,8 @@ pub mod project;
 pub mod render;
 pub mod schema;
 pub mod source;
+#[cfg(test)]
+mod testing;
 pub mod thermos;
 pub mod units;
 pub mod validate;

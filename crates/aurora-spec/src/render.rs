@@ -68,3 +68,32 @@ fn sort_sets(v: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact text `render -o json` prints of every field, so a change of how it is
+    /// written shows.
+    #[test]
+    fn rendered_every_field_is_pinned() {
+        let mut all = Vec::new();
+        for job in crate::testing::all_fields_jobs() {
+            let config = crate::convert::job_configuration(&job);
+            let pretty = |v: &Value| serde_json::to_string_pretty(v).expect("json");
+            all.push(format!(
+                "{}\n{}",
+                job.key,
+                pretty(&job_configuration_json(&config))
+            ));
+            if let Some(update) = crate::convert::job_update_request_from(&job, &config) {
+                all.push(format!(
+                    "{} update\n{}",
+                    job.key,
+                    pretty(&job_update_request_json(&update))
+                ));
+            }
+        }
+        insta::assert_snapshot!(all.join("\n\n"));
+    }
+}

@@ -522,6 +522,16 @@ mod tests {
         }
     }
 
+    /// The exact bytes of the payload of every field, so a change of how it is written shows.
+    #[test]
+    fn payloads_of_every_field_are_pinned() {
+        let all: Vec<String> = crate::testing::all_fields_jobs()
+            .iter()
+            .map(|job| format!("{}\n{}", job.key, payload(job)))
+            .collect();
+        insta::assert_snapshot!(all.join("\n\n"));
+    }
+
     #[test]
     fn canonical_sorts_keys() {
         let v = json!({"b": 1, "a": {"d": 1.0, "c": [true, null, "x\"y"]}});
