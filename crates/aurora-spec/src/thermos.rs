@@ -9,8 +9,9 @@
 //! same bytes.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::job::Job;
 use crate::model::{
@@ -23,262 +24,266 @@ use crate::validate::AURORA_EXECUTOR;
 /// The prefix of anonymous port names (`ports: N`), as gorealis names them.
 pub const ANONYMOUS_PORT_PREFIX: &str = "org.apache.aurora.port.";
 
-/// The payload's JSON value (keys unordered; see [`payload`] for the canonical string).
-pub fn payload_value(job: &Job) -> Value {
-    let s = &job.spec;
-    let no_task = TaskSpec::default();
-    let task = s.task.as_ref().unwrap_or(&no_task);
-    let processes = task.processes.as_deref().unwrap_or_default();
-    let res = s.resources.as_ref();
-    let cpu = res.as_ref().and_then(|r| r.cpu).unwrap_or(0.0);
-    let ram = res.as_ref().and_then(|r| r.ram).unwrap_or(Size(0)).0;
-    let disk = res.as_ref().and_then(|r| r.disk).unwrap_or(Size(0)).0;
-    let gpu = res.as_ref().and_then(|r| r.gpu).unwrap_or(0);
-
-    let procs: Vec<Value> = processes
-        .iter()
-        .map(|p| {
-            let mut m = Map::new();
-            m.insert("name".into(), json!(p.name));
-            m.insert("cmdline".into(), json!(p.cmdline));
-            m.insert("max_failures".into(), json!(p.max_failures.unwrap_or(1)));
-            m.insert("daemon".into(), json!(p.daemon.unwrap_or(false)));
-            m.insert("ephemeral".into(), json!(p.ephemeral.unwrap_or(false)));
-            m.insert("min_duration".into(), json!(secs(p.min_duration, 5)));
-            m.insert("final".into(), json!(p.final_.unwrap_or(false)));
-            if let Some(l) = &p.logger {
-                let mut lm = Map::new();
-                lm.insert(
-                    "destination".into(),
-                    json!(match l.destination.unwrap_or(LogDestination::File) {
-                        LogDestination::File => "file",
-                        LogDestination::Console => "console",
-                        LogDestination::Both => "both",
-                        LogDestination::None => "none",
-                    }),
-                );
-                lm.insert(
-                    "mode".into(),
-                    json!(match l.mode.unwrap_or(LogMode::Standard) {
-                        LogMode::Standard => "standard",
-                        LogMode::Rotate => "rotate",
-                    }),
-                );
-                if let Some(r) = &l.rotate {
-                    lm.insert(
-                        "rotate".into(),
-                        json!({
-                            "log_size": r.log_size.map_or(100 * 1024 * 1024, |s| s.0),
-                            "backups": r.backups.unwrap_or(5),
-                        }),
-                    );
-                }
-                m.insert("logger".into(), Value::Object(lm));
-            }
-            Value::Object(m)
-        })
-        .collect();
-
-    let constraints: Vec<Value> = if task.sequential == Some(true) {
-        vec![json!({"order": processes.iter().map(|p| p.name.clone()).collect::<Vec<_>>()})]
-    } else {
-        task.order
-            .iter()
-            .flatten()
-            .map(|chain| json!({ "order": chain }))
-            .collect()
-    };
-
-    let mut t = Map::new();
-    t.insert(
-        "name".into(),
-        json!(
-            task.name
-                .clone()
-                .or_else(|| processes.first().map(|p| p.name.clone()))
-                .unwrap_or_default()
-        ),
-    );
-    t.insert("processes".into(), Value::Array(procs));
-    t.insert("constraints".into(), Value::Array(constraints));
-    t.insert(
-        "resources".into(),
-        json!({"cpu": cpu, "ram": ram, "disk": disk, "gpu": gpu}),
-    );
-    t.insert("max_failures".into(), json!(task.max_failures.unwrap_or(1)));
-    t.insert(
-        "max_concurrency".into(),
-        json!(task.max_concurrency.unwrap_or(0)),
-    );
-    t.insert(
-        "finalization_wait".into(),
-        json!(secs(task.finalization_wait, 30)),
-    );
-    if let Some(u) = &task.user {
-        t.insert("user".into(), json!(u));
-    }
-
-    let mut top = Map::new();
-    top.insert("name".into(), json!(job.key.name));
-    top.insert("role".into(), json!(job.key.role));
-    top.insert("cluster".into(), json!(job.key.cluster));
-    top.insert("environment".into(), json!(job.key.environment));
-    top.insert("task".into(), Value::Object(t));
-    top.insert("tier".into(), json!(job.placement.tier));
-    if job.kind == JobKind::Cron
-        && let Some(schedule) = s.cron.as_ref().and_then(|c| c.schedule.clone())
-    {
-        top.insert("cron_schedule".into(), json!(schedule));
-    }
-    top.insert(
-        "cron_collision_policy".into(),
-        json!(crate::convert::collision_policy_name(job)),
-    );
-    top.insert(
-        "metadata".into(),
-        Value::Array(
-            s.metadata
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
-                .collect(),
-        ),
-    );
-    top.insert("service".into(), json!(job.kind == JobKind::Service));
-    top.insert(
-        "max_task_failures".into(),
-        json!(s.max_task_failures.unwrap_or(1)),
-    );
-    top.insert("production".into(), json!(job.placement.production));
-    top.insert("priority".into(), json!(s.priority.unwrap_or(0)));
-    top.insert("health_check_config".into(), health_check(job));
-    top.insert("lifecycle".into(), lifecycle(job));
-    top.insert(
-        "executor_config".into(),
-        json!({"data": "", "name": AURORA_EXECUTOR}),
-    );
-    top.insert(
-        "enable_hooks".into(),
-        json!(s.enable_hooks.unwrap_or(false)),
-    );
-    if let Some(c) = &s.contact {
-        top.insert("contact".into(), json!(c));
-    }
-    if let Some(a) = &s.announce {
-        let primary = a.primary_port.clone().unwrap_or_else(|| "http".into());
-        let portmap: Map<String, Value> = match &a.portmap {
-            Some(m) => m
-                .iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        PortTarget::Static(n) => n.to_string(),
-                        PortTarget::Name(n) => n.clone(),
-                    };
-                    (k.clone(), json!(v))
-                })
-                .collect(),
-            None => [("aurora".to_string(), json!(primary))]
-                .into_iter()
-                .collect(),
-        };
-        let mut am = Map::new();
-        am.insert("primary_port".into(), json!(primary));
-        am.insert("portmap".into(), Value::Object(portmap));
-        if let Some(zk) = &a.zk_path {
-            am.insert("zk_path".into(), json!(zk));
-        }
-        top.insert("announce".into(), Value::Object(am));
-    }
-    if let Some(cs) = &s.constraints {
-        let m: Map<String, Value> = cs
-            .iter()
-            .map(|(name, c)| {
-                let v = match (c.limit, &c.values) {
-                    (Some(limit), _) => format!("limit:{limit}"),
-                    (None, values) => {
-                        let vals: BTreeSet<&String> = values.iter().flatten().collect();
-                        let joined = vals.into_iter().cloned().collect::<Vec<_>>().join(",");
-                        if c.negated == Some(true) {
-                            format!("!{joined}")
-                        } else {
-                            joined
-                        }
-                    }
-                };
-                (name.clone(), json!(v))
-            })
-            .collect();
-        top.insert("constraints".into(), Value::Object(m));
-    }
-    if let Some(p) = &s.partition_policy {
-        top.insert(
-            "partition_policy".into(),
-            json!({"reschedule": p.reschedule.unwrap_or(true), "delay_secs": secs(p.delay, 0)}),
-        );
-    }
-    if let Some(p) = &s.sla_policy {
-        let v = match p {
-            SlaPolicySpec::Percentage(p) => {
-                json!({"percentage": p.percentage, "duration_secs": secs(Some(p.duration), 0)})
-            }
-            SlaPolicySpec::Count(c) => {
-                json!({"count": c.count, "duration_secs": secs(Some(c.duration), 0)})
-            }
-            SlaPolicySpec::Coordinator(c) => json!({
-                "coordinator_url": c.url,
-                "status_key": c.status_key.clone().unwrap_or_else(|| "drain".into()),
-            }),
-        };
-        top.insert("sla_policy".into(), v);
-    }
-    if let Some(c) = &s.container {
-        top.insert("container".into(), container(c));
-    }
-    Value::Object(top)
+/// The canonical payload string: sorted keys, compact separators. Written as text, keys in
+/// order by hand (checked in debug builds), rather than built as a `serde_json::Value` and
+/// then written: the value tree was most of the cost of converting a job (issue 14).
+pub fn payload(job: &Job) -> String {
+    let mut out = String::with_capacity(1024);
+    write_payload(job, &mut out);
+    out
 }
 
-fn container(c: &ContainerSpec) -> Value {
+fn write_payload(job: &Job, out: &mut String) {
+    let s = &job.spec;
+    let mut top = Obj::open(out);
+    if let Some(a) = &s.announce {
+        let primary = a.primary_port.as_deref().unwrap_or("http");
+        let mut am = top.obj("announce");
+        let mut portmap = am.obj("portmap");
+        match &a.portmap {
+            Some(m) => {
+                for (k, v) in m {
+                    match v {
+                        PortTarget::Static(n) => portmap.str(k, &n.to_string()),
+                        PortTarget::Name(n) => portmap.str(k, n),
+                    }
+                }
+            }
+            None => portmap.str("aurora", primary),
+        }
+        portmap.end();
+        am.str("primary_port", primary);
+        if let Some(zk) = &a.zk_path {
+            am.str("zk_path", zk);
+        }
+        am.end();
+    }
+    top.str("cluster", &job.key.cluster);
+    if let Some(cs) = &s.constraints {
+        let mut m = top.obj("constraints");
+        for (name, c) in cs {
+            let v = match (c.limit, &c.values) {
+                (Some(limit), _) => format!("limit:{limit}"),
+                (None, values) => {
+                    let vals: BTreeSet<&String> = values.iter().flatten().collect();
+                    let mut joined = String::new();
+                    if c.negated == Some(true) {
+                        joined.push('!');
+                    }
+                    for (i, v) in vals.into_iter().enumerate() {
+                        if i > 0 {
+                            joined.push(',');
+                        }
+                        joined.push_str(v);
+                    }
+                    joined
+                }
+            };
+            m.str(name, &v);
+        }
+        m.end();
+    }
+    if let Some(c) = &s.contact {
+        top.str("contact", c);
+    }
+    if let Some(c) = &s.container {
+        container(c, top.obj("container"));
+    }
+    top.str(
+        "cron_collision_policy",
+        crate::convert::collision_policy_name(job),
+    );
+    if job.kind == JobKind::Cron
+        && let Some(schedule) = s.cron.as_ref().and_then(|c| c.schedule.as_deref())
+    {
+        top.str("cron_schedule", schedule);
+    }
+    top.bool("enable_hooks", s.enable_hooks.unwrap_or(false));
+    top.str("environment", &job.key.environment);
+    let mut ec = top.obj("executor_config");
+    ec.str("data", "");
+    ec.str("name", AURORA_EXECUTOR);
+    ec.end();
+    health_check(job, top.obj("health_check_config"));
+    lifecycle(job, top.obj("lifecycle"));
+    top.int("max_task_failures", s.max_task_failures.unwrap_or(1));
+    let mut metadata = top.arr("metadata");
+    for (k, v) in s.metadata.iter().flatten() {
+        let mut m = metadata.obj();
+        m.str("key", k);
+        m.str("value", v);
+        m.end();
+    }
+    metadata.end();
+    top.str("name", &job.key.name);
+    if let Some(p) = &s.partition_policy {
+        let mut pm = top.obj("partition_policy");
+        pm.int("delay_secs", secs(p.delay, 0));
+        pm.bool("reschedule", p.reschedule.unwrap_or(true));
+        pm.end();
+    }
+    top.int("priority", s.priority.unwrap_or(0));
+    top.bool("production", job.placement.production);
+    top.str("role", &job.key.role);
+    top.bool("service", job.kind == JobKind::Service);
+    if let Some(p) = &s.sla_policy {
+        let mut sm = top.obj("sla_policy");
+        match p {
+            SlaPolicySpec::Percentage(p) => {
+                sm.int("duration_secs", secs(Some(p.duration), 0));
+                sm.f64("percentage", p.percentage);
+            }
+            SlaPolicySpec::Count(c) => {
+                sm.int("count", c.count);
+                sm.int("duration_secs", secs(Some(c.duration), 0));
+            }
+            SlaPolicySpec::Coordinator(c) => {
+                sm.str("coordinator_url", &c.url);
+                sm.str("status_key", c.status_key.as_deref().unwrap_or("drain"));
+            }
+        }
+        sm.end();
+    }
+    task(job, top.obj("task"));
+    top.str("tier", &job.placement.tier);
+    top.end();
+}
+
+/// The payload's `task`.
+fn task(job: &Job, mut t: Obj<'_>) {
+    let s = &job.spec;
+    let no_task = TaskSpec::default();
+    let spec = s.task.as_ref().unwrap_or(&no_task);
+    let processes = spec.processes.as_deref().unwrap_or_default();
+    let mut constraints = t.arr("constraints");
+    if spec.sequential == Some(true) {
+        let mut c = constraints.obj();
+        let mut order = c.arr("order");
+        for p in processes {
+            order.str(&p.name);
+        }
+        order.end();
+        c.end();
+    } else {
+        for chain in spec.order.iter().flatten() {
+            let mut c = constraints.obj();
+            let mut order = c.arr("order");
+            for name in chain {
+                order.str(name);
+            }
+            order.end();
+            c.end();
+        }
+    }
+    constraints.end();
+    t.int("finalization_wait", secs(spec.finalization_wait, 30));
+    t.int("max_concurrency", spec.max_concurrency.unwrap_or(0));
+    t.int("max_failures", spec.max_failures.unwrap_or(1));
+    let name = spec
+        .name
+        .as_deref()
+        .or_else(|| processes.first().map(|p| p.name.as_str()))
+        .unwrap_or_default();
+    t.str("name", name);
+    let mut procs = t.arr("processes");
+    for p in processes {
+        let mut m = procs.obj();
+        m.str("cmdline", &p.cmdline);
+        m.bool("daemon", p.daemon.unwrap_or(false));
+        m.bool("ephemeral", p.ephemeral.unwrap_or(false));
+        m.bool("final", p.final_.unwrap_or(false));
+        if let Some(l) = &p.logger {
+            let mut lm = m.obj("logger");
+            lm.str(
+                "destination",
+                match l.destination.unwrap_or(LogDestination::File) {
+                    LogDestination::File => "file",
+                    LogDestination::Console => "console",
+                    LogDestination::Both => "both",
+                    LogDestination::None => "none",
+                },
+            );
+            lm.str(
+                "mode",
+                match l.mode.unwrap_or(LogMode::Standard) {
+                    LogMode::Standard => "standard",
+                    LogMode::Rotate => "rotate",
+                },
+            );
+            if let Some(r) = &l.rotate {
+                let mut rm = lm.obj("rotate");
+                rm.int("backups", r.backups.unwrap_or(5));
+                rm.int("log_size", r.log_size.map_or(100 * 1024 * 1024, |s| s.0));
+                rm.end();
+            }
+            lm.end();
+        }
+        m.int("max_failures", p.max_failures.unwrap_or(1));
+        m.int("min_duration", secs(p.min_duration, 5));
+        m.str("name", &p.name);
+        m.end();
+    }
+    procs.end();
+    let res = s.resources.as_ref();
+    let mut r = t.obj("resources");
+    r.f64("cpu", res.and_then(|r| r.cpu).unwrap_or(0.0));
+    r.int("disk", res.and_then(|r| r.disk).unwrap_or(Size(0)).0);
+    r.int("gpu", res.and_then(|r| r.gpu).unwrap_or(0));
+    r.int("ram", res.and_then(|r| r.ram).unwrap_or(Size(0)).0);
+    r.end();
+    if let Some(u) = &spec.user {
+        t.str("user", u);
+    }
+    t.end();
+}
+
+fn container(c: &ContainerSpec, mut out: Obj<'_>) {
     match c {
-        ContainerSpec::Docker(d) => json!({
-            "image": d.image,
-            "parameters": d.parameters.iter().flatten()
-                .map(|p| json!({"name": p.name, "value": p.value}))
-                .collect::<Vec<_>>(),
-        }),
+        ContainerSpec::Docker(d) => {
+            out.str("image", &d.image);
+            let mut params = out.arr("parameters");
+            for p in d.parameters.iter().flatten() {
+                let mut m = params.obj();
+                m.str("name", &p.name);
+                m.str("value", &p.value);
+                m.end();
+            }
+            params.end();
+        }
         ContainerSpec::Mesos(m) => {
-            let mut out = Map::new();
             match &m.image {
                 Some(ImageSpec::Docker(d)) => {
-                    out.insert("image".into(), json!({"name": d.name, "tag": d.tag}));
+                    let mut i = out.obj("image");
+                    i.str("name", &d.name);
+                    i.str("tag", &d.tag);
+                    i.end();
                 }
                 Some(ImageSpec::Appc(a)) => {
-                    out.insert(
-                        "image".into(),
-                        json!({"name": a.name, "image_id": a.image_id}),
-                    );
+                    let mut i = out.obj("image");
+                    i.str("image_id", &a.image_id);
+                    i.str("name", &a.name);
+                    i.end();
                 }
                 None => {}
             }
-            out.insert(
-                "volumes".into(),
-                Value::Array(
-                    m.volumes
-                        .iter()
-                        .flatten()
-                        .map(|v| {
-                            json!({
-                                "container_path": v.container_path,
-                                "host_path": v.host_path,
-                                "mode": match v.mode { VolumeMode::Ro => "RO", VolumeMode::Rw => "RW" },
-                            })
-                        })
-                        .collect(),
-                ),
-            );
-            Value::Object(out)
+            let mut volumes = out.arr("volumes");
+            for v in m.volumes.iter().flatten() {
+                let mut vm = volumes.obj();
+                vm.str("container_path", &v.container_path);
+                vm.str("host_path", &v.host_path);
+                vm.str(
+                    "mode",
+                    match v.mode {
+                        VolumeMode::Ro => "RO",
+                        VolumeMode::Rw => "RW",
+                    },
+                );
+                vm.end();
+            }
+            volumes.end();
         }
     }
+    out.end();
 }
 
 fn secs(d: Option<Duration>, default: u64) -> u64 {
@@ -289,45 +294,194 @@ fn secs_f(d: Option<Duration>, default: f64) -> f64 {
     d.map_or(default, Duration::secs_f64)
 }
 
-fn health_check(job: &Job) -> Value {
-    let hc = job.spec.health_check.clone();
-    let checker = match hc.as_ref().and_then(|h| h.shell.clone()) {
-        Some(shell) => json!({"shell": {"shell_command": shell.command}}),
-        None => {
-            let http = hc.as_ref().and_then(|h| h.http.clone());
-            json!({"http": {
-                "endpoint": http.as_ref().and_then(|h| h.endpoint.clone()).unwrap_or_else(|| "/health".into()),
-                "expected_response": http.as_ref().and_then(|h| h.expected_response.clone()).unwrap_or_else(|| "ok".into()),
-                "expected_response_code": http.as_ref().and_then(|h| h.expected_response_code).unwrap_or(0),
-            }})
+fn health_check(job: &Job, mut out: Obj<'_>) {
+    let hc = job.spec.health_check.as_ref();
+    let mut checker = out.obj("health_checker");
+    match hc.and_then(|h| h.shell.as_ref()) {
+        Some(shell) => {
+            let mut sh = checker.obj("shell");
+            sh.str("shell_command", &shell.command);
+            sh.end();
         }
-    };
-    let hc = hc.as_ref();
-    json!({
-        "health_checker": checker,
-        "initial_interval_secs": secs_f(hc.and_then(|h| h.initial_interval), 15.0),
-        "interval_secs": secs_f(hc.and_then(|h| h.interval), 10.0),
-        "max_consecutive_failures": hc.and_then(|h| h.max_consecutive_failures).unwrap_or(0),
-        "min_consecutive_successes": hc.and_then(|h| h.min_consecutive_successes).unwrap_or(1),
-        "timeout_secs": secs_f(hc.and_then(|h| h.timeout), 1.0),
-    })
+        None => {
+            let http = hc.and_then(|h| h.http.as_ref());
+            let mut h = checker.obj("http");
+            h.str(
+                "endpoint",
+                http.and_then(|h| h.endpoint.as_deref())
+                    .unwrap_or("/health"),
+            );
+            h.str(
+                "expected_response",
+                http.and_then(|h| h.expected_response.as_deref())
+                    .unwrap_or("ok"),
+            );
+            h.int(
+                "expected_response_code",
+                http.and_then(|h| h.expected_response_code).unwrap_or(0),
+            );
+            h.end();
+        }
+    }
+    checker.end();
+    out.f64(
+        "initial_interval_secs",
+        secs_f(hc.and_then(|h| h.initial_interval), 15.0),
+    );
+    out.f64("interval_secs", secs_f(hc.and_then(|h| h.interval), 10.0));
+    out.int(
+        "max_consecutive_failures",
+        hc.and_then(|h| h.max_consecutive_failures).unwrap_or(0),
+    );
+    out.int(
+        "min_consecutive_successes",
+        hc.and_then(|h| h.min_consecutive_successes).unwrap_or(1),
+    );
+    out.f64("timeout_secs", secs_f(hc.and_then(|h| h.timeout), 1.0));
+    out.end();
 }
 
-fn lifecycle(job: &Job) -> Value {
-    let http = job.spec.lifecycle.as_ref().and_then(|l| l.http.clone());
-    let h = http.as_ref();
-    json!({"http": {
-        "port": h.and_then(|h| h.port.clone()).unwrap_or_else(|| "health".into()),
-        "graceful_shutdown_endpoint": h.and_then(|h| h.graceful_shutdown_endpoint.clone()).unwrap_or_else(|| "/quitquitquit".into()),
-        "shutdown_endpoint": h.and_then(|h| h.shutdown_endpoint.clone()).unwrap_or_else(|| "/abortabortabort".into()),
-        "graceful_shutdown_wait_secs": secs(h.and_then(|h| h.graceful_shutdown_wait), 5),
-        "shutdown_wait_secs": secs(h.and_then(|h| h.shutdown_wait), 5),
-    }})
+fn lifecycle(job: &Job, mut out: Obj<'_>) {
+    let h = job.spec.lifecycle.as_ref().and_then(|l| l.http.as_ref());
+    let mut http = out.obj("http");
+    http.str(
+        "graceful_shutdown_endpoint",
+        h.and_then(|h| h.graceful_shutdown_endpoint.as_deref())
+            .unwrap_or("/quitquitquit"),
+    );
+    http.int(
+        "graceful_shutdown_wait_secs",
+        secs(h.and_then(|h| h.graceful_shutdown_wait), 5),
+    );
+    http.str(
+        "port",
+        h.and_then(|h| h.port.as_deref()).unwrap_or("health"),
+    );
+    http.str(
+        "shutdown_endpoint",
+        h.and_then(|h| h.shutdown_endpoint.as_deref())
+            .unwrap_or("/abortabortabort"),
+    );
+    http.int(
+        "shutdown_wait_secs",
+        secs(h.and_then(|h| h.shutdown_wait), 5),
+    );
+    http.end();
+    out.end();
 }
 
-/// The canonical payload string: sorted keys, compact separators.
-pub fn payload(job: &Job) -> String {
-    canonical_json(&payload_value(job))
+/// A JSON object being written canonically into a string: no whitespace, and keys in
+/// ascending order, as the caller writes them (checked in debug builds).
+struct Obj<'a> {
+    out: &'a mut String,
+    empty: bool,
+    #[cfg(debug_assertions)]
+    last: String,
+}
+
+impl<'a> Obj<'a> {
+    fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        Obj {
+            out,
+            empty: true,
+            #[cfg(debug_assertions)]
+            last: String::new(),
+        }
+    }
+
+    /// Writes `key` and the colon: the value is written next into the returned string.
+    fn key(&mut self, key: &str) -> &mut String {
+        #[cfg(debug_assertions)]
+        {
+            assert!(
+                self.empty || self.last.as_str() < key,
+                "payload key `{key}` written after `{}`",
+                self.last
+            );
+            key.clone_into(&mut self.last);
+        }
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        write_json_string(key, self.out);
+        self.out.push(':');
+        self.out
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        write_json_string(value, self.key(key));
+    }
+
+    fn bool(&mut self, key: &str, value: bool) {
+        self.key(key).push_str(if value { "true" } else { "false" });
+    }
+
+    fn int(&mut self, key: &str, value: impl Into<i128>) {
+        let _ = write!(self.key(key), "{}", value.into());
+    }
+
+    fn f64(&mut self, key: &str, value: f64) {
+        write_f64(value, self.key(key));
+    }
+
+    fn obj(&mut self, key: &str) -> Obj<'_> {
+        Obj::open(self.key(key))
+    }
+
+    fn arr(&mut self, key: &str) -> Arr<'_> {
+        Arr::open(self.key(key))
+    }
+
+    fn end(self) {
+        self.out.push('}');
+    }
+}
+
+/// A JSON array being written canonically into a string.
+struct Arr<'a> {
+    out: &'a mut String,
+    empty: bool,
+}
+
+impl<'a> Arr<'a> {
+    fn open(out: &'a mut String) -> Self {
+        out.push('[');
+        Arr { out, empty: true }
+    }
+
+    fn item(&mut self) -> &mut String {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        self.out
+    }
+
+    fn str(&mut self, value: &str) {
+        write_json_string(value, self.item());
+    }
+
+    fn obj(&mut self) -> Obj<'_> {
+        Obj::open(self.item())
+    }
+
+    fn end(self) {
+        self.out.push(']');
+    }
+}
+
+/// A float as serde_json writes a `Value` holding it: shortest round-trip digits, always with
+/// a fraction or an exponent (`1.0`), and `null` for NaN and the infinities (which
+/// `serde_json::json!` turns into `null`).
+pub(crate) fn write_f64(value: f64, out: &mut String) {
+    match serde_json::Number::from_f64(value) {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push_str("null"),
+    }
 }
 
 /// Sets the `tier` and `production` of a payload [`payload`] wrote to `placement`, as writing
@@ -530,6 +684,17 @@ mod tests {
             .map(|job| format!("{}\n{}", job.key, payload(job)))
             .collect();
         insta::assert_snapshot!(all.join("\n\n"));
+    }
+
+    /// The payload is written by hand in canonical form: parsing and writing it canonically
+    /// again changes nothing (keys sorted at every level, no whitespace).
+    #[test]
+    fn payloads_are_canonical() {
+        for job in crate::testing::all_fields_jobs() {
+            let text = payload(&job);
+            let parsed: Value = serde_json::from_str(&text).expect("payload is JSON");
+            assert_eq!(canonical_json(&parsed), text, "{}", job.key);
+        }
     }
 
     #[test]
