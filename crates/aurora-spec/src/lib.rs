@@ -51,6 +51,7 @@ pub mod convert;
 pub mod cron;
 pub mod diagnostics;
 pub mod job;
+mod json_text;
 pub mod load;
 pub mod model;
 pub mod project;

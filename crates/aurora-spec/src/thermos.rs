@@ -9,11 +9,11 @@
 //! same bytes.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
 use crate::job::Job;
+use crate::json_text::{Layout, Obj, write_json_string};
 use crate::model::{
     ContainerSpec, ImageSpec, JobKind, LogDestination, LogMode, PortTarget, Ports, SlaPolicySpec,
     TaskSpec, VolumeMode,
@@ -35,7 +35,7 @@ pub fn payload(job: &Job) -> String {
 
 fn write_payload(job: &Job, out: &mut String) {
     let s = &job.spec;
-    let mut top = Obj::open(out);
+    let mut top = Obj::open(out, Layout::Compact);
     if let Some(a) = &s.announce {
         let primary = a.primary_port.as_deref().unwrap_or("http");
         let mut am = top.obj("announce");
@@ -370,120 +370,6 @@ fn lifecycle(job: &Job, mut out: Obj<'_>) {
     out.end();
 }
 
-/// A JSON object being written canonically into a string: no whitespace, and keys in
-/// ascending order, as the caller writes them (checked in debug builds).
-struct Obj<'a> {
-    out: &'a mut String,
-    empty: bool,
-    #[cfg(debug_assertions)]
-    last: String,
-}
-
-impl<'a> Obj<'a> {
-    fn open(out: &'a mut String) -> Self {
-        out.push('{');
-        Obj {
-            out,
-            empty: true,
-            #[cfg(debug_assertions)]
-            last: String::new(),
-        }
-    }
-
-    /// Writes `key` and the colon: the value is written next into the returned string.
-    fn key(&mut self, key: &str) -> &mut String {
-        #[cfg(debug_assertions)]
-        {
-            assert!(
-                self.empty || self.last.as_str() < key,
-                "payload key `{key}` written after `{}`",
-                self.last
-            );
-            key.clone_into(&mut self.last);
-        }
-        if !self.empty {
-            self.out.push(',');
-        }
-        self.empty = false;
-        write_json_string(key, self.out);
-        self.out.push(':');
-        self.out
-    }
-
-    fn str(&mut self, key: &str, value: &str) {
-        write_json_string(value, self.key(key));
-    }
-
-    fn bool(&mut self, key: &str, value: bool) {
-        self.key(key).push_str(if value { "true" } else { "false" });
-    }
-
-    fn int(&mut self, key: &str, value: impl Into<i128>) {
-        let _ = write!(self.key(key), "{}", value.into());
-    }
-
-    fn f64(&mut self, key: &str, value: f64) {
-        write_f64(value, self.key(key));
-    }
-
-    fn obj(&mut self, key: &str) -> Obj<'_> {
-        Obj::open(self.key(key))
-    }
-
-    fn arr(&mut self, key: &str) -> Arr<'_> {
-        Arr::open(self.key(key))
-    }
-
-    fn end(self) {
-        self.out.push('}');
-    }
-}
-
-/// A JSON array being written canonically into a string.
-struct Arr<'a> {
-    out: &'a mut String,
-    empty: bool,
-}
-
-impl<'a> Arr<'a> {
-    fn open(out: &'a mut String) -> Self {
-        out.push('[');
-        Arr { out, empty: true }
-    }
-
-    fn item(&mut self) -> &mut String {
-        if !self.empty {
-            self.out.push(',');
-        }
-        self.empty = false;
-        self.out
-    }
-
-    fn str(&mut self, value: &str) {
-        write_json_string(value, self.item());
-    }
-
-    fn obj(&mut self) -> Obj<'_> {
-        Obj::open(self.item())
-    }
-
-    fn end(self) {
-        self.out.push(']');
-    }
-}
-
-/// A float as serde_json writes a `Value` holding it: shortest round-trip digits, always with
-/// a fraction or an exponent (`1.0`), and `null` for NaN and the infinities (which
-/// `serde_json::json!` turns into `null`).
-pub(crate) fn write_f64(value: f64, out: &mut String) {
-    match serde_json::Number::from_f64(value) {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
-        None => out.push_str("null"),
-    }
-}
-
 /// Sets the `tier` and `production` of a payload [`payload`] wrote to `placement`, as writing
 /// it for the job placed there would (the payload is canonical: re-writing it is exact).
 pub fn place_payload(data: &mut String, placement: &aurora_thrift::tiers::Placement) {
@@ -546,36 +432,6 @@ fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out
         out.push(':');
         write_canonical(v, out);
     }
-}
-
-/// A JSON string literal, escaped exactly as serde_json escapes it.
-fn write_json_string(s: &str, out: &mut String) {
-    out.push('"');
-    // Runs of characters that need no escape are copied whole.
-    let mut run = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..0x20 => "",
-            _ => continue,
-        };
-        out.push_str(&s[run..i]);
-        run = i + 1;
-        if escaped.is_empty() {
-            use std::fmt::Write as _;
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escaped);
-        }
-    }
-    out.push_str(&s[run..]);
-    out.push('"');
 }
 
 /// The port names the job requests (`Resource.namedPort`), as Aurora's client computes them:
@@ -665,15 +521,6 @@ mod tests {
             vec!["http".to_string(), "admin".to_string()]
         );
         assert!(port_refs("{{thermos.ports[x]").is_empty());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn strings_escape_like_serde_json(s in "\\PC*|[\\x00-\\x1f\"\\\\]{0,8}") {
-            let mut out = String::new();
-            write_json_string(&s, &mut out);
-            proptest::prop_assert_eq!(out, Value::String(s.clone()).to_string());
-        }
     }
 
     /// The exact bytes of the payload of every field, so a change of how it is written shows.

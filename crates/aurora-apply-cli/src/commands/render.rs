@@ -11,10 +11,10 @@
 //! and `apply` place it with the cluster's own `getTierConfigs` answer. The text form says so
 //! in its header; the JSON form keeps the fixtures' shape and is documented instead.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use clap::Args;
-use serde_json::Value;
 
 use crate::cli::{GlobalArgs, OutputFormat, SpecPaths};
 use crate::exit::Exit;
@@ -88,32 +88,46 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
     }
 }
 
-/// What is rendered for `job`: its JobConfiguration, or with `update` its JobUpdateRequest
-/// (`None` for cron jobs, which have none). Only what is shown is converted.
-fn rendered_value(job: &aurora_spec::Job, update: bool) -> Option<Value> {
+/// Appends what is rendered for `job` to `out`, as `pretty` lays it out: its
+/// JobConfiguration, or with `update` its JobUpdateRequest (nothing for cron jobs, which have
+/// none; `false` is returned). Only what is shown is converted, and it is written straight
+/// into `out`, with no `serde_json::Value` or re-indented copy in between.
+fn push_rendered(
+    out: &mut String,
+    job: &aurora_spec::Job,
+    update: bool,
+    pretty: aurora_spec::render::Pretty,
+) -> bool {
     let config = aurora_spec::convert::job_configuration(job);
     if update {
-        let request = aurora_spec::convert::job_update_request_from(job, &config)?;
-        Some(aurora_spec::render::job_update_request_json(&request))
+        let Some(request) = aurora_spec::convert::job_update_request_from(job, &config) else {
+            return false;
+        };
+        aurora_spec::render::write_job_update_request(&request, pretty, out);
     } else {
-        Some(aurora_spec::render::job_configuration_json(&config))
+        aurora_spec::render::write_job_configuration(&config, pretty, out);
     }
+    true
 }
 
 /// Appends `job` as an element of the pretty JSON array: `,\n` then its pretty JSON with
 /// every line indented by two spaces (the first element's `,` is replaced by `[` when
 /// printed, see [`write_json_elements`]).
 fn push_json_element(out: &mut String, job: &aurora_spec::Job, update: bool) {
-    let Some(text) =
-        rendered_value(job, update).and_then(|v| serde_json::to_string_pretty(&v).ok())
-    else {
-        return;
+    let start = out.len();
+    out.push_str(",\n  ");
+    let pretty = aurora_spec::render::Pretty {
+        level: 1,
+        expand_executor_data: false,
     };
-    push_element(out, &text);
+    if !push_rendered(out, job, update, pretty) {
+        out.truncate(start);
+    }
 }
 
 /// Appends `,\n` and `pretty` (one value's pretty JSON) with every line indented by two
-/// spaces, as it stands inside a pretty array.
+/// spaces, as it stands inside a pretty array: the element [`push_json_element`] writes.
+#[cfg(test)]
 fn push_element(out: &mut String, pretty: &str) {
     out.push_str(",\n  ");
     // Pretty JSON has no raw newline inside a string: every `\n` starts a line.
@@ -138,19 +152,23 @@ fn write_json_elements(out: &mut impl Write, text: &str, first: &mut bool) -> st
 /// Appends the text form of `job`: a comment line with its key, where it is defined and its
 /// kind, its JSON with the executor data expanded for reading, and a blank line.
 fn push_text(out: &mut String, job: &aurora_spec::Job, update: bool) {
-    let Some(mut v) = rendered_value(job, update) else {
-        return;
-    };
-    expand_executor_data(&mut v);
-    let Ok(text) = serde_json::to_string_pretty(&v) else {
-        return;
-    };
-    out.push_str(&format!(
-        "# {} ({}, {})\n{text}\n\n",
+    let start = out.len();
+    let _ = writeln!(
+        out,
+        "# {} ({}, {})",
         job.key,
         job.origin.location(),
         kind(job)
-    ));
+    );
+    let pretty = aurora_spec::render::Pretty {
+        level: 0,
+        expand_executor_data: true,
+    };
+    if push_rendered(out, job, update, pretty) {
+        out.push_str("\n\n");
+    } else {
+        out.truncate(start);
+    }
 }
 
 /// The first line of the text form: where tiers come from.
@@ -162,17 +180,6 @@ fn kind(job: &aurora_spec::Job) -> &'static str {
         aurora_spec::model::JobKind::Service => "service",
         aurora_spec::model::JobKind::Adhoc => "adhoc",
         aurora_spec::model::JobKind::Cron => "cron",
-    }
-}
-
-/// Replaces `taskConfig.executorConfig.data` by its parsed JSON, for reading.
-fn expand_executor_data(v: &mut Value) {
-    if let Some(data) = v.pointer_mut("/taskConfig/executorConfig/data")
-        && let Some(parsed) = data
-            .as_str()
-            .and_then(|s| serde_json::from_str::<Value>(s).ok())
-    {
-        *data = parsed;
     }
 }
 
@@ -202,6 +209,58 @@ mod tests {
                 writeln!(out, "{}", if first { "[]" } else { "\n]" }).expect("write");
                 let want = serde_json::to_string_pretty(&values[..n]).expect("json") + "\n";
                 assert_eq!(String::from_utf8(out).expect("utf-8"), want, "{n} values");
+            }
+        }
+    }
+
+    /// What `render` printed before it wrote the structs straight as text: each job's
+    /// fixture-shaped `Value`, pretty, re-indented into the array; in the text form with the
+    /// executor data parsed.
+    #[test]
+    fn jobs_render_as_their_values_pretty_text() {
+        let text =
+            include_str!("../../../aurora-spec/tests/render-specs/all_fields.aurora-apply.yaml");
+        let file = aurora_spec::SourceFile::new(
+            "all_fields.aurora-apply.yaml",
+            text,
+            aurora_spec::Format::Yaml,
+        );
+        let jobs = aurora_spec::load_sources(&[file], &aurora_spec::LoadOptions::default())
+            .expect("valid");
+        for loaded in &jobs {
+            for update in [false, true] {
+                let value = if update {
+                    loaded
+                        .update
+                        .as_ref()
+                        .map(aurora_spec::render::job_update_request_json)
+                } else {
+                    Some(aurora_spec::render::job_configuration_json(&loaded.config))
+                };
+                let mut want = String::new();
+                let mut want_text = String::new();
+                if let Some(mut v) = value {
+                    push_element(&mut want, &serde_json::to_string_pretty(&v).expect("json"));
+                    if let Some(data) = v.pointer_mut("/taskConfig/executorConfig/data")
+                        && let Some(parsed) =
+                            data.as_str().and_then(|s| serde_json::from_str(s).ok())
+                    {
+                        *data = parsed;
+                    }
+                    want_text = format!(
+                        "# {} ({}, {})\n{}\n\n",
+                        loaded.job.key,
+                        loaded.job.origin.location(),
+                        kind(&loaded.job),
+                        serde_json::to_string_pretty(&v).expect("json")
+                    );
+                }
+                let mut got = String::new();
+                push_json_element(&mut got, &loaded.job, update);
+                assert_eq!(got, want, "{} update: {update}", loaded.job.key);
+                let mut got = String::new();
+                push_text(&mut got, &loaded.job, update);
+                assert_eq!(got, want_text, "{} update: {update}", loaded.job.key);
             }
         }
     }
