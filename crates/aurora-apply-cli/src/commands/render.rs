@@ -82,10 +82,15 @@ pub fn exec(global: &GlobalArgs, args: &RenderArgs) -> Exit {
             )
         })
     };
-    match result.and_then(|()| out.flush()) {
+    let outcome = match result.and_then(|()| out.flush()) {
         Ok(()) => Exit::Success,
         Err(_) => Exit::Error,
-    }
+    };
+    drop(chunks);
+    // The process ends after this command: freeing every job's spec, one allocation at a
+    // time, on one core, only delayed its end (~5% of rendering 10,000 jobs, issue 14).
+    std::mem::forget(jobs);
+    outcome
 }
 
 /// Appends what is rendered for `job` to `out`, as `pretty` lays it out: its
