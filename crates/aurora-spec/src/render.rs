@@ -3,6 +3,11 @@
 //! and every Thrift `set` as a list sorted by each element's JSON text (the wire has no set
 //! order; `aurora_thrift::json::to_json` orders sets by the Rust value instead, so the set fields
 //! are re-sorted here).
+//!
+//! Two ways to it: [`job_configuration_json`] and [`job_update_request_json`] give the
+//! `serde_json::Value` (to compare, query or edit), and [`write_job_configuration`] and
+//! [`write_job_update_request`] write the same value's pretty text straight from the structs
+//! (what `render` prints, at a fraction of the cost; tests hold the two to the same bytes).
 
 use std::collections::BTreeSet;
 
