@@ -225,13 +225,8 @@ pub fn read_roles(
         };
         let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
         let mut slot = lock(&slots[role]);
-        slot.tasks_read += i64::from(n);
         slot.live.add_tasks(page);
-        if offset == slot.last_page && n >= page_size && !slot.counted_all() {
-            slot.next_offset = Some(offset.saturating_add(n));
-        }
-        slot.pages_left -= 1;
-        if slot.pages_left == 0 && slot.next_offset.is_none() {
+        if slot.further_page_in(offset, n, page_size) {
             hand_over(role, slot);
         }
         Ok::<(), EngineError>(())
@@ -303,6 +298,25 @@ impl RoleRead {
     /// page is needed to see the end (a role of exactly 1,000 tasks reads no empty page).
     fn counted_all(&self) -> bool {
         self.count_is_exact() && self.tasks_read >= self.expected_tasks
+    }
+
+    /// Counts in a further page of `n` tasks read at `offset` (its tasks are folded in by the
+    /// caller); true when the role is complete: every page asked for at once is in, and either
+    /// the count is read in full or the last page was short. Pages arrive in any order, so
+    /// this is decided once they are all in.
+    fn further_page_in(&mut self, offset: i32, n: i32, page_size: i32) -> bool {
+        self.tasks_read += i64::from(n);
+        if offset == self.last_page && n >= page_size {
+            self.next_offset = Some(offset.saturating_add(n));
+        }
+        self.pages_left = self.pages_left.saturating_sub(1);
+        if self.pages_left > 0 {
+            return false;
+        }
+        if self.counted_all() {
+            self.next_offset = None;
+        }
+        self.next_offset.is_none()
     }
 }
 
@@ -400,5 +414,30 @@ mod tests {
         assert!(!read(1000, true, 1000).counted_all());
         // Nothing counted (tasks created after getJobs answered): read to a short page.
         assert!(!read(0, false, 1000).counted_all());
+    }
+
+    #[test]
+    fn further_pages_end_the_role_whatever_order_they_arrive_in() {
+        // 3,000 tasks counted, the first page of 1,000 read, pages at 1,000 and 2,000 asked.
+        let asked = |has_cron| RoleRead {
+            pages_left: 2,
+            last_page: 2000,
+            ..read(3000, has_cron, 1000)
+        };
+        for order in [[1000, 2000], [2000, 1000]] {
+            let mut role = asked(false);
+            assert!(!role.further_page_in(order[0], 1000, 1000));
+            assert!(role.further_page_in(order[1], 1000, 1000), "{order:?}");
+            assert_eq!(role.next_offset, None);
+            // With a cron template the count is not exact: the page after is read.
+            let mut role = asked(true);
+            assert!(!role.further_page_in(order[0], 1000, 1000));
+            assert!(!role.further_page_in(order[1], 1000, 1000), "{order:?}");
+            assert_eq!(role.next_offset, Some(3000));
+        }
+        // A short last page ends it, count or not.
+        let mut role = asked(true);
+        assert!(!role.further_page_in(2000, 400, 1000));
+        assert!(role.further_page_in(1000, 1000, 1000));
     }
 }
