@@ -135,9 +135,12 @@ fn a_scheduler_killed_mid_watch_ends_at_the_deadline_saying_what_is_known() {
 
 #[test]
 fn after_ctrl_c_or_kill_9_a_rerun_follows_the_same_update() {
-    // 20× time: a 60 s watch takes about 3 s.
+    // 20× time: a 120 s watch takes about 6 s. That is the margin the rerun has to find the
+    // update still rolling: on a loaded machine (the whole suite on two cores) 3 s was not
+    // always enough, and the rerun then found the update finished (and rightly started one
+    // of its own, which the scheduler answered "unchanged").
     let w = World::new("10m", 20);
-    w.hello_then_update("60s");
+    w.hello_then_update("120s");
     for sig in ["-INT", "-9"] {
         let apply = spawn_apply(&w, &["--timeout", "60s"]);
         let pid = apply.id();
