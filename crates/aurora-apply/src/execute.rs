@@ -19,9 +19,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aurora_api::client::StartJobUpdateOutcome;
 use aurora_api::types::{
-    ConstAWAITNGPULSEJOBUPDATESTATES, InstanceKey, JobConfiguration, JobKey, JobUpdateDetails,
-    JobUpdateKey, JobUpdateQuery, JobUpdateRequest, JobUpdateSettings, JobUpdateStatus, Metadata,
-    ResponseCode, TaskQuery,
+    ConstACTIVEJOBUPDATESTATES, ConstAWAITNGPULSEJOBUPDATESTATES, InstanceKey, JobConfiguration,
+    JobKey, JobUpdateDetails, JobUpdateKey, JobUpdateQuery, JobUpdateRequest, JobUpdateSettings,
+    JobUpdateStatus, Metadata, ResponseCode, TaskQuery,
 };
 use aurora_api::{ApiError, CallLimits, Client};
 use base64::Engine as _;
@@ -764,6 +764,17 @@ fn start_update(
         let error = match client.start_job_update(&request, options.message.as_deref()) {
             Ok(reply) => match reply.value {
                 StartJobUpdateOutcome::NoChange => {
+                    // Aurora answers "unchanged" before it looks for an update in progress
+                    // (SchedulerThriftInterface.startJobUpdate, rel/0.22.0): the instances may
+                    // run this config because an earlier run's update towards it replaced them
+                    // since the plan, and still watches them. Follow that one to its end.
+                    if let Some(running) = running_update_towards(client, &job.key, &config_hash) {
+                        sink.event(&Event::UpdateFollowed {
+                            job_key: job.change.job_key.clone(),
+                            update_id: running.id.clone().unwrap_or_default(),
+                        });
+                        break running;
+                    }
                     return State::Done(JobResult {
                         job_key: job.change.job_key.clone(),
                         outcome: Outcome::Unchanged,
@@ -824,6 +835,27 @@ fn start_update(
     });
     let _ = i;
     watch_update(client, job, key, &settings, options, sink)
+}
+
+/// The update in progress on `job` that aurora-apply started towards the config with
+/// `config_hash`, if any (a failed read is none: the caller reports what it knows).
+fn running_update_towards(
+    client: &Client,
+    job: &JobKey,
+    config_hash: &str,
+) -> Option<JobUpdateKey> {
+    let query = JobUpdateQuery {
+        job_key: Some(job.clone()),
+        update_statuses: Some(ConstACTIVEJOBUPDATESTATES::const_value()),
+        ..JobUpdateQuery::default()
+    };
+    let summaries = client.get_job_update_summaries(&query).ok()?.value;
+    summaries
+        .update_summaries
+        .into_iter()
+        .flatten()
+        .find(|s| has_entry(s.metadata.as_ref(), CONFIG_HASH_KEY, config_hash))
+        .and_then(|s| s.key)
 }
 
 /// Follows an update to its end from now on (or returns at once with `--no-wait`), pulsing

@@ -961,3 +961,64 @@ fn a_placement_that_panics_fails_the_plan_instead_of_leaving_roles_waiting() {
         .expect("the plan ends instead of waiting forever");
     assert!(panicked);
 }
+
+/// A rerun plans while an earlier run's update has not yet replaced the instance (so it
+/// plans an update), and by the time it sends `startJobUpdate` the instance runs the new
+/// config while the earlier update still watches it: the scheduler answers "unchanged"
+/// (its no-op check comes before its in-progress check), and the rerun follows the earlier
+/// update to its end rather than calling the job done while it is still being rolled out.
+#[test]
+fn an_earlier_update_that_replaces_the_instance_meanwhile_is_followed() {
+    let sim = Arc::new(
+        Sim::start(SimConfig {
+            clock: ClockMode::Manual,
+            ..SimConfig::default()
+        })
+        .expect("emulator starts"),
+    );
+    let client = Client::new(ClientConfig::new(sim.url())).expect("client");
+    let hook = Arc::clone(&sim);
+    let clock = Arc::new(ManualClock::with_hook(move |d| hook.advance(d * SIM_SPEED)));
+    let options = ExecuteOptions {
+        clock: Arc::clone(&clock) as _,
+        ..options()
+    };
+    let hello = desired(fixture("hello_world"));
+    let changes = plan(&client, std::slice::from_ref(&hello), false);
+    let created = execute(&client, &changes, &options, &CollectSink::default());
+    assert_eq!(created[0].outcome, Outcome::Succeeded, "{created:?}");
+    // The change, watched for a minute of the emulator's time once the instance runs.
+    let mut settings = settings();
+    settings.min_wait_in_instance_running_ms = Some(60_000);
+    let changed = DesiredJob::new(
+        "devcluster",
+        &aurora_thrift::testing::with_cpu(fixture("hello_world"), 2.0),
+        settings,
+    );
+    // The earlier run starts its update and is gone (Ctrl-C, kill -9).
+    let earlier = plan(&client, std::slice::from_ref(&changed), false);
+    let started = execute(
+        &client,
+        &earlier,
+        &ExecuteOptions {
+            wait: false,
+            ..options.clone()
+        },
+        &CollectSink::default(),
+    );
+    assert_eq!(started[0].outcome, Outcome::Started, "{started:?}");
+    // The rerun plans: the instance still runs the old config, so this is an update.
+    let rerun = plan(&client, std::slice::from_ref(&changed), false);
+    assert_eq!(rerun[0].actions, [Action::Update], "{:?}", rerun[0]);
+    assert!(rerun[0].active_update.as_ref().is_some_and(|u| u.ours));
+    // Meanwhile the earlier update replaces the instance; its minute of watching goes on.
+    sim.advance(Duration::from_secs(20));
+    let sink = CollectSink::default();
+    let results = execute(&client, &rerun, &options, &sink);
+    assert_eq!(results[0].outcome, Outcome::Succeeded, "{results:?}");
+    let followed = sink.events().into_iter().any(|e| {
+        matches!(&e, aurora_apply::events::Event::UpdateFollowed { update_id, .. }
+            if Some(update_id) == rerun[0].active_update.as_ref().map(|u| &u.id))
+    });
+    assert!(followed, "{:?}", sink.events());
+}
