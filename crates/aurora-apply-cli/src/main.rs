@@ -1,6 +1,7 @@
 //! The `aurora-apply` command. Thin: parses arguments, runs one command, maps the outcome to
 //! an exit code (see `exit.rs`). The work is in the libraries.
 
+mod allocator;
 mod apply_lock;
 mod cli;
 mod commands;
@@ -132,6 +133,8 @@ fn normalise(mut args: Vec<std::ffi::OsString>, start: &Start) -> Vec<std::ffi::
 
 fn main() -> std::process::ExitCode {
     use clap::CommandFactory as _;
+    // Before anything else (no thread, no output yet): see `allocator`.
+    allocator::fix_thresholds();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let start = classify(&args, &cli::Cli::command());
     if let Start::MissingPath(path) = &start {
