@@ -5,7 +5,7 @@
 //! `getTierConfigs` once per cluster. The number of calls grows with the number of roles,
 //! not jobs, and roles are read in parallel (bounded). Nothing is written.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, ConstACTIVESTATES, JobUpdateQuery, TaskQuery};
@@ -13,6 +13,7 @@ use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, ConstACTIVESTATES, JobUpdate
 use crate::error::EngineError;
 use crate::live::LiveState;
 use crate::normalize::Tiers;
+use crate::pool::{into_inner, lock};
 
 /// Read calls in flight at once by default. Aurora 0.22 serves the API from Jetty's default
 /// thread pool (JettyServerModule creates `new Server()`: at most 200 threads) and these
@@ -79,12 +80,9 @@ pub fn observe(
         &|_, role| lock(&live).merge(role),
     )?;
     Ok(Observed {
-        live: live.into_inner().unwrap_or_else(PoisonError::into_inner),
+        live: into_inner(live),
         // Read above (an answer without tiers leaves Aurora's defaults).
-        tiers: tiers
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-            .unwrap_or_else(|| Tiers::from_thrift(&Default::default())),
+        tiers: into_inner(tiers).unwrap_or_else(|| Tiers::from_thrift(&Default::default())),
         calls,
     })
 }
@@ -318,10 +316,6 @@ impl RoleRead {
         }
         self.next_offset.is_none()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One read of a role.

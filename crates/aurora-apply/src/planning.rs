@@ -7,7 +7,7 @@
 //! not the apply. Nothing is written.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 
 use aurora_api::types::{ConfigGroup, JobKey, ResponseCode, ScheduleStatus, TaskQuery};
 use aurora_api::{ApiError, Client};
@@ -24,7 +24,7 @@ use crate::plan::{
     Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
 use crate::planner::{Draft, plan_absent, plan_desired};
-use crate::pool::Latch;
+use crate::pool::{Latch, into_inner, lock};
 use crate::ranges::{InstanceRange, ids_of, to_ranges};
 use crate::target::Targets;
 
@@ -384,14 +384,6 @@ fn creates(change: &JobChange) -> bool {
         .actions
         .iter()
         .any(|a| matches!(a, Action::Create | Action::CronSchedule))
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn into_inner<T>(m: Mutex<T>) -> T {
-    m.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn group_ranges(groups: Option<&BTreeSet<ConfigGroup>>) -> Vec<InstanceRange> {

@@ -204,6 +204,12 @@ impl<T> Latch<T> {
     }
 }
 
+/// The value of `m`, poisoned or not (see [`lock`]).
+pub(crate) fn into_inner<T>(m: Mutex<T>) -> T {
+    m.into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// What [`parallel_for_each_ordered`]'s threads share.
 struct Ordered<R> {
     /// Results not yet handed to the sink, by index.
@@ -216,7 +222,9 @@ struct Ordered<R> {
     panic: Option<Box<dyn std::any::Any + Send>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`, taking the value of a poisoned lock too: a panic on another thread is
+/// resumed where its scope ends, so what it left behind is never used for a result.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
