@@ -39,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::auth::{self, CredentialSource, Credentials};
+use crate::decoding::ReplyError;
 use crate::endpoint::EndpointResolver;
 use crate::error::{ApiError, SchedulerError, TransportError, TransportErrorKind, redact_url};
 use crate::retry::{Decision, Failure, RetryNotice, RetryObserver, RetryPolicy, decide};
@@ -537,8 +538,14 @@ impl Client {
                     if url != first || hops > 0 {
                         self.remember_leader(&url);
                     }
-                    return crate::decoding::decode_reply(method, seq, reply.body)
-                        .map_err(|source| (Failure::Fatal, ApiError::Protocol { method, source }));
+                    return crate::decoding::decode_reply(method, seq, reply.body).map_err(|e| {
+                        match e {
+                            ReplyError::Transport(e) => self.transport_failure(method, &url, e),
+                            ReplyError::Wire(source) => {
+                                (Failure::Fatal, ApiError::Protocol { method, source })
+                            }
+                        }
+                    });
                 }
                 307 | 308 => {
                     hops += 1;
@@ -755,7 +762,7 @@ fn with_attempts(error: ApiError, attempts: u32) -> ApiError {
 }
 
 fn http_status_error(method: &'static str, url: &str, reply: &HttpResponse) -> ApiError {
-    let text = String::from_utf8_lossy(&reply.body);
+    let text = String::from_utf8_lossy(reply.body.excerpt());
     let excerpt: String = text
         .split_whitespace()
         .collect::<Vec<_>>()

@@ -602,21 +602,41 @@ fn unsupported_media_type_is_not_retried() {
     assert_eq!(server.wait_for_requests(1).len(), 1);
 }
 
+/// Over the limit is refused whether the length is announced (plain) or only found while
+/// reading (gzip: the decompressed length is not known before), and whether the bytes are a
+/// reply or not (a decoder that gives up early still reads on to the limit).
 #[test]
 fn reply_over_the_size_limit_is_refused() {
     let big = "x".repeat(64 * 1024);
-    let server = Server::start(move |_, _| Action::ok_with_details(None, &[&big]));
-    let mut cfg = config(&server.base_url());
-    cfg.max_response_bytes = 16 * 1024;
-    let err = Client::new(cfg)
-        .expect("client")
-        .get_jobs(None)
-        .expect_err("too large");
-    assert!(
-        matches!(err, ApiError::ResponseTooLarge { limit: 16384, .. }),
-        "{err:?}"
-    );
-    assert_eq!(server.wait_for_requests(1).len(), 1);
+    for gzipped in [false, true] {
+        for garbage in [false, true] {
+            let big = big.clone();
+            let server = Server::start(move |_, req| {
+                let body = if garbage {
+                    big.clone().into_bytes()
+                } else {
+                    let call = IncomingCall::parse(&req.body).expect("CALL");
+                    reply(&call, ResponseCode::OK, None, &[&big])
+                };
+                if gzipped {
+                    Action::bytes(gzip(&body)).with_header("Content-Encoding", "gzip")
+                } else {
+                    Action::bytes(body)
+                }
+            });
+            let mut cfg = config(&server.base_url());
+            cfg.max_response_bytes = 16 * 1024;
+            let err = Client::new(cfg)
+                .expect("client")
+                .get_jobs(None)
+                .expect_err("too large");
+            assert!(
+                matches!(err, ApiError::ResponseTooLarge { limit: 16384, .. }),
+                "gzip {gzipped}, garbage {garbage}: {err:?}"
+            );
+            assert_eq!(server.wait_for_requests(1).len(), 1);
+        }
+    }
 }
 
 #[test]

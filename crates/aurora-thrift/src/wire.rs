@@ -159,36 +159,62 @@ fn encode_message(
 /// Decodes a REPLY to `method` with sequence id `seq` and returns its `Response`.
 pub fn decode_reply(method: &str, seq: i32, bytes: &[u8]) -> Result<Response, WireError> {
     let mut cursor = Cursor::new(bytes);
-    let response = {
-        let mut input = TBinaryInputProtocol::new(&mut cursor, true);
-        let ident = input.read_message_begin()?;
-        if ident.message_type == TMessageType::Exception {
-            let error = thrift::Error::read_application_error_from_in_protocol(&mut input)?;
-            return Err(WireError::Exception {
-                kind: format!("{:?}", error.kind),
-                message: error.message,
-            });
-        }
-        if ident.message_type != TMessageType::Reply {
-            return Err(WireError::WrongMessageType(ident.message_type));
-        }
-        if ident.name != method {
-            return Err(WireError::WrongMethod {
-                expected: method.to_string(),
-                actual: ident.name,
-            });
-        }
-        if ident.sequence_number != seq {
-            return Err(WireError::WrongSequence {
-                expected: seq,
-                actual: ident.sequence_number,
-            });
-        }
-        let response = read_result_struct(&mut input)?;
-        input.read_message_end()?;
-        response
-    };
+    let response = read_reply(method, seq, &mut cursor)?;
     expect_consumed(&cursor)?;
+    Ok(response)
+}
+
+/// [`decode_reply`] of a message read from `input` as it is decoded, so the message's bytes
+/// are never held whole (a big reply straight off the connection). The message must be all
+/// of `input`: what follows it is read to the end and is an error.
+pub fn decode_reply_from<R: std::io::Read + ?Sized>(
+    method: &str,
+    seq: i32,
+    input: &mut R,
+) -> Result<Response, WireError> {
+    let response = read_reply(method, seq, input)?;
+    let left = std::io::copy(input, &mut std::io::sink())
+        .map_err(|e| WireError::Protocol(format!("reading past the message: {e}")))?;
+    if left > 0 {
+        return Err(WireError::TrailingBytes(
+            usize::try_from(left).unwrap_or(usize::MAX),
+        ));
+    }
+    Ok(response)
+}
+
+/// The header checks and result struct of a REPLY, leaving `input` after the message.
+fn read_reply<R: std::io::Read + ?Sized>(
+    method: &str,
+    seq: i32,
+    input: &mut R,
+) -> Result<Response, WireError> {
+    let mut input = TBinaryInputProtocol::new(input, true);
+    let ident = input.read_message_begin()?;
+    if ident.message_type == TMessageType::Exception {
+        let error = thrift::Error::read_application_error_from_in_protocol(&mut input)?;
+        return Err(WireError::Exception {
+            kind: format!("{:?}", error.kind),
+            message: error.message,
+        });
+    }
+    if ident.message_type != TMessageType::Reply {
+        return Err(WireError::WrongMessageType(ident.message_type));
+    }
+    if ident.name != method {
+        return Err(WireError::WrongMethod {
+            expected: method.to_string(),
+            actual: ident.name,
+        });
+    }
+    if ident.sequence_number != seq {
+        return Err(WireError::WrongSequence {
+            expected: seq,
+            actual: ident.sequence_number,
+        });
+    }
+    let response = read_result_struct(&mut input)?;
+    input.read_message_end()?;
     Ok(response)
 }
 

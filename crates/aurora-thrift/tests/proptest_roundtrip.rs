@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use aurora_thrift::types::Result as ApiResult;
 use aurora_thrift::types::*;
 use aurora_thrift::wire::{
-    IncomingCall, decode_reply, decode_struct, encode_call, encode_reply, encode_struct,
+    IncomingCall, WireError, decode_reply, decode_reply_from, decode_struct, encode_call,
+    encode_reply, encode_struct,
 };
 use proptest::collection::{btree_map, btree_set, vec};
 use proptest::option::of as opt;
@@ -519,7 +520,31 @@ fn truncated_replies_are_errors_not_panics() {
             let bytes = encode_reply("getJobs", 1, &value);
             let cut = cut.index(bytes.len());
             prop_assert!(decode_reply("getJobs", 1, &bytes[..cut]).is_err());
+            prop_assert!(decode_reply_from("getJobs", 1, &mut &bytes[..cut]).is_err());
             Ok(())
         },
     );
+}
+
+#[test]
+fn a_reply_read_as_it_arrives_decodes_as_from_its_bytes() {
+    check((response(), any::<i32>()), |(value, seq)| {
+        let bytes = encode_reply("getJobs", seq, &value);
+        prop_assert_eq!(
+            decode_reply_from("getJobs", seq, &mut &bytes[..]).expect("decodes"),
+            value
+        );
+        // What follows the message is refused, counted, as from the bytes.
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(b"xyz");
+        prop_assert!(matches!(
+            decode_reply_from("getJobs", seq, &mut &longer[..]),
+            Err(WireError::TrailingBytes(3))
+        ));
+        prop_assert!(matches!(
+            decode_reply("getJobs", seq, &longer),
+            Err(WireError::TrailingBytes(3))
+        ));
+        Ok(())
+    });
 }
