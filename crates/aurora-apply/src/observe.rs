@@ -13,7 +13,11 @@ use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, ConstACTIVESTATES, JobUpdate
 use crate::error::EngineError;
 use crate::live::LiveState;
 use crate::normalize::Tiers;
-use crate::pool::{into_inner, lock};
+use crate::pool::{Gate, Pass, into_inner, lock};
+
+/// Jobs the specs place in a role from which it is read as a big one (see [`read_roles`]):
+/// its first task page holds at least this many tasks, some 0.7 MB decoded.
+pub const BIG_ROLE_JOBS: usize = 250;
 
 /// Read calls in flight at once by default. Aurora 0.22 serves the API from Jetty's default
 /// thread pool (JettyServerModule creates `new Server()`: at most 200 threads) and these
@@ -75,6 +79,7 @@ pub fn observe(
         client,
         cluster,
         roles,
+        &[],
         options,
         &|read| *lock(&tiers) = read,
         &|_, role| lock(&live).merge(role),
@@ -108,15 +113,25 @@ pub fn read_tiers(client: &Client, cluster: &str) -> Result<Tiers, EngineError> 
 /// role's live jobs to `on_role` once its last read is in. A caller that plans a role there
 /// and keeps only the outcome never holds the whole cluster's task configs at once. The
 /// tiers are read first (the first call out), so an `on_role` may wait for `on_tiers`.
+///
+/// `desired_jobs[i]` is how many jobs the specs place in `roles[i]` (0, or missing, when
+/// unknown). A role of at least [`BIG_ROLE_JOBS`] is big: its first task page is asked for
+/// only while fewer than one big role per core (plus one) is being read or handed over,
+/// and the room is given back once `on_role` returns. Answers come back faster than roles
+/// are planned (planning is most of the CPU), so without it every big role's answer was
+/// held at once; small roles, the usual case, are all read at once as before.
 pub fn read_roles(
     client: &Client,
     cluster: &str,
     roles: &[String],
+    desired_jobs: &[usize],
     options: &ObserveOptions,
     on_tiers: &(dyn Fn(Option<Tiers>) + Sync),
     on_role: &(dyn Fn(&str, LiveState) + Sync),
 ) -> Result<usize, EngineError> {
     let page_size = options.page_size.max(1);
+    let big_roles = Gate::new(std::thread::available_parallelism().map_or(1, usize::from) + 1);
+    let is_big = |role: usize| desired_jobs.get(role).is_some_and(|&n| n >= BIG_ROLE_JOBS);
     let reads: Vec<Option<(usize, Read)>> = std::iter::once(None)
         .chain((0..roles.len()).flat_map(|role| {
             [Read::Jobs, Read::Updates, Read::Tasks(0)].map(|read| Some((role, read)))
@@ -128,10 +143,15 @@ pub fn read_roles(
         move |e| EngineError::api(format!("reading role {role} on {cluster}"), e)
     };
     // A role is handed over by whichever thread folds its last answer in, outside its lock.
+    // Each big role's room among those read at once.
+    let rooms: Vec<Mutex<Room<'_>>> = roles.iter().map(|_| Mutex::default()).collect();
+    let leave = |role: usize| std::mem::replace(&mut *lock(&rooms[role]), Room::Left);
     let hand_over = |role: usize, mut slot: MutexGuard<'_, RoleRead>| {
         let live = std::mem::take(&mut slot.live);
         drop(slot);
+        let room = leave(role);
         on_role(&roles[role], live);
+        drop(room);
     };
     // `None` is the tiers.
     let answers = crate::pool::parallel_map(&reads, options.parallelism, |&read| {
@@ -147,7 +167,24 @@ pub fn read_roles(
                 }
             };
         };
-        let answer = read_one(client, &roles[role], read, page_size).map_err(role_error(role))?;
+        // A big role's first big answer (`getJobs` lists every job of the role) waits for
+        // room; its other reads go in with it.
+        if is_big(role) && matches!(read, Read::Jobs | Read::Tasks(_)) {
+            let mut room = lock(&rooms[role]);
+            if matches!(*room, Room::Waiting) {
+                *room = Room::In {
+                    _pass: big_roles.enter(),
+                };
+            }
+        }
+        let answer = match read_one(client, &roles[role], read, page_size) {
+            Ok(answer) => answer,
+            Err(e) => {
+                // The role is never handed over: its room is given back now.
+                drop(leave(role));
+                return Err(role_error(role)(e));
+            }
+        };
         let mut slot = lock(&slots[role]);
         match answer {
             Answer::Jobs(jobs) => {
@@ -182,6 +219,10 @@ pub fn read_roles(
             }
             if slot.next_offset.is_none() {
                 hand_over(role, slot);
+            } else {
+                // Its further pages are read with every other role's, after this wave.
+                drop(slot);
+                drop(leave(role));
             }
         }
         Ok::<(), EngineError>(())
@@ -258,6 +299,21 @@ pub fn read_roles(
         calls += result?;
     }
     Ok(calls)
+}
+
+/// A big role's room among the roles read at once.
+#[derive(Debug, Default)]
+enum Room<'g> {
+    /// None taken yet.
+    #[default]
+    Waiting,
+    /// Taken, until the role is handed over.
+    In {
+        /// Held for its room.
+        _pass: Pass<'g>,
+    },
+    /// Given back (handed over, failed, or on to a further wave): not taken again.
+    Left,
 }
 
 /// What has been read of one role so far.

@@ -156,10 +156,21 @@ pub fn plan_cluster_placing<P: AsRef<[DesiredJob]> + Send + Sync>(
         settled: Mutex::new(Vec::new()),
         pending: Mutex::new(Vec::new()),
     };
+    let mut per_role: BTreeMap<&str, usize> = BTreeMap::new();
+    for key in keys {
+        *per_role
+            .entry(key.role.as_deref().unwrap_or(""))
+            .or_default() += 1;
+    }
+    let desired_jobs: Vec<usize> = roles
+        .iter()
+        .map(|role| per_role.get(role.as_str()).copied().unwrap_or(0))
+        .collect();
     let mut calls = crate::observe::read_roles(
         client,
         cluster,
         &roles,
+        &desired_jobs,
         &options.observe,
         &|tiers| planner.place(tiers),
         &|role, live| planner.plan_role(role, live),

@@ -157,6 +157,56 @@ pub fn parallel_for_each_ordered<T: Sync, R: Send, E>(
     })
 }
 
+/// Room for at most a few holders at once; whoever comes next waits for a [`Pass`] to be
+/// dropped. Reading a cluster admits its big roles through one, so that only a few roles'
+/// answers are in memory at once however many are read in parallel.
+#[derive(Debug)]
+pub struct Gate {
+    holders: Mutex<usize>,
+    room: Condvar,
+    capacity: usize,
+}
+
+/// One holder of a [`Gate`]'s room, given back when dropped (on any thread, and when
+/// unwinding).
+#[derive(Debug)]
+pub struct Pass<'a> {
+    gate: &'a Gate,
+}
+
+impl Gate {
+    /// A gate for `capacity` holders at once (at least one).
+    pub fn new(capacity: usize) -> Gate {
+        Gate {
+            holders: Mutex::new(0),
+            room: Condvar::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Waits for room and takes it.
+    pub fn enter(&self) -> Pass<'_> {
+        let mut holders = lock(&self.holders);
+        while *holders >= self.capacity {
+            holders = self
+                .room
+                .wait(holders)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *holders += 1;
+        Pass { gate: self }
+    }
+}
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        let mut holders = lock(&self.gate.holders);
+        *holders = holders.saturating_sub(1);
+        drop(holders);
+        self.gate.room.notify_one();
+    }
+}
+
 /// A value some threads wait for and one thread sets once. Planning's roles wait on it for
 /// the desired jobs placed on the cluster's tiers.
 #[derive(Debug)]
@@ -360,6 +410,33 @@ mod tests {
             assert_eq!(*latch.wait(), value);
             assert_eq!(latch.into_inner(), Some(value));
         }
+    }
+
+    #[test]
+    fn a_gate_holds_at_most_its_capacity_and_passes_come_back_when_unwinding() {
+        let gate = Gate::new(2);
+        let inside = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for i in 0..8 {
+                let (gate, inside, most) = (&gate, &inside, &most);
+                scope.spawn(move || {
+                    let entered = std::panic::catch_unwind(|| {
+                        let _pass = gate.enter();
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        // Half of them leave by panicking: their room is given back too.
+                        assert!(i % 2 == 0, "leaving by a panic");
+                    });
+                    assert_eq!(entered.is_ok(), i % 2 == 0);
+                });
+            }
+        });
+        assert!((1..=2).contains(&most.load(Ordering::SeqCst)));
+        // All the room is back.
+        let (_a, _b) = (gate.enter(), gate.enter());
     }
 
     #[test]

@@ -896,6 +896,7 @@ fn each_role_is_handed_over_once_with_every_instance_and_the_tiers_first() {
             &client,
             "devcluster",
             &roles,
+            &[],
             &aurora_apply::observe::ObserveOptions {
                 page_size,
                 parallelism,
@@ -934,6 +935,100 @@ fn each_role_is_handed_over_once_with_every_instance_and_the_tiers_first() {
             "page size {page_size}, {parallelism} at once"
         );
     }
+}
+
+/// Roles that are big by the specs' count go in a few at a time (one per core, plus one):
+/// the last of them asks for its jobs only after an earlier one was handed over, a latency
+/// later, while small roles all ask at once. Every role is handed over either way.
+#[test]
+fn big_roles_are_read_a_few_at_a_time_and_every_one_is_handed_over() {
+    let (sim, client) = start_sim();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let roles: Vec<String> = (0..cores + 3).map(|i| format!("role{i}")).collect();
+    let jobs: Vec<DesiredJob> = roles.iter().map(|r| job_in(r, "one", 1)).collect();
+    assert_eq!(
+        apply(&client, &jobs, false),
+        vec![Outcome::Succeeded; jobs.len()]
+    );
+    sim.patch_faults(aurora_sim::FaultPatch {
+        latency_ms: Some(300),
+        ..Default::default()
+    });
+    for big in [true, false] {
+        sim.clear_calls();
+        let desired_jobs = if big {
+            vec![aurora_apply::observe::BIG_ROLE_JOBS; roles.len()]
+        } else {
+            Vec::new()
+        };
+        let handed = std::sync::Mutex::new(Vec::new());
+        aurora_apply::observe::read_roles(
+            &client,
+            "devcluster",
+            &roles,
+            &desired_jobs,
+            &aurora_apply::observe::ObserveOptions::default(),
+            &|_| {},
+            &|role, live| {
+                assert_eq!(live.jobs.len(), 1, "{role}");
+                handed.lock().expect("lock").push(role.to_string());
+            },
+        )
+        .expect("reads");
+        let mut handed = handed.into_inner().expect("lock");
+        handed.sort();
+        let mut expected = roles.clone();
+        expected.sort();
+        assert_eq!(handed, expected, "big: {big}");
+        let asked: Vec<i64> = sim
+            .calls()
+            .iter()
+            .filter(|c| c.method.as_deref() == Some("getJobs"))
+            .map(|c| c.time_ms)
+            .collect();
+        assert_eq!(asked.len(), roles.len(), "{asked:?}");
+        // 300 ms of real time is 60,000 of the emulator's ms (it runs 200× faster).
+        let spread = asked.iter().max().unwrap_or(&0) - asked.iter().min().unwrap_or(&0);
+        if big {
+            assert!(spread >= 60_000, "big roles all asked within {spread} emulator-ms");
+        } else {
+            assert!(spread < 60_000, "small roles asked {spread} emulator-ms apart");
+        }
+    }
+}
+
+/// A big role whose read fails is never handed over; its room is given back, so the roles
+/// waiting for room go on and the read ends with the error instead of waiting forever.
+#[test]
+fn a_big_role_whose_read_fails_gives_its_room_back() {
+    let (sim, _) = start_sim();
+    let mut config = ClientConfig::new(sim.url());
+    config.retry.max_attempts = 1;
+    let client = Client::new(config).expect("client");
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let roles: Vec<String> = (0..2 * cores + 4).map(|i| format!("role{i}")).collect();
+    sim.patch_faults(aurora_sim::FaultPatch {
+        drop_connections: Some(100_000),
+        ..Default::default()
+    });
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let desired_jobs = vec![aurora_apply::observe::BIG_ROLE_JOBS; roles.len()];
+        let read = aurora_apply::observe::read_roles(
+            &client,
+            "devcluster",
+            &roles,
+            &desired_jobs,
+            &aurora_apply::observe::ObserveOptions::default(),
+            &|_| {},
+            &|_, _| {},
+        );
+        let _ = done.send(read.is_err());
+    });
+    let failed = finished
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the read ends instead of waiting for room forever");
+    assert!(failed);
 }
 
 #[test]
