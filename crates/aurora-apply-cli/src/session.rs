@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aurora_apply::desired::DesiredJob;
+use aurora_apply::desired::{DesiredJob, PlacedJob};
 use aurora_apply::error::EngineError;
 use aurora_apply::events::{Event, EventSink, Outcome};
 use aurora_apply::execute::{ExecuteOptions, JobResult, OnFailure, Provenance, execute};
@@ -68,19 +68,18 @@ impl Desired {
         &self,
         cluster: &str,
         tiers: &aurora_apply::normalize::Tiers,
-    ) -> Vec<DesiredJob> {
+    ) -> Vec<PlacedJob<'_>> {
         self.jobs
             .iter()
             .filter(|p| p.job.cluster == cluster)
             .map(|p| {
                 let placement = p.placing.on(tiers);
                 if &placement == p.placing.placed() {
-                    // Placed as loaded (the usual case): the encoded config is shared.
-                    p.job.clone()
+                    PlacedJob::AsLoaded(&p.job)
                 } else {
                     let mut config = p.job.config();
                     p.placing.place(&mut config, &placement);
-                    p.job.with_config(&config)
+                    PlacedJob::Moved(Box::new(p.job.with_config(&config)))
                 }
             })
             .collect()

@@ -104,6 +104,33 @@ impl DesiredJob {
     }
 }
 
+/// Planning takes jobs owned or borrowed (see [`PlacedJob`]).
+impl AsRef<DesiredJob> for DesiredJob {
+    fn as_ref(&self) -> &DesiredJob {
+        self
+    }
+}
+
+/// A desired job placed on a cluster: the loaded job itself when the cluster's tiers place
+/// it as loaded (the usual case: nothing is copied), or a copy placed otherwise. A plan of
+/// 10,000 jobs held a copy of each (2.5 MB, and 2 MB of strings) until it was assembled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlacedJob<'a> {
+    /// Placed as loaded.
+    AsLoaded(&'a DesiredJob),
+    /// Placed differently from how it was loaded.
+    Moved(Box<DesiredJob>),
+}
+
+impl AsRef<DesiredJob> for PlacedJob<'_> {
+    fn as_ref(&self) -> &DesiredJob {
+        match self {
+            PlacedJob::AsLoaded(job) => job,
+            PlacedJob::Moved(job) => job,
+        }
+    }
+}
+
 /// The kind of a job configuration: cron iff it has a schedule, else service or ad-hoc.
 pub fn kind_of(config: &JobConfiguration) -> JobKind {
     if config
@@ -125,8 +152,8 @@ pub fn kind_of(config: &JobConfiguration) -> JobKind {
 }
 
 /// `sha256:<hex>` of every desired job, in key order.
-pub fn spec_hash(jobs: &[DesiredJob]) -> String {
-    let mut sorted: Vec<&DesiredJob> = jobs.iter().collect();
+pub fn spec_hash(jobs: &[impl AsRef<DesiredJob>]) -> String {
+    let mut sorted: Vec<&DesiredJob> = jobs.iter().map(AsRef::as_ref).collect();
     // Each key is built once, not once per comparison.
     sorted.sort_by_cached_key(|j| j.job_key());
     let mut hasher = Sha256::new();

@@ -139,7 +139,7 @@ pub fn plan_cluster(
 /// in-sync role's task configs are dropped as soon as it is planned, so what is held at
 /// once is the desired jobs, the changes and a few roles' answers, not the whole cluster.
 /// Confirmations then go out at once, bounded by the parallelism.
-pub fn plan_cluster_placing<P: AsRef<[DesiredJob]> + Send + Sync>(
+pub fn plan_cluster_placing<J: AsRef<DesiredJob> + Sync, P: AsRef<[J]> + Send + Sync>(
     client: &Client,
     cluster: &str,
     keys: &[JobKey],
@@ -148,6 +148,7 @@ pub fn plan_cluster_placing<P: AsRef<[DesiredJob]> + Send + Sync>(
 ) -> Result<(ClusterPlan, P), EngineError> {
     let roles = roles_to_read(client, cluster, keys, options)?;
     let planner = RolePlanner {
+        job: std::marker::PhantomData,
         cluster,
         options,
         place: Mutex::new(Some(place)),
@@ -212,7 +213,7 @@ pub fn plan_cluster_placing<P: AsRef<[DesiredJob]> + Send + Sync>(
         };
         let (change, n) = confirm(
             client,
-            &jobs[p.index],
+            jobs[p.index].as_ref(),
             p.live.as_ref(),
             p.draft,
             &placed.tiers,
@@ -261,7 +262,9 @@ enum Drafted {
 }
 
 /// Plans each role of one cluster as its reads come in (see [`plan_cluster_placing`]).
-struct RolePlanner<'a, P, F> {
+struct RolePlanner<'a, J, P, F> {
+    /// The kind of job `P` holds (owned or borrowed).
+    job: std::marker::PhantomData<fn() -> J>,
     cluster: &'a str,
     options: &'a PlanOptions,
     /// Places the desired jobs once the tiers are known.
@@ -284,7 +287,9 @@ struct Placed<P> {
     by_role: BTreeMap<String, Vec<usize>>,
 }
 
-impl<P: AsRef<[DesiredJob]> + Sync, F: FnOnce(&Tiers) -> P> RolePlanner<'_, P, F> {
+impl<J: AsRef<DesiredJob> + Sync, P: AsRef<[J]> + Sync, F: FnOnce(&Tiers) -> P>
+    RolePlanner<'_, J, P, F>
+{
     /// The tiers are in: places the desired jobs, for the roles waiting. When reading the
     /// tiers failed (the plan fails with that error) or placing panicked (the panic goes on),
     /// the roles are told there is nothing to plan rather than left waiting.
@@ -297,7 +302,7 @@ impl<P: AsRef<[DesiredJob]> + Sync, F: FnOnce(&Tiers) -> P> RolePlanner<'_, P, F
         let placed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let jobs = place(&tiers);
             let mut by_role: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-            for (i, job) in jobs.as_ref().iter().enumerate() {
+            for (i, job) in jobs.as_ref().iter().map(AsRef::as_ref).enumerate() {
                 if self.options.targets.matches(&job.job_key()) {
                     by_role
                         .entry(job.key().role.unwrap_or_default())
@@ -343,15 +348,22 @@ impl<P: AsRef<[DesiredJob]> + Sync, F: FnOnce(&Tiers) -> P> RolePlanner<'_, P, F
     }
 }
 
-impl<P: AsRef<[DesiredJob]> + Sync> Placed<P> {
+impl<P> Placed<P> {
     /// Drafts the jobs at `indexes` against the live jobs they take out of `live`: the
     /// changes settled locally, and the jobs the scheduler must confirm (which keep their
     /// live job). A big role is compared on every core.
-    fn plan_jobs(&self, indexes: &[usize], live: &mut LiveState) -> (Vec<JobChange>, Vec<Pending>) {
+    fn plan_jobs<J: AsRef<DesiredJob> + Sync>(
+        &self,
+        indexes: &[usize],
+        live: &mut LiveState,
+    ) -> (Vec<JobChange>, Vec<Pending>)
+    where
+        P: AsRef<[J]> + Sync,
+    {
         let jobs = self.jobs.as_ref();
         let live = Mutex::new(live);
         let draft = |&i: &usize| {
-            let job = &jobs[i];
+            let job = jobs[i].as_ref();
             let live = lock(&live).take(&job.key());
             match plan_desired(job, live.as_ref(), &self.tiers) {
                 Draft::Done(change) if !creates(&change) => Drafted::Settled(change),
@@ -540,13 +552,14 @@ fn finished_with_same_config(
 /// Puts the changes of every cluster into one plan document.
 pub fn assemble(
     changes: Vec<JobChange>,
-    desired: &[DesiredJob],
+    desired: &[impl AsRef<DesiredJob>],
     files: Vec<String>,
     options: &PlanOptions,
     created_at: String,
 ) -> Plan {
     let roles: Vec<String> = desired
         .iter()
+        .map(AsRef::as_ref)
         .map(|d| format!("{}/{}", d.cluster, d.key().role.unwrap_or_default()))
         .chain(options.scope.iter().map(|s| match &s.role {
             Some(role) => format!("{}/{role}", s.cluster),

@@ -217,7 +217,7 @@ fn destroy(
     }
     let plan = aurora_apply::planning::assemble(
         changes,
-        &[],
+        &[] as &[aurora_apply::desired::DesiredJob],
         paths.iter().map(|p| p.display().to_string()).collect(),
         &aurora_apply::planning::PlanOptions {
             targets: match &named {
