@@ -990,9 +990,15 @@ fn big_roles_are_read_a_few_at_a_time_and_every_one_is_handed_over() {
         // 300 ms of real time is 60,000 of the emulator's ms (it runs 200× faster).
         let spread = asked.iter().max().unwrap_or(&0) - asked.iter().min().unwrap_or(&0);
         if big {
-            assert!(spread >= 60_000, "big roles all asked within {spread} emulator-ms");
+            assert!(
+                spread >= 60_000,
+                "big roles all asked within {spread} emulator-ms"
+            );
         } else {
-            assert!(spread < 60_000, "small roles asked {spread} emulator-ms apart");
+            assert!(
+                spread < 60_000,
+                "small roles asked {spread} emulator-ms apart"
+            );
         }
     }
 }
