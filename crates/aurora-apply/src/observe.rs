@@ -5,7 +5,8 @@
 //! `getTierConfigs` once per cluster. The number of calls grows with the number of roles,
 //! not jobs, and roles are read in parallel (bounded). Nothing is written.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aurora_api::Client;
 use aurora_api::types::{ConstACTIVEJOBUPDATESTATES, ConstACTIVESTATES, JobUpdateQuery, TaskQuery};
@@ -115,11 +116,14 @@ pub fn read_tiers(client: &Client, cluster: &str) -> Result<Tiers, EngineError> 
 /// tiers are read first (the first call out), so an `on_role` may wait for `on_tiers`.
 ///
 /// `desired_jobs[i]` is how many jobs the specs place in `roles[i]` (0, or missing, when
-/// unknown). A role of at least [`BIG_ROLE_JOBS`] is big: its first task page is asked for
-/// only while fewer than one big role per core (plus one) is being read or handed over,
-/// and the room is given back once `on_role` returns. Answers come back faster than roles
-/// are planned (planning is most of the CPU), so without it every big role's answer was
-/// held at once; small roles, the usual case, are all read at once as before.
+/// unknown). A role of at least [`BIG_ROLE_JOBS`] is big: its big reads (`getJobs`, the
+/// first task page) are asked for only while fewer than one big role per core (plus one) is
+/// being read or handed over, it reads its further pages at once as soon as its first reads
+/// are in, and its room is given back once `on_role` returns. Answers come back faster than
+/// roles are planned (planning is most of the CPU), so without the room every big role's
+/// answers were held at once, and a role of several pages held its first for a wave of every
+/// role's. What a big cluster holds is then a few roles, not all of them; small roles, the
+/// usual case, are all read at once, their further pages in one more wave.
 pub fn read_roles(
     client: &Client,
     cluster: &str,
@@ -129,63 +133,139 @@ pub fn read_roles(
     on_tiers: &(dyn Fn(Option<Tiers>) + Sync),
     on_role: &(dyn Fn(&str, LiveState) + Sync),
 ) -> Result<usize, EngineError> {
-    let page_size = options.page_size.max(1);
     let big_roles = Gate::new(std::thread::available_parallelism().map_or(1, usize::from) + 1);
-    let is_big = |role: usize| desired_jobs.get(role).is_some_and(|&n| n >= BIG_ROLE_JOBS);
+    let reading = Reading {
+        client,
+        cluster,
+        roles,
+        options,
+        page_size: options.page_size.max(1),
+        on_role,
+        big: roles
+            .iter()
+            .enumerate()
+            .map(|(i, _)| desired_jobs.get(i).is_some_and(|&n| n >= BIG_ROLE_JOBS))
+            .collect(),
+        big_roles: &big_roles,
+        slots: roles.iter().map(|_| Mutex::default()).collect(),
+        rooms: roles.iter().map(|_| Mutex::default()).collect(),
+        further_calls: AtomicUsize::new(0),
+    };
     let reads: Vec<Option<(usize, Read)>> = std::iter::once(None)
         .chain((0..roles.len()).flat_map(|role| {
             [Read::Jobs, Read::Updates, Read::Tasks(0)].map(|read| Some((role, read)))
         }))
         .collect();
-    let slots: Vec<Mutex<RoleRead>> = roles.iter().map(|_| Mutex::default()).collect();
-    let role_error = |role: usize| {
-        let role = roles.get(role).map_or("", String::as_str);
-        move |e| EngineError::api(format!("reading role {role} on {cluster}"), e)
-    };
-    // A role is handed over by whichever thread folds its last answer in, outside its lock.
-    // Each big role's room among those read at once.
-    let rooms: Vec<Mutex<Room<'_>>> = roles.iter().map(|_| Mutex::default()).collect();
-    let leave = |role: usize| std::mem::replace(&mut *lock(&rooms[role]), Room::Left);
-    let hand_over = |role: usize, mut slot: MutexGuard<'_, RoleRead>| {
-        let live = std::mem::take(&mut slot.live);
-        drop(slot);
-        let room = leave(role);
-        on_role(&roles[role], live);
-        drop(room);
-    };
     // `None` is the tiers.
-    let answers = crate::pool::parallel_map(&reads, options.parallelism, |&read| {
-        let Some((role, read)) = read else {
-            return match client.get_tier_configs() {
-                Ok(tiers) => {
-                    on_tiers(Some(Tiers::from_thrift(&tiers.value)));
-                    Ok(())
-                }
-                Err(e) => {
-                    on_tiers(None);
-                    Err(EngineError::api(format!("reading tiers of {cluster}"), e))
-                }
-            };
-        };
+    let answers = crate::pool::parallel_map(&reads, options.parallelism, |&read| match read {
+        None => match client.get_tier_configs() {
+            Ok(tiers) => {
+                on_tiers(Some(Tiers::from_thrift(&tiers.value)));
+                Ok(())
+            }
+            Err(e) => {
+                on_tiers(None);
+                Err(EngineError::api(format!("reading tiers of {cluster}"), e))
+            }
+        },
+        Some((role, read)) => reading.first_read(role, read),
+    });
+    answers.into_iter().collect::<Result<(), EngineError>>()?;
+    let mut calls = reads.len() + reading.further_calls.load(Ordering::Relaxed);
+    // Small roles with more tasks than a page: every further page of every such role at once,
+    // in one more round trip (see `Reading::further_pages`).
+    let mut pages: Vec<(usize, i32)> = Vec::new();
+    for role in 0..roles.len() {
+        pages.extend(reading.further_pages(role).into_iter().map(|o| (role, o)));
+    }
+    let read = crate::pool::parallel_map(&pages, options.parallelism, |&(role, offset)| {
+        if reading.further_page(role, offset)? {
+            reading.hand_over(role);
+        }
+        Ok::<(), EngineError>(())
+    });
+    calls += pages.len();
+    read.into_iter().collect::<Result<(), EngineError>>()?;
+    let rest: Vec<(usize, i32)> = (0..roles.len())
+        .filter_map(|role| {
+            lock(&reading.slots[role])
+                .next_offset
+                .map(|next| (role, next))
+        })
+        .collect();
+    let rest = crate::pool::parallel_map(&rest, options.parallelism, |&(role, next)| {
+        let calls = reading.read_on(role, next)?;
+        reading.hand_over(role);
+        Ok::<_, EngineError>(calls)
+    });
+    for result in rest {
+        calls += result?;
+    }
+    Ok(calls)
+}
+
+/// One cluster being read (see [`read_roles`]).
+struct Reading<'a> {
+    client: &'a Client,
+    cluster: &'a str,
+    roles: &'a [String],
+    options: &'a ObserveOptions,
+    page_size: i32,
+    on_role: &'a (dyn Fn(&str, LiveState) + Sync),
+    /// Which roles are big.
+    big: Vec<bool>,
+    /// Room for the big roles read at once.
+    big_roles: &'a Gate,
+    /// What has been read of each role.
+    slots: Vec<Mutex<RoleRead>>,
+    /// Each big role's room.
+    rooms: Vec<Mutex<Room<'a>>>,
+    /// Calls made reading big roles' further pages.
+    further_calls: AtomicUsize,
+}
+
+impl<'a> Reading<'a> {
+    fn error(&self, role: usize) -> impl Fn(aurora_api::ApiError) -> EngineError + '_ {
+        move |e| {
+            let role = self.roles.get(role).map_or("", String::as_str);
+            EngineError::api(format!("reading role {role} on {}", self.cluster), e)
+        }
+    }
+
+    /// Gives back a role's room (it is not taken again).
+    fn leave(&self, role: usize) -> Room<'a> {
+        std::mem::replace(&mut *lock(&self.rooms[role]), Room::Left)
+    }
+
+    /// Hands a role's live jobs over, outside its lock, then gives back its room.
+    fn hand_over(&self, role: usize) {
+        let live = std::mem::take(&mut lock(&self.slots[role]).live);
+        (self.on_role)(&self.roles[role], live);
+        drop(self.leave(role));
+    }
+
+    /// One of a role's three first reads, folded in; the last one in hands the role over,
+    /// after reading a big role's further pages itself.
+    fn first_read(&self, role: usize, read: Read) -> Result<(), EngineError> {
         // A big role's first big answer (`getJobs` lists every job of the role) waits for
         // room; its other reads go in with it.
-        if is_big(role) && matches!(read, Read::Jobs | Read::Tasks(_)) {
-            let mut room = lock(&rooms[role]);
+        if self.big[role] && matches!(read, Read::Jobs | Read::Tasks(_)) {
+            let mut room = lock(&self.rooms[role]);
             if matches!(*room, Room::Waiting) {
                 *room = Room::In {
-                    _pass: big_roles.enter(),
+                    _pass: self.big_roles.enter(),
                 };
             }
         }
-        let answer = match read_one(client, &roles[role], read, page_size) {
+        let answer = match read_one(self.client, &self.roles[role], read, self.page_size) {
             Ok(answer) => answer,
             Err(e) => {
                 // The role is never handed over: its room is given back now.
-                drop(leave(role));
-                return Err(role_error(role)(e));
+                drop(self.leave(role));
+                return Err(self.error(role)(e));
             }
         };
-        let mut slot = lock(&slots[role]);
+        let mut slot = lock(&self.slots[role]);
         match answer {
             Answer::Jobs(jobs) => {
                 // How many active tasks the role has, as `getJobs` counts them: which further
@@ -207,98 +287,122 @@ pub fn read_roles(
                 let n = i32::try_from(tasks.len()).unwrap_or(i32::MAX);
                 slot.tasks_read += i64::from(n);
                 slot.live.add_tasks(tasks);
-                if n >= page_size {
+                if n >= self.page_size {
                     slot.next_offset = Some(n);
                 }
             }
         }
         slot.first_reads += 1;
-        if slot.first_reads == 3 {
-            if slot.counted_all() {
-                slot.next_offset = None;
-            }
-            if slot.next_offset.is_none() {
-                hand_over(role, slot);
-            } else {
-                // Its further pages are read with every other role's, after this wave.
-                drop(slot);
-                drop(leave(role));
-            }
+        if slot.first_reads < 3 {
+            return Ok(());
         }
-        Ok::<(), EngineError>(())
-    });
-    answers.into_iter().collect::<Result<(), EngineError>>()?;
-    let mut calls = reads.len();
-    // Roles with more tasks than a page: every further page `getJobs` says the role has —
-    // and, unless that count is exact (see `RoleRead::counted_all`), the one after it, which
-    // shows the end — all at once, in one more round trip. Should the last of them still be
-    // full (tasks were added meanwhile), that role reads on page by page. Every page read is
-    // kept (a task that moved between pages while they were read is where it was last seen).
-    let mut pages: Vec<(usize, i32)> = Vec::new();
-    for (role, slot) in slots.iter().enumerate() {
-        let mut slot = lock(slot);
-        let Some(first) = slot.next_offset else {
-            continue;
+        if slot.counted_all() {
+            slot.next_offset = None;
+        }
+        drop(slot);
+        if self.big[role] {
+            // A big role reads its further pages now, in its room, so that its pages are
+            // never held for a wave of other roles' pages.
+            if let Err(e) = self.read_further_pages(role) {
+                drop(self.leave(role));
+                return Err(e);
+            }
+            self.hand_over(role);
+        } else if lock(&self.slots[role]).next_offset.is_none() {
+            self.hand_over(role);
+        }
+        // Otherwise its further pages are read with the other small roles', after this wave.
+        Ok(())
+    }
+
+    /// The pages a role still needs after its first page, all asked for at once: every
+    /// further page `getJobs` says the role has — and, unless that count is exact (see
+    /// `RoleRead::counted_all`), the one after it, which shows the end. Should the last of
+    /// them still be full (tasks were added meanwhile), the role reads on page by page
+    /// ([`Reading::read_on`]). Every page read is kept (a task that moved between pages
+    /// while they were read is where it was last seen).
+    fn further_pages(&self, role: usize) -> Vec<i32> {
+        let mut slot = lock(&self.slots[role]);
+        let Some(first) = slot.next_offset.take() else {
+            return Vec::new();
         };
         let exact = slot.count_is_exact();
+        let mut pages = Vec::new();
         let mut offset = first;
         loop {
-            pages.push((role, offset));
+            pages.push(offset);
             slot.pages_left += 1;
             slot.last_page = offset;
-            let next = i64::from(offset) + i64::from(page_size);
+            let next = i64::from(offset) + i64::from(self.page_size);
             // This page is expected to be short (or empty): it shows the end. With an
             // exact count, the page that ends at it is the last.
             if next > slot.expected_tasks || (exact && next >= slot.expected_tasks) {
                 break;
             }
-            offset = offset.saturating_add(page_size);
+            offset = offset.saturating_add(self.page_size);
         }
-        slot.next_offset = None;
+        pages
     }
-    let read = crate::pool::parallel_map(&pages, options.parallelism, |&(role, offset)| {
-        let answer = read_one(client, &roles[role], Read::Tasks(offset), page_size)
-            .map_err(role_error(role))?;
+
+    /// Reads and folds in one further page; true when the role is then complete.
+    fn further_page(&self, role: usize, offset: i32) -> Result<bool, EngineError> {
+        let answer = read_one(
+            self.client,
+            &self.roles[role],
+            Read::Tasks(offset),
+            self.page_size,
+        )
+        .map_err(self.error(role))?;
         let Answer::Tasks(page) = answer else {
-            return Ok(());
+            return Ok(false);
         };
         let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
-        let mut slot = lock(&slots[role]);
+        let mut slot = lock(&self.slots[role]);
         slot.live.add_tasks(page);
-        if slot.further_page_in(offset, n, page_size) {
-            hand_over(role, slot);
+        Ok(slot.further_page_in(offset, n, self.page_size))
+    }
+
+    /// A big role's further pages, all at once, then page by page while the last is full.
+    fn read_further_pages(&self, role: usize) -> Result<(), EngineError> {
+        let pages = self.further_pages(role);
+        let read = crate::pool::parallel_map(&pages, self.options.parallelism, |&offset| {
+            self.further_page(role, offset)
+        });
+        self.further_calls.fetch_add(pages.len(), Ordering::Relaxed);
+        read.into_iter()
+            .collect::<Result<Vec<bool>, EngineError>>()?;
+        let next = lock(&self.slots[role]).next_offset;
+        if let Some(next) = next {
+            let calls = self.read_on(role, next)?;
+            self.further_calls.fetch_add(calls, Ordering::Relaxed);
         }
-        Ok::<(), EngineError>(())
-    });
-    calls += pages.len();
-    read.into_iter().collect::<Result<(), EngineError>>()?;
-    let rest: Vec<(usize, i32)> = slots
-        .iter()
-        .enumerate()
-        .filter_map(|(role, slot)| lock(slot).next_offset.map(|next| (role, next)))
-        .collect();
-    let rest = crate::pool::parallel_map(&rest, options.parallelism, |&(role, next)| {
+        Ok(())
+    }
+
+    /// Reads a role's pages one by one from `offset` to the first short page; returns the
+    /// calls made.
+    fn read_on(&self, role: usize, offset: i32) -> Result<usize, EngineError> {
         let mut calls = 0;
-        let mut offset = next;
-        while let Answer::Tasks(page) =
-            read_one(client, &roles[role], Read::Tasks(offset), page_size)
-                .map_err(role_error(role))?
+        let mut offset = offset;
+        while let Answer::Tasks(page) = read_one(
+            self.client,
+            &self.roles[role],
+            Read::Tasks(offset),
+            self.page_size,
+        )
+        .map_err(self.error(role))?
         {
             calls += 1;
             let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
-            lock(&slots[role]).live.add_tasks(page);
-            if n < page_size {
+            lock(&self.slots[role]).live.add_tasks(page);
+            if n < self.page_size {
                 break;
             }
             offset = offset.saturating_add(n);
         }
-        hand_over(role, lock(&slots[role]));
-        Ok::<_, EngineError>(calls)
-    });
-    for result in rest {
-        calls += result?;
+        lock(&self.slots[role]).next_offset = None;
+        Ok(calls)
     }
-    Ok(calls)
 }
 
 /// A big role's room among the roles read at once.

@@ -889,14 +889,25 @@ fn each_role_is_handed_over_once_with_every_instance_and_the_tiers_first() {
     let roles: Vec<String> = ["alpha", "beta", "gamma", "delta"]
         .map(String::from)
         .to_vec();
-    for (page_size, parallelism) in [(2, 8), (1, 2), (1000, 1)] {
+    // Big roles read their further pages in their room, small ones in a wave of their own:
+    // the same calls, the same roles handed over.
+    let big = vec![aurora_apply::observe::BIG_ROLE_JOBS; roles.len()];
+    let mut calls_of_small = Vec::new();
+    for (page_size, parallelism, desired_jobs) in [
+        (2, 8, &[][..]),
+        (1, 2, &[][..]),
+        (1000, 1, &[][..]),
+        (2, 8, &big[..]),
+        (1, 2, &big[..]),
+        (1000, 1, &big[..]),
+    ] {
         let tiers_in = std::sync::atomic::AtomicBool::new(false);
         let handed = std::sync::Mutex::new(Vec::new());
-        aurora_apply::observe::read_roles(
+        let calls = aurora_apply::observe::read_roles(
             &client,
             "devcluster",
             &roles,
-            &[],
+            desired_jobs,
             &aurora_apply::observe::ObserveOptions {
                 page_size,
                 parallelism,
@@ -932,20 +943,29 @@ fn each_role_is_handed_over_once_with_every_instance_and_the_tiers_first() {
                 ("delta".into(), vec![]),
                 ("gamma".into(), vec![named("four", 4)]),
             ],
-            "page size {page_size}, {parallelism} at once"
+            "page size {page_size}, {parallelism} at once, big: {}",
+            !desired_jobs.is_empty()
         );
+        if desired_jobs.is_empty() {
+            calls_of_small.push(calls);
+        } else {
+            assert_eq!(calls, calls_of_small.remove(0), "page size {page_size}");
+        }
     }
 }
 
 /// Roles that are big by the specs' count go in a few at a time (one per core, plus one):
 /// the last of them asks for its jobs only after an earlier one was handed over, a latency
-/// later, while small roles all ask at once. Every role is handed over either way.
+/// later, while small roles all ask at once. A big role reads its further pages in its room:
+/// the first is handed over before every role has asked for its jobs (small roles' further
+/// pages wait for a wave after every role's first reads). Every role is handed over either
+/// way, with every instance.
 #[test]
 fn big_roles_are_read_a_few_at_a_time_and_every_one_is_handed_over() {
     let (sim, client) = start_sim();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let roles: Vec<String> = (0..cores + 3).map(|i| format!("role{i}")).collect();
-    let jobs: Vec<DesiredJob> = roles.iter().map(|r| job_in(r, "one", 1)).collect();
+    let jobs: Vec<DesiredJob> = roles.iter().map(|r| job_in(r, "three", 3)).collect();
     assert_eq!(
         apply(&client, &jobs, false),
         vec![Outcome::Succeeded; jobs.len()]
@@ -954,6 +974,13 @@ fn big_roles_are_read_a_few_at_a_time_and_every_one_is_handed_over() {
         latency_ms: Some(300),
         ..Default::default()
     });
+    let asked_for_jobs = || {
+        sim.calls()
+            .iter()
+            .filter(|c| c.method.as_deref() == Some("getJobs"))
+            .map(|c| c.time_ms)
+            .collect::<Vec<i64>>()
+    };
     for big in [true, false] {
         sim.clear_calls();
         let desired_jobs = if big {
@@ -967,25 +994,28 @@ fn big_roles_are_read_a_few_at_a_time_and_every_one_is_handed_over() {
             "devcluster",
             &roles,
             &desired_jobs,
-            &aurora_apply::observe::ObserveOptions::default(),
+            &aurora_apply::observe::ObserveOptions {
+                page_size: 2,
+                ..Default::default()
+            },
             &|_| {},
             &|role, live| {
-                assert_eq!(live.jobs.len(), 1, "{role}");
-                handed.lock().expect("lock").push(role.to_string());
+                let instances: Vec<usize> = live.jobs.values().map(|j| j.instances.len()).collect();
+                assert_eq!(instances, [3], "{role}");
+                let asked = asked_for_jobs().len();
+                handed.lock().expect("lock").push((asked, role.to_string()));
             },
         )
         .expect("reads");
         let mut handed = handed.into_inner().expect("lock");
         handed.sort();
+        let first_handed_over_after = handed[0].0;
+        let mut names: Vec<String> = handed.into_iter().map(|(_, role)| role).collect();
+        names.sort();
         let mut expected = roles.clone();
         expected.sort();
-        assert_eq!(handed, expected, "big: {big}");
-        let asked: Vec<i64> = sim
-            .calls()
-            .iter()
-            .filter(|c| c.method.as_deref() == Some("getJobs"))
-            .map(|c| c.time_ms)
-            .collect();
+        assert_eq!(names, expected, "big: {big}");
+        let asked = asked_for_jobs();
         assert_eq!(asked.len(), roles.len(), "{asked:?}");
         // 300 ms of real time is 60,000 of the emulator's ms (it runs 200× faster).
         let spread = asked.iter().max().unwrap_or(&0) - asked.iter().min().unwrap_or(&0);
@@ -994,11 +1024,16 @@ fn big_roles_are_read_a_few_at_a_time_and_every_one_is_handed_over() {
                 spread >= 60_000,
                 "big roles all asked within {spread} emulator-ms"
             );
+            assert!(
+                first_handed_over_after < roles.len(),
+                "no big role was handed over before every role had asked for its jobs"
+            );
         } else {
             assert!(
                 spread < 60_000,
                 "small roles asked {spread} emulator-ms apart"
             );
+            assert_eq!(first_handed_over_after, roles.len());
         }
     }
 }
