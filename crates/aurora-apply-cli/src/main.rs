@@ -134,7 +134,7 @@ fn normalise(mut args: Vec<std::ffi::OsString>, start: &Start) -> Vec<std::ffi::
 fn main() -> std::process::ExitCode {
     use clap::CommandFactory as _;
     // Before anything else (no thread, no output yet): see `allocator`.
-    allocator::fix_thresholds();
+    allocator::fix_settings();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let start = classify(&args, &cli::Cli::command());
     if let Start::MissingPath(path) = &start {

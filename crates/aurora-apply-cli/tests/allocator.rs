@@ -1,15 +1,16 @@
-//! The binary fixes glibc's allocator thresholds by executing itself once at start-up
+//! The binary fixes glibc's allocator settings by executing itself once at start-up
 //! (`src/allocator.rs`): the running process has them in its environment, with its own
-//! arguments, and thresholds the user chose are kept.
+//! arguments, and settings the user chose are kept.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aurora-apply");
-const VARS: [&str; 3] = [
+const VARS: [&str; 4] = [
     "MALLOC_MMAP_THRESHOLD_",
     "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_ARENA_MAX",
     "GLIBC_TUNABLES",
 ];
 
@@ -58,11 +59,13 @@ fn environ_and_cmdline(mut child: Child) -> (Vec<String>, Vec<String>) {
 #[test]
 fn the_running_binary_has_the_thresholds_fixed_and_its_own_arguments() {
     let (environ, cmdline) = environ_and_cmdline(serving_lsp_with(&[]));
+    let arenas = 2 * std::thread::available_parallelism().map_or(1, usize::from);
     for fixed in [
-        "MALLOC_MMAP_THRESHOLD_=131072",
-        "MALLOC_TRIM_THRESHOLD_=131072",
+        "MALLOC_MMAP_THRESHOLD_=131072".to_string(),
+        "MALLOC_TRIM_THRESHOLD_=131072".to_string(),
+        format!("MALLOC_ARENA_MAX={arenas}"),
     ] {
-        assert!(environ.iter().any(|v| v == fixed), "{fixed}: {environ:?}");
+        assert!(environ.contains(&fixed), "{fixed}: {environ:?}");
     }
     // The same pid runs the same command line, argv[0] included.
     assert_eq!(cmdline, [BIN, "lsp"]);
@@ -73,6 +76,7 @@ fn thresholds_the_user_chose_are_kept() {
     for (chosen, value) in [
         ("MALLOC_TRIM_THRESHOLD_", "999999"),
         ("MALLOC_MMAP_THRESHOLD_", "999999"),
+        ("MALLOC_ARENA_MAX", "7"),
         ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=999999"),
     ] {
         let (environ, _) = environ_and_cmdline(serving_lsp_with(&[(chosen, value)]));
