@@ -18,8 +18,8 @@ use crate::error::EngineError;
 use crate::key::ClusterJobKey;
 use crate::live::{LiveJob, LiveState};
 use crate::normalize::{Tiers, task_config};
+use crate::observe::ObserveOptions;
 pub use crate::observe::read_tiers;
-use crate::observe::{ObserveOptions, roles_of};
 use crate::plan::{
     Action, ActionReason, FORMAT_VERSION, JobChange, JobKind, Plan, PlanInputs, PlanScope, Summary,
 };
@@ -68,35 +68,43 @@ impl Scope {
     }
 }
 
-/// The roles of `cluster` to observe: those of the specs plus the scope's.
+/// The roles of `cluster` to observe — those of the specs plus the scope's — each with the
+/// jobs known to be in it: the specs' and, for a whole-cluster scope, `getRoleSummary`'s
+/// count, whichever is more. A role reads as a big one by that count ([`read_roles`]), so a
+/// big role that only the scope names (to prune) is read a few at a time too.
+///
+/// [`read_roles`]: crate::observe::read_roles
 fn roles_in_scope(
     client: &Client,
     cluster: &str,
     keys: &[JobKey],
     scope: &[Scope],
-) -> Result<Vec<String>, EngineError> {
-    let mut roles: BTreeSet<String> = roles_of(keys).into_iter().collect();
+) -> Result<BTreeMap<String, usize>, EngineError> {
+    let mut roles: BTreeMap<String, usize> = BTreeMap::new();
+    for role in keys.iter().filter_map(|k| k.role.as_ref()) {
+        *roles.entry(role.clone()).or_default() += 1;
+    }
     for entry in scope.iter().filter(|s| s.cluster == cluster) {
         match &entry.role {
             Some(role) => {
-                roles.insert(role.clone());
+                roles.entry(role.clone()).or_default();
             }
             None => {
                 let summary = client
                     .get_role_summary()
                     .map_err(|e| EngineError::api(format!("listing the roles of {cluster}"), e))?;
-                roles.extend(
-                    summary
-                        .value
-                        .summaries
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|r| r.role),
-                );
+                for listed in summary.value.summaries.into_iter().flatten() {
+                    let Some(role) = listed.role else {
+                        continue;
+                    };
+                    let jobs = usize::try_from(listed.job_count.unwrap_or(0)).unwrap_or(0);
+                    let known = roles.entry(role).or_default();
+                    *known = (*known).max(jobs);
+                }
             }
         }
     }
-    Ok(roles.into_iter().collect())
+    Ok(roles)
 }
 
 /// The changes for one cluster, and what it cost.
@@ -146,7 +154,10 @@ pub fn plan_cluster_placing<J: AsRef<DesiredJob> + Sync, P: AsRef<[J]> + Send + 
     place: impl FnOnce(&Tiers) -> P + Send,
     options: &PlanOptions,
 ) -> Result<(ClusterPlan, P), EngineError> {
-    let roles = roles_to_read(client, cluster, keys, options)?;
+    let (roles, known_jobs): (Vec<String>, Vec<usize>) =
+        roles_to_read(client, cluster, keys, options)?
+            .into_iter()
+            .unzip();
     let planner = RolePlanner {
         job: std::marker::PhantomData,
         cluster,
@@ -157,21 +168,11 @@ pub fn plan_cluster_placing<J: AsRef<DesiredJob> + Sync, P: AsRef<[J]> + Send + 
         settled: Mutex::new(Vec::new()),
         pending: Mutex::new(Vec::new()),
     };
-    let mut per_role: BTreeMap<&str, usize> = BTreeMap::new();
-    for key in keys {
-        *per_role
-            .entry(key.role.as_deref().unwrap_or(""))
-            .or_default() += 1;
-    }
-    let desired_jobs: Vec<usize> = roles
-        .iter()
-        .map(|role| per_role.get(role.as_str()).copied().unwrap_or(0))
-        .collect();
     let mut calls = crate::observe::read_roles(
         client,
         cluster,
         &roles,
-        &desired_jobs,
+        &known_jobs,
         &options.observe,
         &|tiers| planner.place(tiers),
         &|role, live| planner.plan_role(role, live),
@@ -229,17 +230,18 @@ pub fn plan_cluster_placing<J: AsRef<DesiredJob> + Sync, P: AsRef<[J]> + Send + 
     Ok((ClusterPlan { changes, calls }, placed.jobs))
 }
 
-/// The roles to read: those of the desired jobs and of the scope a target can reach (a job
-/// that left the specs is pruned only when its role is read).
-fn roles_to_read(
+/// The roles to read, with the jobs known in each (see `roles_in_scope`): those of the
+/// desired jobs and of the scope a target can reach (a job that left the specs is pruned
+/// only when its role is read).
+pub fn roles_to_read(
     client: &Client,
     cluster: &str,
     keys: &[JobKey],
     options: &PlanOptions,
-) -> Result<Vec<String>, EngineError> {
+) -> Result<Vec<(String, usize)>, EngineError> {
     Ok(roles_in_scope(client, cluster, keys, &options.scope)?
         .into_iter()
-        .filter(|role| options.targets.may_match_role(cluster, role))
+        .filter(|(role, _)| options.targets.may_match_role(cluster, role))
         .collect())
 }
 

@@ -1038,6 +1038,47 @@ fn big_roles_are_read_a_few_at_a_time_and_every_one_is_handed_over() {
     }
 }
 
+/// Roles are sized by what is known of them: the specs' jobs and, for a whole-cluster scope,
+/// `getRoleSummary`'s count, whichever is more — a big role only the scope names (to prune)
+/// reads as a big one too.
+#[test]
+fn roles_are_sized_by_the_specs_and_by_the_clusters_own_count() {
+    let (_sim, client) = start_sim();
+    let live = [
+        job_in("alpha", "one", 1),
+        job_in("alpha", "two", 1),
+        job_in("alpha", "three", 1),
+        job_in("beta", "one", 1),
+    ];
+    assert_eq!(apply(&client, &live, false), [Outcome::Succeeded; 4]);
+    let keys: Vec<_> = [job_in("alpha", "one", 1), job_in("gamma", "new", 1)]
+        .iter()
+        .map(DesiredJob::key)
+        .collect();
+    let sized = |scope: Vec<aurora_apply::planning::Scope>| {
+        let options = PlanOptions {
+            scope,
+            ..PlanOptions::default()
+        };
+        aurora_apply::planning::roles_to_read(&client, "devcluster", &keys, &options)
+            .expect("roles")
+    };
+    let named = |pairs: &[(&str, usize)]| -> Vec<(String, usize)> {
+        pairs.iter().map(|(r, n)| (r.to_string(), *n)).collect()
+    };
+    assert_eq!(sized(Vec::new()), named(&[("alpha", 1), ("gamma", 1)]));
+    let whole = aurora_apply::planning::Scope::parse("devcluster").expect("scope");
+    assert_eq!(
+        sized(vec![whole]),
+        named(&[("alpha", 3), ("beta", 1), ("gamma", 1)])
+    );
+    let one = aurora_apply::planning::Scope::parse("devcluster/beta").expect("scope");
+    assert_eq!(
+        sized(vec![one]),
+        named(&[("alpha", 1), ("beta", 0), ("gamma", 1)])
+    );
+}
+
 /// A big role whose read fails is never handed over; its room is given back, so the roles
 /// waiting for room go on and the read ends with the error instead of waiting forever.
 #[test]
