@@ -134,6 +134,7 @@ pub fn read_roles(
     on_role: &(dyn Fn(&str, LiveState) + Sync),
 ) -> Result<usize, EngineError> {
     let big_roles = Gate::new(std::thread::available_parallelism().map_or(1, usize::from) + 1);
+    let calls_in_flight = Gate::new(options.parallelism);
     let reading = Reading {
         client,
         cluster,
@@ -147,6 +148,7 @@ pub fn read_roles(
             .map(|(i, _)| desired_jobs.get(i).is_some_and(|&n| n >= BIG_ROLE_JOBS))
             .collect(),
         big_roles: &big_roles,
+        calls_in_flight: &calls_in_flight,
         slots: roles.iter().map(|_| Mutex::default()).collect(),
         rooms: roles.iter().map(|_| Mutex::default()).collect(),
         further_calls: AtomicUsize::new(0),
@@ -158,7 +160,7 @@ pub fn read_roles(
         .collect();
     // `None` is the tiers.
     let answers = crate::pool::parallel_map(&reads, options.parallelism, |&read| match read {
-        None => match client.get_tier_configs() {
+        None => match reading.call(|| client.get_tier_configs()) {
             Ok(tiers) => {
                 on_tiers(Some(Tiers::from_thrift(&tiers.value)));
                 Ok(())
@@ -216,6 +218,9 @@ struct Reading<'a> {
     big: Vec<bool>,
     /// Room for the big roles read at once.
     big_roles: &'a Gate,
+    /// Every call takes a turn here: a big role's further pages are read by threads of
+    /// their own, and the calls in flight stay within `--parallelism` all the same.
+    calls_in_flight: &'a Gate,
     /// What has been read of each role.
     slots: Vec<Mutex<RoleRead>>,
     /// Each big role's room.
@@ -230,6 +235,12 @@ impl<'a> Reading<'a> {
             let role = self.roles.get(role).map_or("", String::as_str);
             EngineError::api(format!("reading role {role} on {}", self.cluster), e)
         }
+    }
+
+    /// One call, in its turn among the calls in flight.
+    fn call<T>(&self, call: impl FnOnce() -> T) -> T {
+        let _turn = self.calls_in_flight.enter();
+        call()
     }
 
     /// Gives back a role's room (it is not taken again).
@@ -257,14 +268,15 @@ impl<'a> Reading<'a> {
                 };
             }
         }
-        let answer = match read_one(self.client, &self.roles[role], read, self.page_size) {
-            Ok(answer) => answer,
-            Err(e) => {
-                // The role is never handed over: its room is given back now.
-                drop(self.leave(role));
-                return Err(self.error(role)(e));
-            }
-        };
+        let answer =
+            match self.call(|| read_one(self.client, &self.roles[role], read, self.page_size)) {
+                Ok(answer) => answer,
+                Err(e) => {
+                    // The role is never handed over: its room is given back now.
+                    drop(self.leave(role));
+                    return Err(self.error(role)(e));
+                }
+            };
         let mut slot = lock(&self.slots[role]);
         match answer {
             Answer::Jobs(jobs) => {
@@ -346,13 +358,16 @@ impl<'a> Reading<'a> {
 
     /// Reads and folds in one further page; true when the role is then complete.
     fn further_page(&self, role: usize, offset: i32) -> Result<bool, EngineError> {
-        let answer = read_one(
-            self.client,
-            &self.roles[role],
-            Read::Tasks(offset),
-            self.page_size,
-        )
-        .map_err(self.error(role))?;
+        let answer = self
+            .call(|| {
+                read_one(
+                    self.client,
+                    &self.roles[role],
+                    Read::Tasks(offset),
+                    self.page_size,
+                )
+            })
+            .map_err(self.error(role))?;
         let Answer::Tasks(page) = answer else {
             return Ok(false);
         };
@@ -384,13 +399,16 @@ impl<'a> Reading<'a> {
     fn read_on(&self, role: usize, offset: i32) -> Result<usize, EngineError> {
         let mut calls = 0;
         let mut offset = offset;
-        while let Answer::Tasks(page) = read_one(
-            self.client,
-            &self.roles[role],
-            Read::Tasks(offset),
-            self.page_size,
-        )
-        .map_err(self.error(role))?
+        while let Answer::Tasks(page) = self
+            .call(|| {
+                read_one(
+                    self.client,
+                    &self.roles[role],
+                    Read::Tasks(offset),
+                    self.page_size,
+                )
+            })
+            .map_err(self.error(role))?
         {
             calls += 1;
             let n = i32::try_from(page.len()).unwrap_or(i32::MAX);

@@ -1079,6 +1079,51 @@ fn roles_are_sized_by_the_specs_and_by_the_clusters_own_count() {
     );
 }
 
+/// `--parallelism` bounds the calls in flight however the reads are spread: a big role's
+/// further pages, read by the thread that completed its first reads, take their turn with
+/// every other read.
+#[test]
+fn calls_in_flight_stay_within_the_parallelism_when_big_roles_read_their_pages() {
+    let (sim, client) = start_sim();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let roles: Vec<String> = (0..cores + 3).map(|i| format!("role{i}")).collect();
+    let jobs: Vec<DesiredJob> = roles.iter().map(|r| job_in(r, "five", 5)).collect();
+    assert_eq!(
+        apply(&client, &jobs, false),
+        vec![Outcome::Succeeded; jobs.len()]
+    );
+    sim.patch_faults(aurora_sim::FaultPatch {
+        latency_ms: Some(100),
+        ..Default::default()
+    });
+    for parallelism in [3, 8] {
+        sim.clear_calls();
+        let calls = aurora_apply::observe::read_roles(
+            &client,
+            "devcluster",
+            &roles,
+            &vec![aurora_apply::observe::BIG_ROLE_JOBS; roles.len()],
+            &aurora_apply::observe::ObserveOptions {
+                page_size: 1,
+                parallelism,
+            },
+            &|_| {},
+            &|role, live| {
+                let instances: Vec<usize> = live.jobs.values().map(|j| j.instances.len()).collect();
+                assert_eq!(instances, [5], "{role}");
+            },
+        )
+        .expect("reads");
+        // Tiers, three first reads per role, and pages 2 to 5 of each.
+        assert_eq!(calls, 1 + roles.len() * (3 + 4));
+        let most = sim.most_calls_in_flight();
+        assert!(
+            most <= parallelism,
+            "{most} calls in flight at once for a parallelism of {parallelism}"
+        );
+    }
+}
+
 /// A big role whose read fails is never handed over; its room is given back, so the roles
 /// waiting for room go on and the read ends with the error instead of waiting forever.
 #[test]

@@ -252,13 +252,24 @@ impl SimHandle {
             .clone()
     }
 
-    /// Forgets the call log (the file keeps its lines).
+    /// Forgets the call log (the file keeps its lines) and the most calls seen at once.
     pub fn clear_calls(&self) {
         self.shared
             .calls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.shared
+            .most_calls_in_flight
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The most `/api` calls answered at once since the emulator started or the call log was
+    /// last cleared.
+    pub fn most_calls_in_flight(&self) -> usize {
+        self.shared
+            .most_calls_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A copy of the whole state.

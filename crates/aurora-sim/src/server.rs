@@ -94,6 +94,9 @@ pub struct Shared {
     last_call: Mutex<Instant>,
     /// `/api` calls being answered right now.
     calls_in_flight: AtomicUsize,
+    /// The most `/api` calls answered at once since the call log was last cleared: what a
+    /// client's bound on calls in flight is checked against.
+    pub(crate) most_calls_in_flight: AtomicUsize,
 }
 
 /// What an emulator is doing, for deciding whether it may stop itself (see
@@ -155,6 +158,7 @@ impl Shared {
             started: Instant::now(),
             last_call: Mutex::new(Instant::now()),
             calls_in_flight: AtomicUsize::new(0),
+            most_calls_in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -336,7 +340,8 @@ struct InFlight<'a>(&'a Shared);
 impl<'a> InFlight<'a> {
     fn new(shared: &'a Shared) -> Self {
         shared.touch();
-        shared.calls_in_flight.fetch_add(1, Ordering::SeqCst);
+        let now = shared.calls_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.most_calls_in_flight.fetch_max(now, Ordering::SeqCst);
         InFlight(shared)
     }
 }
