@@ -356,21 +356,30 @@ impl<'a> Reading<'a> {
         pages
     }
 
+    /// One task page of a role, from `offset`, in its turn.
+    fn page(
+        &self,
+        role: usize,
+        offset: i32,
+    ) -> Result<Vec<aurora_api::types::ScheduledTask>, EngineError> {
+        let read = || {
+            read_one(
+                self.client,
+                &self.roles[role],
+                Read::Tasks(offset),
+                self.page_size,
+            )
+        };
+        match self.call(read).map_err(self.error(role))? {
+            Answer::Tasks(page) => Ok(page),
+            // A task read answers with tasks.
+            Answer::Jobs(_) | Answer::Updates(_) => Ok(Vec::new()),
+        }
+    }
+
     /// Reads and folds in one further page; true when the role is then complete.
     fn further_page(&self, role: usize, offset: i32) -> Result<bool, EngineError> {
-        let answer = self
-            .call(|| {
-                read_one(
-                    self.client,
-                    &self.roles[role],
-                    Read::Tasks(offset),
-                    self.page_size,
-                )
-            })
-            .map_err(self.error(role))?;
-        let Answer::Tasks(page) = answer else {
-            return Ok(false);
-        };
+        let page = self.page(role, offset)?;
         let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
         let mut slot = lock(&self.slots[role]);
         slot.live.add_tasks(page);
@@ -399,17 +408,8 @@ impl<'a> Reading<'a> {
     fn read_on(&self, role: usize, offset: i32) -> Result<usize, EngineError> {
         let mut calls = 0;
         let mut offset = offset;
-        while let Answer::Tasks(page) = self
-            .call(|| {
-                read_one(
-                    self.client,
-                    &self.roles[role],
-                    Read::Tasks(offset),
-                    self.page_size,
-                )
-            })
-            .map_err(self.error(role))?
-        {
+        loop {
+            let page = self.page(role, offset)?;
             calls += 1;
             let n = i32::try_from(page.len()).unwrap_or(i32::MAX);
             lock(&self.slots[role]).live.add_tasks(page);

@@ -954,6 +954,24 @@ fn each_role_is_handed_over_once_with_every_instance_and_the_tiers_first() {
     }
 }
 
+/// More roles than big roles are read at once (one per core, plus one), each with one job of
+/// `instances` instances, on an emulator that then answers each call `latency_ms` later.
+fn roles_of_one_job(instances: i32, latency_ms: u64) -> (SimHandle, Client, Vec<String>) {
+    let (sim, client) = start_sim();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let roles: Vec<String> = (0..cores + 3).map(|i| format!("role{i}")).collect();
+    let jobs: Vec<DesiredJob> = roles.iter().map(|r| job_in(r, "one", instances)).collect();
+    assert_eq!(
+        apply(&client, &jobs, false),
+        vec![Outcome::Succeeded; jobs.len()]
+    );
+    sim.patch_faults(aurora_sim::FaultPatch {
+        latency_ms: Some(latency_ms),
+        ..Default::default()
+    });
+    (sim, client, roles)
+}
+
 /// Roles that are big by the specs' count go in a few at a time (one per core, plus one):
 /// the last of them asks for its jobs only after an earlier one was handed over, a latency
 /// later, while small roles all ask at once. A big role reads its further pages in its room:
@@ -962,18 +980,7 @@ fn each_role_is_handed_over_once_with_every_instance_and_the_tiers_first() {
 /// way, with every instance.
 #[test]
 fn big_roles_are_read_a_few_at_a_time_and_every_one_is_handed_over() {
-    let (sim, client) = start_sim();
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let roles: Vec<String> = (0..cores + 3).map(|i| format!("role{i}")).collect();
-    let jobs: Vec<DesiredJob> = roles.iter().map(|r| job_in(r, "three", 3)).collect();
-    assert_eq!(
-        apply(&client, &jobs, false),
-        vec![Outcome::Succeeded; jobs.len()]
-    );
-    sim.patch_faults(aurora_sim::FaultPatch {
-        latency_ms: Some(300),
-        ..Default::default()
-    });
+    let (sim, client, roles) = roles_of_one_job(3, 300);
     let asked_for_jobs = || {
         sim.calls()
             .iter()
@@ -1084,18 +1091,7 @@ fn roles_are_sized_by_the_specs_and_by_the_clusters_own_count() {
 /// every other read.
 #[test]
 fn calls_in_flight_stay_within_the_parallelism_when_big_roles_read_their_pages() {
-    let (sim, client) = start_sim();
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let roles: Vec<String> = (0..cores + 3).map(|i| format!("role{i}")).collect();
-    let jobs: Vec<DesiredJob> = roles.iter().map(|r| job_in(r, "five", 5)).collect();
-    assert_eq!(
-        apply(&client, &jobs, false),
-        vec![Outcome::Succeeded; jobs.len()]
-    );
-    sim.patch_faults(aurora_sim::FaultPatch {
-        latency_ms: Some(100),
-        ..Default::default()
-    });
+    let (sim, client, roles) = roles_of_one_job(5, 100);
     for parallelism in [3, 8] {
         sim.clear_calls();
         let calls = aurora_apply::observe::read_roles(
