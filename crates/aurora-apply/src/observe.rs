@@ -311,6 +311,7 @@ impl<'a> Reading<'a> {
         if slot.counted_all() {
             slot.next_offset = None;
         }
+        let complete = slot.next_offset.is_none();
         drop(slot);
         if self.big[role] {
             // A big role reads its further pages now, in its room, so that its pages are
@@ -320,7 +321,7 @@ impl<'a> Reading<'a> {
                 return Err(e);
             }
             self.hand_over(role);
-        } else if lock(&self.slots[role]).next_offset.is_none() {
+        } else if complete {
             self.hand_over(role);
         }
         // Otherwise its further pages are read with the other small roles', after this wave.

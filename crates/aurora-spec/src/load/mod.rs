@@ -425,7 +425,6 @@ pub fn convert_jobs<T: Send>(jobs: Vec<Job>, keep: impl Fn(LoadedJob) -> T + Syn
     if threads <= 1 || jobs.len() < 64 {
         return jobs.into_iter().map(convert).collect();
     }
-    let total = jobs.len();
     let next = std::sync::Mutex::new(jobs.into_iter().enumerate());
     let take = || {
         next.lock()
@@ -451,11 +450,9 @@ pub fn convert_jobs<T: Send>(jobs: Vec<Job>, keep: impl Fn(LoadedJob) -> T + Syn
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(total).collect();
-    for (i, value) in parts.into_iter().flatten() {
-        slots[i] = Some(value);
-    }
-    slots.into_iter().flatten().collect()
+    let mut all: Vec<(usize, T)> = parts.into_iter().flatten().collect();
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, value)| value).collect()
 }
 
 /// Checks in-memory sources (duplicate job keys across them included) without converting.
